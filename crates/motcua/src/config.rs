@@ -1,0 +1,198 @@
+//! Settings: flags > `MOTCUA_*` environment > TOML file > defaults. Unknown keys are errors, so a
+//! typo never silently falls back to a default.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every setting of motcua.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub addr: SocketAddr,
+    /// Directory for the SQLite database, uploaded files and the lock.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of embedded SQLite.
+    pub database: Option<String>,
+    /// Load Lạng Sơn demo data and accounts.
+    pub demo: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `motcua=debug,info`.
+    pub log_level: String,
+    /// Province name shown on pages.
+    pub province_name: String,
+    /// Seconds in-flight requests get to finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Names of every setting, for the unknown-key message.
+pub const KNOWN_KEYS: &[&str] = &[
+    "addr",
+    "data_dir",
+    "database",
+    "demo",
+    "log_format",
+    "log_level",
+    "province_name",
+    "shutdown_grace_secs",
+];
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./motcua-data"),
+            database: None,
+            demo: false,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            province_name: "Lạng Sơn".to_owned(),
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// Settings given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demo: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+}
+
+/// A configuration problem, worded as one line that names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// Variables with the prefix that are not settings: the config file path and test switches.
+fn is_setting_var(key: &str) -> bool {
+    key != "config" && !key.starts_with("test_")
+}
+
+/// Resolves the settings from all layers.
+pub fn load(
+    file: Option<&std::path::Path>,
+    overrides: &Overrides,
+) -> Result<Settings, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError(format!(
+                "config: file {} does not exist or is not a file",
+                path.display()
+            )));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment
+        .merge(Env::prefixed("MOTCUA_").filter(|k| is_setting_var(k.as_str())))
+        .merge(Serialized::defaults(overrides));
+    figment.extract().map_err(|e| ConfigError(describe(e)))
+}
+
+fn describe(error: figment::Error) -> String {
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(s) => format!("{} ({s})", m.name),
+            None => m.name.to_string(),
+        })
+        .unwrap_or_else(|| "configuration".to_owned());
+    let key = error.path.join(".");
+    match &error.kind {
+        figment::error::Kind::UnknownField(name, _) => format!(
+            "{name}: unknown setting in {source}; known settings: {}",
+            KNOWN_KEYS.join(", ")
+        ),
+        kind => {
+            let key = if key.is_empty() {
+                "config".to_owned()
+            } else {
+                key
+            };
+            format!("{key}: {kind} (from {source})")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_toml(text: &str) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("motcua-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| ConfigError(e.to_string()))?;
+        let path = dir.join(format!("{}.toml", text.len()));
+        std::fs::write(&path, text).map_err(|e| ConfigError(e.to_string()))?;
+        load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let s = Settings::default();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./motcua-data"));
+        assert!(s.database.is_none());
+    }
+
+    #[test]
+    fn an_unknown_key_names_itself() {
+        let err = load_toml("colour = \"red\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("colour: unknown setting"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = load_toml("addr = \"not an address\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("addr:"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = std::env::temp_dir().join(format!("motcua-config-o-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("o.toml");
+        let _ = std::fs::write(
+            &path,
+            "addr = \"127.0.0.1:9000\"\nprovince_name = \"Cao Bằng\"\n",
+        );
+        let overrides = Overrides {
+            addr: Some(SocketAddr::from(([127, 0, 0, 1], 9001))),
+            ..Overrides::default()
+        };
+        let s = load(Some(&path), &overrides).ok();
+        assert_eq!(s.as_ref().map(|s| s.addr.port()), Some(9001));
+        assert_eq!(s.map(|s| s.province_name), Some("Cao Bằng".to_owned()));
+    }
+}

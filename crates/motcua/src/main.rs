@@ -1,0 +1,257 @@
+//! The `motcua` binary: one program that serves the portal and runs every administrative task.
+
+mod config;
+
+use clap::{Args, Parser, Subcommand};
+use config::{LogFormat, Overrides, Settings};
+use motcua_store::demo::{SeedOutcome, DEMO_ACCOUNTS, DEMO_PASSWORD};
+use motcua_store::{Store, StoreConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// motcua — online public services of a Vietnamese province.
+///
+/// Settings come from flags, then MOTCUA_* environment variables (MOTCUA_ADDR, MOTCUA_DATA_DIR,
+/// MOTCUA_DATABASE, MOTCUA_DEMO, MOTCUA_LOG_FORMAT, MOTCUA_LOG_LEVEL, MOTCUA_PROVINCE_NAME,
+/// MOTCUA_SHUTDOWN_GRACE_SECS), then the TOML file given by --config (same keys, snake_case),
+/// then defaults.
+#[derive(Parser, Debug)]
+#[command(name = "motcua", version, about, long_about)]
+struct Cli {
+    /// TOML settings file.
+    #[arg(long, global = true, env = "MOTCUA_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the portal, back office and API over HTTP.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date (serve does this too at start).
+    Migrate(StoreArgs),
+}
+
+/// Where the data lives; every subcommand that touches the store takes these.
+#[derive(Args, Debug, Clone)]
+struct StoreArgs {
+    /// Data directory: SQLite database, uploaded files, lock [default: ./motcua-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user@host:5432/db); omit for embedded SQLite in the data dir.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Log filter, e.g. "info" or "motcua=debug,info" [default: info].
+    #[arg(long)]
+    log_level: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Listen address [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<SocketAddr>,
+    /// Load demo data of Lạng Sơn and one demo account per role (once; restarts keep it).
+    #[arg(long)]
+    demo: bool,
+}
+
+impl StoreArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            database: self.database.clone(),
+            log_format: self.log_format,
+            log_level: self.log_level.clone(),
+            ..Overrides::default()
+        }
+    }
+}
+
+/// An error with the exit code it deserves: 2 for configuration, 1 for everything else.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn config_failure(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 2,
+        message: e.to_string(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("motcua: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("motcua: error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let overrides = match &cli.command {
+        Command::Serve(a) => Overrides {
+            addr: a.addr,
+            demo: a.demo.then_some(true),
+            ..a.store.overrides()
+        },
+        Command::Migrate(a) => a.overrides(),
+    };
+    let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
+    init_logging(&settings).map_err(config_failure)?;
+    match cli.command {
+        Command::Serve(_) => serve(settings).await,
+        Command::Migrate(_) => migrate(settings).await,
+    }
+}
+
+fn init_logging(settings: &Settings) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .map_err(|e| format!("log_level: invalid filter '{}': {e}", settings.log_level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let result = match settings.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    result.map_err(|e| format!("log: {e}"))
+}
+
+fn store_config(settings: &Settings) -> StoreConfig {
+    StoreConfig {
+        data_dir: settings.data_dir.clone(),
+        database: settings.database.clone(),
+    }
+}
+
+async fn migrate(settings: Settings) -> Result<(), Failure> {
+    let store = Store::open(&store_config(&settings)).await?;
+    let applied = store.migrate().await;
+    store.close().await;
+    println!("schema up to date ({} migration(s) applied)", applied?);
+    Ok(())
+}
+
+async fn serve(settings: Settings) -> Result<(), Failure> {
+    // Bind first: it changes nothing, so a busy port fails before the database is touched.
+    let listener = tokio::net::TcpListener::bind(settings.addr)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => config_failure(format!(
+                "addr: {} is already in use by another program; choose another with --addr",
+                settings.addr
+            )),
+            _ => config_failure(format!("addr: cannot listen on {}: {e}", settings.addr)),
+        })?;
+    let local = listener.local_addr()?;
+    let store = Store::open(&store_config(&settings))
+        .await
+        .map_err(config_failure)?;
+    if let Err(e) = store.migrate().await {
+        store.close().await;
+        return Err(config_failure(e));
+    }
+    if settings.demo {
+        match store.seed_demo().await {
+            Ok(outcome) => print_demo_accounts(outcome),
+            Err(e) => {
+                store.close().await;
+                return Err(e.into());
+            }
+        }
+    }
+    let store = Arc::new(store);
+    let state = motcua_web::AppState::new(
+        store.clone(),
+        motcua_web::Site {
+            province_name: settings.province_name.clone(),
+            demo: settings.demo,
+        },
+    );
+    tracing::info!(addr = %local, backend = store.backend_name(), "motcua serving");
+    println!("motcua: listening on http://{local}");
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let served = motcua_web::serve(listener, state, shutdown_signal(), grace).await;
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close().await,
+        Err(_) => tracing::warn!("requests still hold the store; closing without checkpoint"),
+    }
+    tracing::info!("motcua stopped");
+    served.map_err(Failure::from)
+}
+
+fn print_demo_accounts(outcome: SeedOutcome) {
+    match outcome {
+        SeedOutcome::Loaded => println!("motcua: demo data of Lạng Sơn loaded"),
+        SeedOutcome::AlreadyPresent => println!("motcua: demo data already present, kept as is"),
+    }
+    println!("motcua: DEMO ACCOUNTS — for demonstrations only, never on a real installation:");
+    for a in DEMO_ACCOUNTS {
+        println!(
+            "  {:<16} {:<28} password: {DEMO_PASSWORD}",
+            a.username,
+            a.role.label_vi()
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

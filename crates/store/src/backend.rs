@@ -1,0 +1,140 @@
+use crate::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The database behind a store.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// Embedded SQLite in WAL mode.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Connection pool figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
+/// Runs the same code on whichever pool the store has. The body is compiled once per backend, so
+/// it must only use SQL that both databases accept.
+macro_rules! on_pool {
+    ($backend:expr, $pool:ident => $body:expr) => {
+        match $backend {
+            $crate::Backend::Sqlite($pool) => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Backend {
+    pub(crate) async fn open_sqlite(file: &Path) -> Result<Backend, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit that returned is on disk even if the machine loses power after it.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Connect(format!("{}: {e}", file.display())))?;
+        Ok(Backend::Sqlite(pool))
+    }
+
+    pub(crate) async fn open_postgres(url: &str) -> Result<Backend, StoreError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::MalformedUrl(format!(
+                "'{}' must start with postgres:// (omit --database to use embedded SQLite)",
+                redact(url)
+            )));
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::MalformedUrl(format!("'{}': {e}", redact(url))))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Connect(format!("{}: {e}", redact(url))))?;
+        Ok(Backend::Postgres(pool))
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub(crate) fn pool_stats(&self) -> PoolStats {
+        on_pool!(self, p => PoolStats {
+            size: p.size(),
+            idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+        })
+    }
+
+    pub(crate) async fn close(self) {
+        if let Backend::Sqlite(p) = &self {
+            // Leaves a self-contained database file behind, which is what backups copy.
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(p)
+                .await
+            {
+                tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
+            }
+        }
+        on_pool!(&self, p => p.close().await);
+    }
+}
+
+/// Hides the password in a database URL so it can be printed.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_appear_in_printed_urls() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/motcua"),
+            "postgres://app:***@db:5432/motcua"
+        );
+        assert_eq!(
+            redact("postgres://app@db/motcua"),
+            "postgres://app@db/motcua"
+        );
+        assert_eq!(redact("nonsense"), "nonsense");
+    }
+}

@@ -1,0 +1,46 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the store. Messages name the setting or object at fault so the
+/// binary can print them as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory cannot be created or written.
+    #[error("data-dir: {path} is not a writable directory: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another motcua process holds the SQLite data directory.
+    #[error("data-dir: {path} is in use by another motcua process (lock file {lock}); stop it first or use another --data-dir")]
+    Locked {
+        /// The directory.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The `--database` value is not a usable URL.
+    #[error("database: malformed URL: {0}")]
+    MalformedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("database: cannot connect: {0}")]
+    Connect(String),
+    /// The database schema was written by a newer motcua.
+    #[error("database: schema version {database} is newer than this motcua (knows up to {binary}); upgrade motcua — nothing was changed")]
+    SchemaNewer {
+        /// Highest migration applied in the database.
+        database: i64,
+        /// Highest migration this binary embeds.
+        binary: i64,
+    },
+    /// A migration failed.
+    #[error("database: migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Input that the store refuses (bad reference data, a duplicate key, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Any other database error.
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+}

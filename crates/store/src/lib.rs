@@ -1,0 +1,107 @@
+//! Storage of motcua. One [`Store`] speaks to embedded SQLite (the default, one machine) or to
+//! PostgreSQL (many stateless nodes). Both backends run the same repository code where the SQL is
+//! the same and honest per-backend SQL where it differs; migrations are per backend and embedded.
+
+mod backend;
+pub mod demo;
+mod error;
+mod lock;
+pub mod password;
+mod reference;
+mod schema;
+
+pub use backend::{Backend, PoolStats};
+pub use error::StoreError;
+pub use reference::AgencyRow;
+pub use schema::SchemaStatus;
+
+use lock::DataDirLock;
+use std::path::{Path, PathBuf};
+
+/// Where the store keeps its data.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Directory for the SQLite database, uploaded files and the lock file.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; `None` for embedded SQLite in `data_dir`.
+    pub database: Option<String>,
+}
+
+/// An open store: the database pool plus the data directory it owns.
+pub struct Store {
+    backend: Backend,
+    data_dir: PathBuf,
+    // Held for the store's whole life: a second process on the same SQLite data dir must refuse.
+    _lock: Option<DataDirLock>,
+}
+
+impl Store {
+    /// Opens the store without touching the schema. Fails if the data dir is unusable, another
+    /// process holds it (SQLite), or the database cannot be reached.
+    pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        ensure_writable_dir(&config.data_dir)?;
+        let (backend, lock) = match &config.database {
+            None => {
+                let lock = DataDirLock::acquire(&config.data_dir)?;
+                let backend = Backend::open_sqlite(&config.data_dir.join("motcua.sqlite3")).await?;
+                (backend, Some(lock))
+            }
+            Some(url) => (Backend::open_postgres(url).await?, None),
+        };
+        Ok(Store {
+            backend,
+            data_dir: config.data_dir.clone(),
+            _lock: lock,
+        })
+    }
+
+    /// Opens the store and brings its schema up to date. Refuses, changing nothing, when the
+    /// database was migrated by a newer motcua.
+    pub async fn open_and_migrate(config: &StoreConfig) -> Result<Store, StoreError> {
+        let store = Store::open(config).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The backend, for repository code in this crate and for diagnostics.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// Name of the backend in use: "sqlite" or "postgres".
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Directory for files that belong to this store.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Runs a trivial query: is the database reachable?
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.backend.ping().await
+    }
+
+    /// Connection pool figures for `/metrics`.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.backend.pool_stats()
+    }
+
+    /// Closes the pool cleanly; on SQLite the WAL is checkpointed into the main file first.
+    pub async fn close(self) {
+        self.backend.close().await;
+    }
+}
+
+fn ensure_writable_dir(dir: &Path) -> Result<(), StoreError> {
+    let fail = |source: std::io::Error| StoreError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".motcua-write-probe");
+    std::fs::write(&probe, b"probe").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}

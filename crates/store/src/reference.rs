@@ -1,0 +1,73 @@
+//! Reference data: administrative units and agencies.
+
+use crate::backend::on_pool;
+use crate::{Store, StoreError};
+use motcua_core::{AdminUnit, AdminUnitKind, AgencyKind};
+use time::Date;
+
+/// An agency as pages list it, with its successor's name for merged bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyRow {
+    /// Stable identifier.
+    pub code: String,
+    /// Official name.
+    pub name: String,
+    /// Kind of body.
+    pub kind: AgencyKind,
+    /// Name of the administrative unit it serves.
+    pub admin_unit_name: String,
+    /// Name of the agency that took over, for merged bodies.
+    pub successor_name: Option<String>,
+}
+
+type UnitTuple = (String, String, String, Option<String>, Option<Date>);
+type AgencyTuple = (String, String, String, String, Option<String>);
+
+impl Store {
+    /// Every administrative unit, current ones first, each group by code.
+    pub async fn admin_units(&self) -> Result<Vec<AdminUnit>, StoreError> {
+        let sql = "SELECT code, name, kind, parent_code, valid_until FROM admin_units \
+                   ORDER BY (valid_until IS NULL) DESC, code";
+        let rows: Vec<UnitTuple> =
+            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|(code, name, kind, parent_code, valid_until)| {
+                let kind = AdminUnitKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Invalid(format!("admin unit {code}: unknown kind '{kind}'"))
+                })?;
+                Ok(AdminUnit {
+                    code,
+                    name,
+                    kind,
+                    parent_code,
+                    valid_until,
+                })
+            })
+            .collect()
+    }
+
+    /// Every agency with the names of its unit and successor, ordered for display.
+    pub async fn agencies(&self) -> Result<Vec<AgencyRow>, StoreError> {
+        let sql = "SELECT a.code, a.name, a.kind, u.name, s.name \
+                   FROM agencies a \
+                   JOIN admin_units u ON u.code = a.admin_unit_code \
+                   LEFT JOIN agencies s ON s.code = a.successor_code \
+                   ORDER BY (a.successor_code IS NULL) DESC, a.admin_unit_code, a.code";
+        let rows: Vec<AgencyTuple> =
+            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|(code, name, kind, admin_unit_name, successor_name)| {
+                let kind = AgencyKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Invalid(format!("agency {code}: unknown kind '{kind}'"))
+                })?;
+                Ok(AgencyRow {
+                    code,
+                    name,
+                    kind,
+                    admin_unit_name,
+                    successor_name,
+                })
+            })
+            .collect()
+    }
+}

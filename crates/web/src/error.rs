@@ -1,0 +1,48 @@
+use crate::views::{ErrorPage, Layout};
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// Errors a handler can end with. Each becomes a Vietnamese page; the log gets the detail, the
+/// citizen never sees internals.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] motcua_store::StoreError),
+    /// A template failed to render.
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    /// Nothing at this address.
+    #[error("not found")]
+    NotFound,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            WebError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Không tìm thấy trang",
+                "Địa chỉ bạn mở không tồn tại hoặc đã được chuyển đi.",
+            ),
+            WebError::Store(_) | WebError::Template(_) => {
+                tracing::error!(error = %self, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Hệ thống đang gặp sự cố",
+                    "Yêu cầu của bạn chưa được xử lý. Vui lòng thử lại sau ít phút.",
+                )
+            }
+        };
+        let page = ErrorPage {
+            layout: Layout::plain(title),
+            title,
+            message,
+        };
+        match page.render() {
+            Ok(body) => (status, Html(body)).into_response(),
+            Err(_) => (status, title).into_response(),
+        }
+    }
+}

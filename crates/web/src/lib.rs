@@ -1,0 +1,84 @@
+//! HTTP and HTML of motcua. Handlers are thin: parse → authorise → call core/store → render.
+//! This crate knows HTTP and templates, never SQL.
+
+mod error;
+mod health;
+mod metrics;
+mod observe;
+mod portal;
+mod views;
+
+pub use error::WebError;
+pub use metrics::Metrics;
+
+use axum::Router;
+use motcua_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Facts about this installation that pages show.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Province name as written on pages, e.g. "Lạng Sơn".
+    pub province_name: String,
+    /// Demo installation: pages carry a banner saying so.
+    pub demo: bool,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<Store>,
+    /// Installation facts.
+    pub site: Arc<Site>,
+    metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Builds the state around an open store.
+    pub fn new(store: Arc<Store>, site: Site) -> Self {
+        AppState {
+            store,
+            site: Arc::new(site),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// The whole application router, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(portal::routes())
+        .merge(health::routes())
+        .fallback(portal::not_found);
+    observe::layer(routes, state.clone()).with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish for at most `grace` before giving up on them.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let deadline = async move {
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; closing them");
+            Ok(())
+        }
+    }
+}
