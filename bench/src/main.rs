@@ -1,6 +1,41 @@
-//! Benchmarks of motcua. Each figure is reported next to a baseline measured in the same run,
-//! because absolute numbers on shared machines mean little.
+//! Benchmarks of motcua. Each figure is printed next to a baseline measured in the same run,
+//! because absolute numbers on shared machines mean little; the ratio is what to compare.
+//!
+//! `cargo run --release -p motcua-bench -- [http] [--seconds N]`
 
-fn main() {
-    println!("motcua-bench: no benchmark yet");
+mod http;
+mod load;
+
+use anyhow::{bail, Context};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut which = Vec::new();
+    let mut seconds = 5_u64;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seconds" => {
+                seconds = args
+                    .next()
+                    .context("--seconds needs a number")?
+                    .parse()
+                    .context("--seconds needs a whole number")?;
+            }
+            "http" => which.push(a),
+            other => bail!("unknown benchmark '{other}'; known: http"),
+        }
+    }
+    if which.is_empty() {
+        which.push("http".to_owned());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    for name in which {
+        match name.as_str() {
+            "http" => rt.block_on(http::run(seconds))?,
+            _ => unreachable!("validated above"),
+        }
+    }
+    Ok(())
 }

@@ -90,6 +90,7 @@ pub struct ConfigError(String);
 
 /// Variables with the prefix that are not settings: the config file path and test switches.
 fn is_setting_var(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
     key != "config" && !key.starts_with("test_")
 }
 
@@ -115,15 +116,18 @@ pub fn load(
 }
 
 fn describe(error: figment::Error) -> String {
-    let source = error
-        .metadata
-        .as_ref()
-        .map(|m| match &m.source {
+    let key = error.path.join(".");
+    let source = match &error.metadata {
+        // Name the exact variable rather than figment's generic "`MOTCUA_` environment variable(s)".
+        Some(m) if m.name.contains("environment") && !key.is_empty() => {
+            format!("environment variable MOTCUA_{}", key.to_ascii_uppercase())
+        }
+        Some(m) => match &m.source {
             Some(s) => format!("{} ({s})", m.name),
             None => m.name.to_string(),
-        })
-        .unwrap_or_else(|| "configuration".to_owned());
-    let key = error.path.join(".");
+        },
+        None => "configuration".to_owned(),
+    };
     match &error.kind {
         figment::error::Kind::UnknownField(name, _) => format!(
             "{name}: unknown setting in {source}; known settings: {}",
@@ -150,6 +154,13 @@ mod tests {
         let path = dir.join(format!("{}.toml", text.len()));
         std::fs::write(&path, text).map_err(|e| ConfigError(e.to_string()))?;
         load(Some(&path), &Overrides::default())
+    }
+
+    #[test]
+    fn test_switches_and_the_config_path_are_not_settings() {
+        assert!(!is_setting_var("TEST_REQUIRE_ALL"));
+        assert!(!is_setting_var("CONFIG"));
+        assert!(is_setting_var("DATA_DIR"));
     }
 
     #[test]

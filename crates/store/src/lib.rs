@@ -12,7 +12,7 @@ mod schema;
 
 pub use backend::{Backend, PoolStats};
 pub use error::StoreError;
-pub use reference::AgencyRow;
+pub use reference::{AgencyRow, ReferenceCounts};
 pub use schema::SchemaStatus;
 
 use lock::DataDirLock;

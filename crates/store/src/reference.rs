@@ -20,6 +20,17 @@ pub struct AgencyRow {
     pub successor_name: Option<String>,
 }
 
+/// Headline figures of the reference data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReferenceCounts {
+    /// Current communes (xã).
+    pub communes: i64,
+    /// Current wards (phường).
+    pub wards: i64,
+    /// Agencies that still exist (not merged into a successor).
+    pub agencies: i64,
+}
+
 type UnitTuple = (String, String, String, Option<String>, Option<Date>);
 type AgencyTuple = (String, String, String, String, Option<String>);
 
@@ -44,6 +55,21 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Counts of current communes, wards and agencies, for the home page.
+    pub async fn reference_counts(&self) -> Result<ReferenceCounts, StoreError> {
+        let sql = "SELECT \
+             (SELECT COUNT(*) FROM admin_units WHERE kind = 'commune' AND valid_until IS NULL), \
+             (SELECT COUNT(*) FROM admin_units WHERE kind = 'ward' AND valid_until IS NULL), \
+             (SELECT COUNT(*) FROM agencies WHERE successor_code IS NULL)";
+        let (communes, wards, agencies): (i64, i64, i64) =
+            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_one(p).await)?;
+        Ok(ReferenceCounts {
+            communes,
+            wards,
+            agencies,
+        })
     }
 
     /// Every agency with the names of its unit and successor, ordered for display.

@@ -25,25 +25,15 @@ fn render(page: &impl Template) -> Result<Html<String>, WebError> {
 }
 
 async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
-    let units = state.store.admin_units().await?;
-    let count = |kind| {
-        units
-            .iter()
-            .filter(|u| u.kind == kind && u.valid_until.is_none())
-            .count()
-    };
-    let agencies = state.store.agencies().await?;
+    let counts = state.store.reference_counts().await?;
     render(&HomePage {
         layout: Layout::new(
             &state.site,
             format!("Cổng Dịch vụ công tỉnh {}", state.site.province_name),
         ),
-        communes: count(AdminUnitKind::Commune),
-        wards: count(AdminUnitKind::Ward),
-        agencies: agencies
-            .iter()
-            .filter(|a| a.successor_name.is_none())
-            .count(),
+        communes: counts.communes,
+        wards: counts.wards,
+        agencies: counts.agencies,
     })
 }
 

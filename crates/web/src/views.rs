@@ -34,9 +34,9 @@ impl Layout {
 #[template(path = "home.html")]
 pub(crate) struct HomePage {
     pub layout: Layout,
-    pub communes: usize,
-    pub wards: usize,
-    pub agencies: usize,
+    pub communes: i64,
+    pub wards: i64,
+    pub agencies: i64,
 }
 
 #[derive(Template)]

@@ -1,0 +1,125 @@
+//! Browser tests: Debian's Chromium driven through chromedriver (WebDriver) with fantoccini.
+
+use crate::harness::{skip, Db, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::Stdio;
+use std::time::Duration;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A headless Chromium session; the driver process dies with it.
+pub struct Browser {
+    pub client: Client,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a fresh headless profile, or `None` (after [`skip`]) when Debian's
+    /// chromium / chromium-driver are not installed.
+    pub async fn start() -> Option<Browser> {
+        for path in [CHROMEDRIVER, CHROMIUM] {
+            if !std::path::Path::new(path).exists() {
+                skip(
+                    "browser test",
+                    &format!("{path} not found (apt-get install chromium chromium-driver)"),
+                );
+                return None;
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=360,740",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Some(Browser {
+                        client,
+                        _driver: driver,
+                        _profile: profile,
+                    })
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not accept a session: {last_error}");
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_loads_and_leads_to_the_agencies_on_a_phone_screen() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::start(Db::Sqlite).await.unwrap();
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Cổng Dịch vụ công tỉnh Lạng Sơn");
+
+    // A 360 px phone must not need horizontal scrolling.
+    let width = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, inner) = (width[0].as_i64().unwrap(), width[1].as_i64().unwrap());
+    assert!(
+        scroll <= inner,
+        "page is {scroll}px wide in a {inner}px window"
+    );
+
+    c.find(Locator::LinkText("Cơ quan, đơn vị"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let h1 = c
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(h1, "Cơ quan, đơn vị");
+    assert_eq!(c.current_url().await.unwrap().path(), "/agencies");
+    browser.close().await;
+}

@@ -1,0 +1,221 @@
+//! Starts the real application on a random port against a temp SQLite dir or a fresh PostgreSQL
+//! database, and cleans up after the test.
+
+use motcua_store::{Store, StoreConfig};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// CI sets this so that a missing prerequisite fails instead of being skipped.
+pub fn require_all() -> bool {
+    std::env::var("MOTCUA_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Reports a missing prerequisite: fatal in CI, a plain `SKIPPED` line by hand.
+pub fn skip(what: &str, why: &str) {
+    assert!(
+        !require_all(),
+        "{what} is required (MOTCUA_TEST_REQUIRE_ALL=1) but unavailable: {why}"
+    );
+    eprintln!("SKIPPED {what}: {why}");
+}
+
+fn pg_server_url() -> String {
+    std::env::var("MOTCUA_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// A PostgreSQL database created for one test and dropped (forcibly) when the test ends.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates a fresh database, or `None` (after [`skip`]) when PostgreSQL is not reachable.
+    pub async fn create() -> Option<PgDatabase> {
+        let server = pg_server_url();
+        let admin = match sqlx::PgPool::connect(&format!("{server}/postgres")).await {
+            Ok(p) => p,
+            Err(e) => {
+                skip("PostgreSQL run", &format!("{server} not reachable: {e}"));
+                return None;
+            }
+        };
+        let name = format!("motcua_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        Some(PgDatabase {
+            url: format!("{server}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let server = pg_server_url();
+        let name = self.name.clone();
+        // Drop cannot be async; a short-lived runtime on its own thread does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&format!("{server}/postgres")).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A data dir plus, on PostgreSQL, a database: what a `motcua` process or store needs.
+pub struct TestData {
+    pub dir: TempDir,
+    pub pg: Option<PgDatabase>,
+}
+
+impl TestData {
+    pub async fn new(db: Db) -> Option<TestData> {
+        let pg = match db {
+            Db::Sqlite => None,
+            Db::Postgres => Some(PgDatabase::create().await?),
+        };
+        Some(TestData {
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg,
+        })
+    }
+
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            data_dir: self.dir.path().to_path_buf(),
+            database: self.pg.as_ref().map(|p| p.url.clone()),
+        }
+    }
+
+    /// The `--data-dir` / `--database` arguments for the binary.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.dir.path().display().to_string(),
+        ];
+        if let Some(pg) = &self.pg {
+            args.push("--database".to_owned());
+            args.push(pg.url.clone());
+        }
+        args
+    }
+}
+
+/// The application served in-process on `127.0.0.1:0`.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<Store>,
+    pub db: Db,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    // Declared last: dropped after the server has been told to stop.
+    _data: TestData,
+}
+
+impl TestApp {
+    /// Starts the app with the Lạng Sơn demo data loaded; `None` if the database was skipped.
+    pub async fn start(db: Db) -> Option<TestApp> {
+        let data = TestData::new(db).await?;
+        let store = Store::open_and_migrate(&data.store_config())
+            .await
+            .expect("open store");
+        store.seed_demo().await.expect("seed demo");
+        let store = Arc::new(store);
+        let state = motcua_web::AppState::new(
+            store.clone(),
+            motcua_web::Site {
+                province_name: "Lạng Sơn".to_owned(),
+                demo: true,
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(motcua_web::serve(
+            listener,
+            state,
+            async move {
+                let _ = rx.await;
+            },
+            std::time::Duration::from_secs(5),
+        ));
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            store,
+            db,
+            shutdown: Some(tx),
+            _data: data,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Declares one test that runs on SQLite and on PostgreSQL (as `NAME::sqlite`, `NAME::postgres`).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::harness::{Db, TestApp};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) = TestApp::start(Db::Sqlite).await {
+                    ($body)(app).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = TestApp::start(Db::Postgres).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary (each extra `tests/*.rs` would be another full link).
+//!
+//! Every HTTP test runs twice, on SQLite and on a fresh PostgreSQL database. Run by hand, a suite
+//! whose prerequisite is missing (PostgreSQL, Chromium) says `SKIPPED` plainly; with
+//! `MOTCUA_TEST_REQUIRE_ALL=1` (CI) it fails instead.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod browser;
+mod harness;
+mod http;
+mod process;

@@ -1,0 +1,357 @@
+//! The `motcua` binary as an operator runs it: crashes, locks and bad configuration.
+
+use crate::harness::{Db, TestData};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn motcua() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_motcua"));
+    c.env_remove("MOTCUA_CONFIG")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    c
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    banner: Vec<String>,
+}
+
+/// Starts `motcua serve` on a random port and waits for its "listening" line.
+async fn spawn_server(extra: &[String]) -> Server {
+    let mut child = motcua()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn motcua");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let base = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("motcua: listening on ") {
+                return url.to_owned();
+            }
+            banner.push(line);
+        }
+        panic!("motcua exited before listening: {banner:?}");
+    })
+    .await
+    .expect("motcua did not start in time");
+    Server {
+        child,
+        base,
+        banner,
+    }
+}
+
+impl Server {
+    async fn get(&self, path: &str) -> String {
+        let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().await.unwrap()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    async fn kill_9(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
+
+/// Runs the binary to completion; returns its exit code and stderr lines.
+async fn run(args: &[String]) -> (i32, Vec<String>) {
+    let out = motcua().args(args).output().await.expect("run motcua");
+    let stderr = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Asserts a configuration failure: non-zero exit, exactly one line, naming `key`.
+fn assert_one_line_error(result: (i32, Vec<String>), key: &str, words: &str) {
+    let (code, stderr) = result;
+    assert_ne!(code, 0, "{stderr:?}");
+    assert_eq!(stderr.len(), 1, "one line only: {stderr:?}");
+    let line = &stderr[0];
+    assert!(
+        line.starts_with(&format!("motcua: error: {key}:")),
+        "{line}"
+    );
+    assert!(line.contains(words), "{line} should mention '{words}'");
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| (*s).to_owned()).collect()
+}
+
+async fn kill_9_then_restart_keeps_data(db: Db) {
+    let Some(data) = TestData::new(db).await else {
+        return;
+    };
+    let mut args = data.args();
+    args.push("--demo".to_owned());
+    let first = spawn_server(&args).await;
+    assert!(
+        first
+            .banner
+            .iter()
+            .any(|l| l.contains("demo data of Lạng Sơn loaded")),
+        "{:?}",
+        first.banner
+    );
+    assert!(first.banner.iter().any(|l| l.contains("DEMO ACCOUNTS")));
+    let agencies = first.get("/agencies").await;
+    let units = first.get("/admin-units").await;
+
+    if db == Db::Sqlite {
+        // A second server on the same data dir must refuse while the first runs.
+        let mut second = strings(&["serve", "--addr", "127.0.0.1:0"]);
+        second.extend(data.args());
+        assert_one_line_error(
+            run(&second).await,
+            "data-dir",
+            "in use by another motcua process",
+        );
+        assert_eq!(
+            first.get("/agencies").await,
+            agencies,
+            "the refused server changed nothing"
+        );
+    }
+
+    first.kill_9().await;
+    let again = spawn_server(&args).await;
+    assert!(
+        again.banner.iter().any(|l| l.contains("already present")),
+        "{:?}",
+        again.banner
+    );
+    assert_eq!(again.get("/agencies").await, agencies);
+    assert_eq!(again.get("/admin-units").await, units);
+    assert_eq!(again.get("/healthz").await, "ok");
+}
+
+#[tokio::test]
+async fn kill_9_then_restart_keeps_data_sqlite() {
+    kill_9_then_restart_keeps_data(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn kill_9_then_restart_keeps_data_postgres() {
+    kill_9_then_restart_keeps_data(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let data = TestData::new(Db::Sqlite).await.unwrap();
+    let server = spawn_server(&data.args()).await;
+    let pid = server.child.id().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = server.child;
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("stops within the grace period")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        !data.dir.path().join("motcua.sqlite3-wal").exists()
+            || std::fs::metadata(data.dir.path().join("motcua.sqlite3-wal"))
+                .unwrap()
+                .len()
+                == 0,
+        "the WAL is checkpointed at shutdown"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_setting_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("motcua.toml");
+    std::fs::write(&file, "addr = \"127.0.0.1:0\"\ncolour = \"red\"\n").unwrap();
+    let args = strings(&["serve", "--config", file.to_str().unwrap()]);
+    assert_one_line_error(run(&args).await, "colour", "unknown setting");
+}
+
+#[tokio::test]
+async fn a_missing_config_file_is_named() {
+    let args = strings(&["serve", "--config", "/nonexistent/motcua.toml"]);
+    assert_one_line_error(run(&args).await, "config", "does not exist");
+}
+
+#[tokio::test]
+async fn a_malformed_database_url_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        "mysql://root@localhost/motcua",
+        "postgres://user@host:notaport/db",
+    ] {
+        let args = strings(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--database",
+            url,
+        ]);
+        assert_one_line_error(run(&args).await, "database", "malformed URL");
+    }
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let args = strings(&[
+        "serve",
+        "--addr",
+        &addr,
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(run(&args).await, "addr", "already in use");
+    assert!(
+        !dir.path().join("motcua.sqlite3").exists(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_data_dir_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let inside_a_file = file.join("data");
+    let args = strings(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--data-dir",
+        inside_a_file.to_str().unwrap(),
+    ]);
+    assert_one_line_error(run(&args).await, "data-dir", "not a writable directory");
+}
+
+#[tokio::test]
+async fn an_environment_setting_with_a_bad_value_is_named() {
+    let out = motcua()
+        .args(["serve"])
+        .env("MOTCUA_ADDR", "not-an-address")
+        .output()
+        .await
+        .unwrap();
+    let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_one_line_error(
+        (out.status.code().unwrap_or(-1), stderr),
+        "addr",
+        "MOTCUA_ADDR",
+    );
+}
+
+async fn a_newer_schema_is_refused_and_left_alone(db: Db) {
+    let Some(data) = TestData::new(db).await else {
+        return;
+    };
+    let mut migrate = vec!["migrate".to_owned()];
+    migrate.extend(data.args());
+    let (code, stderr) = run(&migrate).await;
+    assert_eq!(code, 0, "{stderr:?}");
+
+    // Pretend a newer motcua migrated this database.
+    let future = 99_990_101_000_000_i64;
+    let insert =
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+                  VALUES ($1, 'from the future', TRUE, $2, 0)";
+    let count = "SELECT COUNT(*) FROM _sqlx_migrations";
+    let before: i64 = match &data.pg {
+        Some(pg) => {
+            let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+            sqlx::query(insert)
+                .bind(future)
+                .bind(vec![0_u8])
+                .execute(&pool)
+                .await
+                .unwrap();
+            let n = sqlx::query_scalar(count).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+        None => {
+            let url = format!(
+                "sqlite://{}",
+                data.dir.path().join("motcua.sqlite3").display()
+            );
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(insert)
+                .bind(future)
+                .bind(vec![0_u8])
+                .execute(&pool)
+                .await
+                .unwrap();
+            let n = sqlx::query_scalar(count).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    };
+
+    let mut serve = strings(&["serve", "--addr", "127.0.0.1:0", "--demo"]);
+    serve.extend(data.args());
+    assert_one_line_error(run(&serve).await, "database", "newer than this motcua");
+    assert_one_line_error(run(&migrate).await, "database", "newer than this motcua");
+
+    let after: (i64, i64) = match &data.pg {
+        Some(pg) => {
+            let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+            let n = sqlx::query_scalar(count).fetch_one(&pool).await.unwrap();
+            let agencies = sqlx::query_scalar("SELECT COUNT(*) FROM agencies")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            (n, agencies)
+        }
+        None => {
+            let url = format!(
+                "sqlite://{}",
+                data.dir.path().join("motcua.sqlite3").display()
+            );
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let n = sqlx::query_scalar(count).fetch_one(&pool).await.unwrap();
+            let agencies = sqlx::query_scalar("SELECT COUNT(*) FROM agencies")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            (n, agencies)
+        }
+    };
+    assert_eq!(
+        after,
+        (before, 0),
+        "no migration ran and no demo data was written"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_and_left_alone_sqlite() {
+    a_newer_schema_is_refused_and_left_alone(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_and_left_alone_postgres() {
+    a_newer_schema_is_refused_and_left_alone(Db::Postgres).await;
+}
