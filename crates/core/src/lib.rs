@@ -3,6 +3,7 @@
 
 pub mod admin_unit;
 pub mod agency;
+pub mod calendar;
 pub mod role;
 pub mod text;
 
