@@ -1,8 +1,9 @@
 //! Benchmarks of motcua. Each figure is printed next to a baseline measured in the same run,
 //! because absolute numbers on shared machines mean little; the ratio is what to compare.
 //!
-//! `cargo run --release -p motcua-bench -- [http] [--seconds N]`
+//! `cargo run --release -p motcua-bench -- [calendar] [http] [--seconds N]`
 
+mod calendar;
 mod http;
 mod load;
 
@@ -21,12 +22,12 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--seconds needs a whole number")?;
             }
-            "http" => which.push(a),
-            other => bail!("unknown benchmark '{other}'; known: http"),
+            "http" | "calendar" => which.push(a),
+            other => bail!("unknown benchmark '{other}'; known: http, calendar"),
         }
     }
     if which.is_empty() {
-        which.push("http".to_owned());
+        which = vec!["calendar".to_owned(), "http".to_owned()];
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -34,6 +35,7 @@ fn main() -> anyhow::Result<()> {
     for name in which {
         match name.as_str() {
             "http" => rt.block_on(http::run(seconds))?,
+            "calendar" => calendar::run(1_000_000)?,
             _ => unreachable!("validated above"),
         }
     }

@@ -1,5 +1,6 @@
 //! The `motcua` binary: one program that serves the portal and runs every administrative task.
 
+mod calendar_cli;
 mod config;
 
 use clap::{Args, Parser, Subcommand};
@@ -34,6 +35,57 @@ enum Command {
     Serve(ServeArgs),
     /// Bring the database schema up to date (serve does this too at start).
     Migrate(StoreArgs),
+    /// Working-day calendar: holidays, due moments, lunar dates.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CalendarCommand {
+    /// Print every day off of YEAR (holidays, compensatory and swapped days) as YYYY-MM-DD<TAB>name.
+    Holidays {
+        /// Gregorian year, 2013–2199.
+        year: i32,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the due moment of a dossier received at START with processing time DURATION.
+    Due {
+        /// Reception moment, YYYY-MM-DDTHH:MM in Vietnam time (or with an offset, e.g. +07:00).
+        start: String,
+        /// Processing time: 5d (working days), 30cd (calendar days), 8h (working hours), sameday.
+        duration: String,
+        /// Apply the 15:00 cut-off (received after 15:00 counts from the next working day).
+        #[arg(long)]
+        cutoff: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Convert a solar date YYYY-MM-DD to the lunar calendar (prints D/M/YYYY, " (nhuận)" for a leap month).
+    Lunar {
+        /// YYYY-MM-DD.
+        date: String,
+    },
+    /// Convert a lunar date D/M/YYYY (add L for a leap month, e.g. 1/6/2025L) to YYYY-MM-DD.
+    Solar {
+        /// D/M/YYYY[L].
+        date: String,
+    },
+    /// Store an official yearly schedule (JSON) as a new version; it replaces the shipped one.
+    SetSchedule {
+        /// JSON file with year, source, overrides, days_off, working_days.
+        file: PathBuf,
+        /// Who enters it (recorded with the version).
+        #[arg(long)]
+        by: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every stored version of the yearly schedules.
+    Schedules {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Where the data lives; every subcommand that touches the store takes these.
@@ -128,12 +180,39 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             ..a.store.overrides()
         },
         Command::Migrate(a) => a.overrides(),
+        Command::Calendar(c) => match c {
+            CalendarCommand::Holidays { store, .. }
+            | CalendarCommand::Due { store, .. }
+            | CalendarCommand::SetSchedule { store, .. }
+            | CalendarCommand::Schedules { store } => store.overrides(),
+            CalendarCommand::Lunar { .. } | CalendarCommand::Solar { .. } => Overrides::default(),
+        },
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
     match cli.command {
         Command::Serve(_) => serve(settings).await,
         Command::Migrate(_) => migrate(settings).await,
+        Command::Calendar(c) => {
+            let store = store_config(&settings);
+            match c {
+                CalendarCommand::Holidays { year, .. } => {
+                    calendar_cli::holidays(&store, year).await
+                }
+                CalendarCommand::Due {
+                    start,
+                    duration,
+                    cutoff,
+                    ..
+                } => calendar_cli::due(&store, &start, &duration, cutoff).await,
+                CalendarCommand::Lunar { date } => calendar_cli::to_lunar(&date),
+                CalendarCommand::Solar { date } => calendar_cli::to_solar(&date),
+                CalendarCommand::SetSchedule { file, by, .. } => {
+                    calendar_cli::set_schedule(&store, &file, &by).await
+                }
+                CalendarCommand::Schedules { .. } => calendar_cli::schedule_history(&store).await,
+            }
+        }
     }
 }
 

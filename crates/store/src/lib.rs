@@ -3,6 +3,7 @@
 //! the same and honest per-backend SQL where it differs; migrations are per backend and embedded.
 
 mod backend;
+pub mod calendar;
 pub mod demo;
 mod error;
 mod lock;
@@ -53,6 +54,23 @@ impl Store {
             data_dir: config.data_dir.clone(),
             _lock: lock,
         })
+    }
+
+    /// Opens the store for a command-line tool that may run beside a server: no data-dir lock, and
+    /// the schema is brought up to date (SQLite serialises writers, so this is safe).
+    pub async fn open_shared(config: &StoreConfig) -> Result<Store, StoreError> {
+        ensure_writable_dir(&config.data_dir)?;
+        let backend = match &config.database {
+            None => Backend::open_sqlite(&config.data_dir.join("motcua.sqlite3")).await?,
+            Some(url) => Backend::open_postgres(url).await?,
+        };
+        let store = Store {
+            backend,
+            data_dir: config.data_dir.clone(),
+            _lock: None,
+        };
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// Opens the store and brings its schema up to date. Refuses, changing nothing, when the

@@ -1,0 +1,93 @@
+//! Yearly holiday schedules entered after release, versioned. The statutory rules and the shipped
+//! schedules live in the core; what is stored here overrides the shipped schedule of its year.
+
+use crate::backend::on_pool;
+use crate::{Store, StoreError};
+use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
+use time::OffsetDateTime;
+
+/// One stored version of a year's schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSchedule {
+    /// Version number within the year, from 1.
+    pub version: i64,
+    /// The schedule.
+    pub schedule: YearSchedule,
+    /// Who entered it.
+    pub entered_by: String,
+    /// When.
+    pub entered_at: OffsetDateTime,
+}
+
+type Row = (i64, i64, String, String, OffsetDateTime);
+
+fn decode(
+    (year, version, body, entered_by, entered_at): Row,
+) -> Result<StoredSchedule, StoreError> {
+    let schedule = serde_json::from_str(&body).map_err(|e| {
+        StoreError::Invalid(format!(
+            "holiday schedule {year} v{version} is corrupt: {e}"
+        ))
+    })?;
+    Ok(StoredSchedule {
+        version,
+        schedule,
+        entered_by,
+        entered_at,
+    })
+}
+
+impl Store {
+    /// Every version of every year's schedule, oldest first.
+    pub async fn holiday_schedule_history(&self) -> Result<Vec<StoredSchedule>, StoreError> {
+        let sql = "SELECT year, version, body, entered_by, entered_at FROM holiday_schedules ORDER BY year, version";
+        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    /// The holiday calendar in force: the shipped rules and schedules, with the latest stored
+    /// version of each year replacing the shipped one.
+    pub async fn holiday_calendar(&self) -> Result<HolidayCalendar, StoreError> {
+        let mut calendar = HolidayCalendar::vietnam();
+        let history = self.holiday_schedule_history().await?;
+        // History is ordered by version, so the last one of a year wins.
+        for stored in history {
+            calendar = calendar
+                .with_schedule(stored.schedule)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        Ok(calendar)
+    }
+
+    /// Validates `schedule` against the rules and stores it as the next version of its year.
+    pub async fn add_holiday_schedule(
+        &self,
+        schedule: &YearSchedule,
+        entered_by: &str,
+    ) -> Result<i64, StoreError> {
+        self.holiday_calendar()
+            .await?
+            .with_schedule(schedule.clone())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body =
+            serde_json::to_string(schedule).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM holiday_schedules WHERE year = $1")
+                .bind(i64::from(schedule.year))
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO holiday_schedules (year, version, body, entered_by, entered_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(i64::from(schedule.year))
+                .bind(version)
+                .bind(&body)
+                .bind(entered_by)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(version)
+        })
+    }
+}
