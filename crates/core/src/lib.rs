@@ -4,6 +4,7 @@
 pub mod admin_unit;
 pub mod agency;
 pub mod calendar;
+pub mod catalogue;
 pub mod role;
 pub mod text;
 

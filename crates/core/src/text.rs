@@ -27,3 +27,56 @@ mod tests {
         assert!(is_nfc(&nfc(decomposed)));
     }
 }
+
+/// Folds Vietnamese text to the form search compares: decomposed, combining marks dropped,
+/// đ/Đ → d, lower case, and y → i (kí/ký, lí/lý are spelling variants of one word).
+///
+/// `đ` has no Unicode decomposition, so stripping marks alone would miss "Đăng ký" for "dang ky";
+/// folding here, in Rust, gives the same result on every database.
+pub fn fold_vi(s: &str) -> String {
+    fold_marks(s).replace('y', "i")
+}
+
+/// Folds without unifying i/y: for reading published text, where "ngày" must stay "ngay".
+pub fn fold_marks(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Splits text into words (letters and digits) with their byte ranges in `s`.
+pub fn words(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - s.as_ptr() as usize, w))
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_marks_and_d_stroke_and_unifies_i_y() {
+        assert_eq!(fold_vi("Đăng ký khai sinh"), "dang ki khai sinh");
+        assert_eq!(fold_vi("ĐĂNG KÍ KHAI SINH"), "dang ki khai sinh");
+        assert_eq!(fold_vi("Lý lịch tư pháp"), fold_vi("lí lịch tư pháp"));
+        assert_eq!(fold_vi("Chứng thực bản sao"), "chung thuc ban sao");
+        // Decomposed input folds the same as precomposed input.
+        assert_eq!(fold_vi("Le\u{0302}\u{0323} phi\u{0301}"), fold_vi("Lệ phí"));
+    }
+
+    #[test]
+    fn words_keep_their_positions() {
+        let s = "Cấp bản sao, trích lục";
+        let w: Vec<_> = words(s).collect();
+        assert_eq!(w.len(), 5);
+        for (at, word) in w {
+            assert_eq!(&s[at..at + word.len()], word);
+        }
+    }
+}
