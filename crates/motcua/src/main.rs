@@ -2,6 +2,7 @@
 
 mod calendar_cli;
 mod config;
+mod procedures_cli;
 
 use clap::{Args, Parser, Subcommand};
 use config::{LogFormat, Overrides, Settings};
@@ -35,9 +36,60 @@ enum Command {
     Serve(ServeArgs),
     /// Bring the database schema up to date (serve does this too at start).
     Migrate(StoreArgs),
+    /// Procedure catalogue: import, export, clean a published list, search.
+    #[command(subcommand)]
+    Procedures(ProceduresCommand),
     /// Working-day calendar: holidays, due moments, lunar dates.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ProceduresCommand {
+    /// Import procedures from CSV or JSON (all or nothing; upsert by code + agency).
+    Import {
+        /// The file: motcua CSV or JSON (docs/procedure-files.md), or a province's published list.
+        file: PathBuf,
+        /// csv or json [default: from the file name].
+        #[arg(long)]
+        format: Option<String>,
+        /// Check every row and report what would change, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who imports (recorded with each new version).
+        #[arg(long, default_value = "cli")]
+        by: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write the catalogue to stdout.
+    Export {
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Clean a province's published list into motcua CSV, reporting what was left empty or merged.
+    Clean {
+        /// The published list (CSV).
+        file: PathBuf,
+        /// Where to write the motcua CSV.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Search the catalogue as the portal does.
+    Search {
+        /// What a citizen would type.
+        query: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,6 +232,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             ..a.store.overrides()
         },
         Command::Migrate(a) => a.overrides(),
+        Command::Procedures(c) => match c {
+            ProceduresCommand::Import { store, .. }
+            | ProceduresCommand::Export { store, .. }
+            | ProceduresCommand::Clean { store, .. }
+            | ProceduresCommand::Search { store, .. } => store.overrides(),
+        },
         Command::Calendar(c) => match c {
             CalendarCommand::Holidays { store, .. }
             | CalendarCommand::Due { store, .. }
@@ -193,6 +251,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(_) => serve(settings).await,
         Command::Migrate(_) => migrate(settings).await,
+        Command::Procedures(c) => {
+            let store = store_config(&settings);
+            match c {
+                ProceduresCommand::Import {
+                    file,
+                    format,
+                    dry_run,
+                    by,
+                    ..
+                } => procedures_cli::import(&store, &file, format.as_deref(), dry_run, &by).await,
+                ProceduresCommand::Export { format, .. } => {
+                    procedures_cli::export(&store, &format).await
+                }
+                ProceduresCommand::Clean { file, out, .. } => {
+                    procedures_cli::clean(&store, &file, &out).await
+                }
+                ProceduresCommand::Search { query, json, .. } => {
+                    procedures_cli::search(&store, &query, json).await
+                }
+            }
+        }
         Command::Calendar(c) => {
             let store = store_config(&settings);
             match c {

@@ -10,6 +10,10 @@ use time::{Date, OffsetDateTime};
 
 const ADMIN_UNITS_CSV: &str = include_str!("../demo/admin_units.csv");
 const AGENCIES_CSV: &str = include_str!("../demo/agencies.csv");
+/// The demo catalogue: `procedures-published.csv` cleaned by `motcua procedures clean`.
+pub const PROCEDURES_CSV: &str = include_str!("../demo/procedures.csv");
+/// The published list the demo catalogue was cleaned from, kept for provenance and tests.
+pub const PUBLISHED_CSV: &str = include_str!("../demo/procedures-published.csv");
 const MARKER: &str = "demo_seeded_at";
 
 /// The password of every demo account. Demo installations only: `serve --demo` prints a warning.
@@ -120,8 +124,34 @@ pub enum SeedOutcome {
 }
 
 impl Store {
-    /// Loads the demo data unless it is already there. All or nothing, in one transaction.
+    /// Loads the demo data unless it is already there: reference data and accounts in one
+    /// transaction, then the demo catalogue when the catalogue is empty.
     pub async fn seed_demo(&self) -> Result<SeedOutcome, StoreError> {
+        let outcome = self.seed_reference().await?;
+        if self.procedures().await?.is_empty() {
+            self.import_procedures(
+                PROCEDURES_CSV.as_bytes(),
+                crate::catalogue::FileFormat::Csv,
+                "demo",
+                false,
+                &|_, _| {},
+            )
+            .await
+            .map_err(|e| match e {
+                crate::catalogue::ImportError::Store(e) => e,
+                crate::catalogue::ImportError::Rows(rows) => StoreError::Invalid(format!(
+                    "demo catalogue: {}",
+                    rows.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            })?;
+        }
+        Ok(outcome)
+    }
+
+    async fn seed_reference(&self) -> Result<SeedOutcome, StoreError> {
         let units: Vec<UnitRecord> = parse_csv("admin_units.csv", ADMIN_UNITS_CSV)?;
         let agencies: Vec<AgencyRecord> = parse_csv("agencies.csv", AGENCIES_CSV)?;
         let date_format = time::macros::format_description!("[year]-[month]-[day]");

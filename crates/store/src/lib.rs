@@ -4,6 +4,7 @@
 
 mod backend;
 pub mod calendar;
+pub mod catalogue;
 pub mod demo;
 mod error;
 mod lock;

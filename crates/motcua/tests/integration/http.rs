@@ -143,5 +143,5 @@ on_both_databases!(demo_data_loads_once, |app: TestApp| async move {
         SeedOutcome::AlreadyPresent
     );
     assert_eq!(app.store.agencies().await.unwrap().len(), before);
-    assert_eq!(before, 155);
+    assert_eq!(before, 158);
 });
