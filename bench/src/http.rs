@@ -6,7 +6,7 @@ use axum::routing::get;
 use motcua_store::{Store, StoreConfig};
 use std::sync::Arc;
 
-async fn serve_bare() -> anyhow::Result<String> {
+pub async fn serve_bare() -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let app = axum::Router::new().route("/healthz", get(|| async { "ok" }));
@@ -54,7 +54,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(name: &str, s: &load::LoadStats, base: &load::LoadStats) {
+pub fn report(name: &str, s: &load::LoadStats, base: &load::LoadStats) {
     println!(
         "{name:<32} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ratio {:>5.1} %  ({} requests)",
         s.per_second,

@@ -1,11 +1,12 @@
 //! Benchmarks of motcua. Each figure is printed next to a baseline measured in the same run,
 //! because absolute numbers on shared machines mean little; the ratio is what to compare.
 //!
-//! `cargo run --release -p motcua-bench -- [calendar] [http] [--seconds N]`
+//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [--seconds N]`
 
 mod calendar;
 mod http;
 mod load;
+mod search;
 
 use anyhow::{bail, Context};
 
@@ -22,12 +23,16 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--seconds needs a whole number")?;
             }
-            "http" | "calendar" => which.push(a),
-            other => bail!("unknown benchmark '{other}'; known: http, calendar"),
+            "http" | "calendar" | "search" => which.push(a),
+            other => bail!("unknown benchmark '{other}'; known: http, calendar, search"),
         }
     }
     if which.is_empty() {
-        which = vec!["calendar".to_owned(), "http".to_owned()];
+        which = vec![
+            "calendar".to_owned(),
+            "search".to_owned(),
+            "http".to_owned(),
+        ];
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -36,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         match name.as_str() {
             "http" => rt.block_on(http::run(seconds))?,
             "calendar" => calendar::run(1_000_000)?,
+            "search" => rt.block_on(search::run(seconds))?,
             _ => unreachable!("validated above"),
         }
     }

@@ -360,14 +360,15 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
             demo: settings.demo,
         },
     );
+    let shutdown = shutdown_signal()?;
+    if let Err(e) = state.catalogue.refresh(&store).await {
+        tracing::error!(error = %e, "catalogue could not be loaded; search starts empty");
+    }
     tracing::info!(addr = %local, backend = store.backend_name(), "motcua serving");
     println!("motcua: listening on http://{local}");
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    let served = motcua_web::serve(listener, state, shutdown_signal(), grace).await;
-    match Arc::try_unwrap(store) {
-        Ok(store) => store.close().await,
-        Err(_) => tracing::warn!("requests still hold the store; closing without checkpoint"),
-    }
+    let served = motcua_web::serve(listener, state, shutdown, grace).await;
+    store.close().await;
     tracing::info!("motcua stopped");
     served.map_err(Failure::from)
 }
@@ -387,29 +388,25 @@ fn print_demo_accounts(outcome: SeedOutcome) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Installs the SIGTERM and Ctrl-C handlers now — a signal that arrives before the server polls
+/// its shutdown future must still stop it gracefully — and returns the future that fires on one.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

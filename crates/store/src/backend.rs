@@ -93,8 +93,8 @@ impl Backend {
         })
     }
 
-    pub(crate) async fn close(self) {
-        if let Backend::Sqlite(p) = &self {
+    pub(crate) async fn close(&self) {
+        if let Backend::Sqlite(p) = self {
             // Leaves a self-contained database file behind, which is what backups copy.
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(p)
@@ -103,7 +103,7 @@ impl Backend {
                 tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
             }
         }
-        on_pool!(&self, p => p.close().await);
+        on_pool!(self, p => p.close().await);
     }
 }
 

@@ -107,8 +107,9 @@ impl Store {
         self.backend.pool_stats()
     }
 
-    /// Closes the pool cleanly; on SQLite the WAL is checkpointed into the main file first.
-    pub async fn close(self) {
+    /// Closes the pool cleanly; on SQLite the WAL is checkpointed into the main file first. Later
+    /// queries fail; the data-dir lock is released when the store is dropped.
+    pub async fn close(&self) {
         self.backend.close().await;
     }
 }

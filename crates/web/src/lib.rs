@@ -1,11 +1,15 @@
 //! HTTP and HTML of motcua. Handlers are thin: parse → authorise → call core/store → render.
 //! This crate knows HTTP and templates, never SQL.
 
+mod api;
+pub mod catalogue;
 mod error;
 mod health;
 mod metrics;
 mod observe;
 mod portal;
+mod procedures;
+mod search_params;
 mod views;
 
 pub use error::WebError;
@@ -33,6 +37,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Installation facts.
     pub site: Arc<Site>,
+    /// The catalogue's search snapshot.
+    pub catalogue: Arc<catalogue::CatalogueCache>,
     metrics: Arc<Metrics>,
 }
 
@@ -42,6 +48,7 @@ impl AppState {
         AppState {
             store,
             site: Arc::new(site),
+            catalogue: Arc::new(catalogue::CatalogueCache::default()),
             metrics: Arc::new(Metrics::new()),
         }
     }
@@ -51,6 +58,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(portal::routes())
+        .merge(procedures::routes())
+        .merge(api::routes())
         .merge(health::routes())
         .fallback(portal::not_found);
     observe::layer(routes, state.clone()).with_state(state)
@@ -64,6 +73,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
+    if let Err(e) = state.catalogue.refresh(&state.store).await {
+        tracing::error!(error = %e, "catalogue could not be loaded; search starts empty");
+    }
+    state
+        .catalogue
+        .clone()
+        .spawn_refresher(state.store.clone(), Duration::from_secs(5));
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         shutdown.await;

@@ -26,7 +26,27 @@ fn render(page: &impl Template) -> Result<Html<String>, WebError> {
 
 async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     let counts = state.store.reference_counts().await?;
+    let index = state.catalogue.get();
+    let full_online = index
+        .search(&motcua_core::catalogue::search::Query {
+            mode: Some(motcua_core::catalogue::OnlineMode::Full),
+            page: 1,
+            per_page: 8,
+            ..Default::default()
+        })
+        .hits
+        .iter()
+        .map(|h| {
+            let p = &index.procedures[h.doc].procedure;
+            (
+                format!("/procedures/{}/{}", p.agency_code, p.code),
+                p.name.clone(),
+            )
+        })
+        .collect();
     render(&HomePage {
+        procedures: index.procedures.len(),
+        full_online,
         layout: Layout::new(
             &state.site,
             format!("Cổng Dịch vụ công tỉnh {}", state.site.province_name),

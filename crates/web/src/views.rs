@@ -34,6 +34,8 @@ impl Layout {
 #[template(path = "home.html")]
 pub(crate) struct HomePage {
     pub layout: Layout,
+    pub procedures: usize,
+    pub full_online: Vec<(String, String)>,
     pub communes: i64,
     pub wards: i64,
     pub agencies: i64,
@@ -68,4 +70,139 @@ pub(crate) struct ErrorPage {
     pub layout: Layout,
     pub title: &'static str,
     pub message: &'static str,
+}
+
+/// An option of a filter select.
+pub(crate) struct FacetOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// One search result.
+pub(crate) struct HitView {
+    pub url: String,
+    pub name: Vec<motcua_core::catalogue::search::Segment>,
+    pub code: String,
+    pub field: String,
+    pub agency: String,
+    pub mode: Option<&'static str>,
+    pub full_online: bool,
+}
+
+#[derive(Template)]
+#[template(path = "procedures.html")]
+pub(crate) struct ProceduresPage {
+    pub layout: Layout,
+    pub request: crate::search_params::SearchRequest,
+    pub error: Option<String>,
+    pub total: usize,
+    pub hits: Vec<HitView>,
+    pub fields: Vec<FacetOption>,
+    pub agencies: Vec<FacetOption>,
+    pub levels: Vec<FacetOption>,
+    pub modes: Vec<FacetOption>,
+    pub page: usize,
+    pub pages: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+/// A procedure as its page shows it: every value present, or "chưa cập nhật".
+#[derive(Template)]
+#[template(path = "procedure.html")]
+pub(crate) struct ProcedurePage {
+    pub layout: Layout,
+    pub p: motcua_core::catalogue::Procedure,
+    pub version: i64,
+    pub agency: String,
+    pub levels: String,
+    pub time: Option<String>,
+    pub fees: Vec<(String, String)>,
+    pub documents: Vec<(String, &'static str, u8, Option<String>)>,
+    pub mode: Option<motcua_core::catalogue::OnlineMode>,
+}
+
+fn vnd(amount: i64) -> String {
+    let digits = amount.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    format!("{out} đồng")
+}
+
+fn time_vi(t: motcua_core::calendar::deadline::TimeLimit) -> String {
+    use motcua_core::calendar::deadline::TimeUnit;
+    match t.unit {
+        TimeUnit::WorkingDays => format!("{} ngày làm việc", t.amount),
+        TimeUnit::CalendarDays => format!("{} ngày", t.amount),
+        TimeUnit::WorkingHours => format!("{} giờ làm việc", t.amount),
+        TimeUnit::SameDay => "Trong ngày".to_owned(),
+    }
+}
+
+impl ProcedurePage {
+    pub(crate) fn new(
+        layout: Layout,
+        stored: motcua_store::catalogue::StoredProcedure,
+        agency: String,
+    ) -> Self {
+        let p = stored.procedure;
+        ProcedurePage {
+            layout,
+            levels: p
+                .levels
+                .iter()
+                .map(|l| l.label_vi())
+                .collect::<Vec<_>>()
+                .join(", "),
+            time: p.time_limit.map(time_vi),
+            fees: p
+                .fees
+                .iter()
+                .map(|f| {
+                    (
+                        f.label.clone(),
+                        f.amount_vnd.map_or_else(String::new, |a| {
+                            if a == 0 {
+                                "Miễn phí".to_owned()
+                            } else {
+                                vnd(a)
+                            }
+                        }),
+                    )
+                })
+                .collect(),
+            documents: p
+                .required_documents
+                .iter()
+                .map(|d| {
+                    (
+                        d.name.clone(),
+                        d.form.label_vi(),
+                        d.copies,
+                        d.template.clone(),
+                    )
+                })
+                .collect(),
+            mode: p.online_mode,
+            version: stored.version,
+            agency,
+            p,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_are_written_the_vietnamese_way() {
+        assert_eq!(super::vnd(1_400_000), "1.400.000 đồng");
+        assert_eq!(super::vnd(50_000), "50.000 đồng");
+        assert_eq!(super::vnd(700), "700 đồng");
+    }
 }

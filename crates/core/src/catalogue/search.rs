@@ -84,7 +84,10 @@ const OTHER_WEIGHT: f32 = 1.0;
 const EXACT: f32 = 1.0;
 const PREFIX: f32 = 0.75;
 const TYPO: f32 = 0.6;
+/// A word found nowhere in the catalogue only nudges the ranking towards near spellings.
+const NEAR: f32 = 0.3;
 const TYPO_MIN_LEN: usize = 5;
+const NEAR_MIN_LEN: usize = 3;
 const PREFIX_EXPANSION_CAP: usize = 256;
 
 #[derive(Debug, Clone, Copy)]
@@ -100,10 +103,12 @@ pub struct SearchIndex {
     facets: Vec<Facets>,
     name_len: Vec<u16>,
     names: Vec<String>,
+    /// Each name's words: byte offset, byte length, folded form.
+    name_words: Vec<Vec<(usize, usize, String)>>,
     /// Sorted vocabulary; a term's id is its position.
     terms: Vec<String>,
     postings: Vec<Vec<Posting>>,
-    /// Each term of [`TYPO_MIN_LEN`]+ letters under itself and each of its one-letter deletions.
+    /// Each term of [`NEAR_MIN_LEN`]+ letters under itself and each of its one-letter deletions.
     deletions: HashMap<String, Vec<u32>>,
 }
 
@@ -179,12 +184,17 @@ impl SearchIndex {
                 .push(u16::try_from(name.len()).unwrap_or(u16::MAX));
             index.facets.push(doc.facets.clone());
             index.names.push(doc.name.clone());
+            index.name_words.push(
+                words(&doc.name)
+                    .map(|(at, w)| (at, w.len(), fold_vi(w)))
+                    .collect(),
+            );
         }
         let mut terms: Vec<(String, Vec<Posting>)> = by_term.into_iter().collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
         for (id, (term, postings)) in terms.into_iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
-            if term.chars().count() >= TYPO_MIN_LEN {
+            if term.chars().count() >= NEAR_MIN_LEN {
                 index.deletions.entry(term.clone()).or_default().push(id);
                 for del in deletions_of(&term) {
                     index.deletions.entry(del).or_default().push(id);
@@ -211,6 +221,27 @@ impl SearchIndex {
             .binary_search_by(|x| x.as_str().cmp(t))
             .ok()
             .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// Terms within one typo of `word`, excluding `word` itself.
+    fn near(&self, word: &str) -> Vec<u32> {
+        let mut keys: Vec<String> = deletions_of(word).collect();
+        keys.push(word.to_owned());
+        let mut out: Vec<u32> = Vec::new();
+        for key in keys {
+            for &id in self
+                .deletions
+                .get(&key)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let term = &self.terms[id as usize];
+                if term != word && !out.contains(&id) && within_one_typo(word, term) {
+                    out.push(id);
+                }
+            }
+        }
+        out
     }
 
     /// Terms a query word stands for, each with its match quality.
@@ -279,72 +310,26 @@ impl SearchIndex {
                 .map(|d| (d, 0.0))
                 .collect()
         } else {
-            let n = self.len();
-            let mut score = vec![0.0_f32; n];
-            let mut matched = vec![0_u8; n];
-            let mut in_name = vec![0_u8; n];
-            let mut prev_mask: Vec<u64> = vec![0; n];
-            let mut phrase = vec![0.0_f32; n];
-            for (i, token) in tokens.iter().enumerate() {
-                let mut best = vec![0.0_f32; n];
-                let mut name_hit = vec![false; n];
-                let mut mask: Vec<u64> = vec![0; n];
-                for (term, quality) in self.candidates(token, i + 1 == tokens.len()) {
-                    matched_terms.push(self.terms[term as usize].clone());
-                    for p in &self.postings[term as usize] {
-                        let d = p.doc as usize;
-                        let weight = if p.field == NAME {
-                            NAME_WEIGHT
-                        } else {
-                            OTHER_WEIGHT
-                        };
-                        best[d] = best[d].max(quality * weight);
-                        if p.field == NAME {
-                            name_hit[d] = true;
-                            if p.pos < 64 {
-                                mask[d] |= 1 << p.pos;
-                            }
-                        }
-                    }
-                }
-                for d in 0..n {
-                    if best[d] > 0.0 {
-                        score[d] += best[d];
-                        matched[d] += 1;
-                        in_name[d] += u8::from(name_hit[d]);
-                        if i > 0 && (prev_mask[d] << 1) & mask[d] != 0 {
-                            phrase[d] += 1.0;
-                        }
-                    }
-                }
-                prev_mask = mask;
-            }
-            let count = tokens.len();
-            // One word may miss (a typo in a short word, a word the catalogue does not use).
-            let needed = if count <= 2 { count } else { count - 1 };
-            (0..n)
-                .filter(|&d| usize::from(matched[d]) >= needed && self.passes(d, q))
-                .map(|d| {
-                    let all_in_name = if usize::from(in_name[d]) == count {
-                        2.0
-                    } else {
-                        0.0
-                    };
-                    (
-                        d,
-                        score[d] + phrase[d] + all_in_name - f32::from(self.name_len[d]) * 0.01,
-                    )
-                })
-                .collect()
+            SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                self.score(&tokens, q, &mut scratch, &mut matched_terms)
+            })
         };
-        ranked.sort_by(|a, b| {
+        let total = ranked.len();
+        // Only the requested page needs ordering: select it, then sort just that much.
+        let wanted = page.saturating_mul(per_page).min(total);
+        let order = |a: &(usize, f32), b: &(usize, f32)| {
             b.1.total_cmp(&a.1)
                 .then(self.name_len[a.0].cmp(&self.name_len[b.0]))
                 .then_with(|| self.names[a.0].cmp(&self.names[b.0]))
-        });
+        };
+        if wanted > 0 && wanted < total {
+            ranked.select_nth_unstable_by(wanted - 1, order);
+            ranked.truncate(wanted);
+        }
+        ranked.sort_by(order);
         matched_terms.sort();
         matched_terms.dedup();
-        let total = ranked.len();
         let hits = ranked
             .into_iter()
             .skip((page - 1).saturating_mul(per_page))
@@ -358,6 +343,172 @@ impl SearchIndex {
             prefix,
         }
     }
+
+    /// The postings of `term` for document `d` (postings are sorted by document).
+    fn postings_of(&self, term: u32, d: u32) -> &[Posting] {
+        let list = &self.postings[term as usize];
+        let from = list.partition_point(|p| p.doc < d);
+        let to = from + list[from..].partition_point(|p| p.doc == d);
+        &list[from..to]
+    }
+
+    /// Scores the documents that contain every known query word. Work follows the rarest word:
+    /// its documents are the candidates, the other words only check those (by probing their
+    /// sorted postings, or by marking when they are rarer than the candidates), and scores and
+    /// phrases are computed for the survivors alone.
+    fn score(
+        &self,
+        tokens: &[String],
+        q: &Query<'_>,
+        scratch: &mut Scratch,
+        matched_terms: &mut Vec<String>,
+    ) -> Vec<(usize, f32)> {
+        struct Token {
+            terms: Vec<(u32, f32)>,
+            known: bool,
+            size: usize,
+        }
+        let infos: Vec<Token> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, token)| {
+                let mut terms = self.candidates(token, i + 1 == tokens.len());
+                // A word the catalogue never uses is a typo or noise: it is not required, but
+                // near spellings still rank higher ("khai snh" → "khai sinh" before "khai tử").
+                let known = !terms.is_empty();
+                if !known && token.chars().count() >= NEAR_MIN_LEN {
+                    terms = self.near(token).into_iter().map(|id| (id, NEAR)).collect();
+                }
+                let size = terms
+                    .iter()
+                    .map(|(t, _)| self.postings[*t as usize].len())
+                    .sum();
+                matched_terms.extend(terms.iter().map(|(t, _)| self.terms[*t as usize].clone()));
+                Token { terms, known, size }
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..infos.len()).filter(|&i| infos[i].known).collect();
+        order.sort_by_key(|&i| infos[i].size);
+        let Some((&rarest, rest)) = order.split_first() else {
+            return Vec::new();
+        };
+
+        if scratch.mark.len() < self.len() {
+            scratch.mark.resize(self.len(), 0);
+        }
+        let mut generation = scratch.generation;
+        let mut next_generation = || {
+            generation = generation.wrapping_add(1).max(1);
+            generation
+        };
+        let g = next_generation();
+        let mut candidates: Vec<u32> = Vec::new();
+        for (term, _) in &infos[rarest].terms {
+            for p in &self.postings[*term as usize] {
+                if scratch.mark[p.doc as usize] != g {
+                    scratch.mark[p.doc as usize] = g;
+                    if self.passes(p.doc as usize, q) {
+                        candidates.push(p.doc);
+                    }
+                }
+            }
+        }
+        for &i in rest {
+            if candidates.is_empty() {
+                break;
+            }
+            let token = &infos[i];
+            if token.size < candidates.len() * 8 {
+                let g = next_generation();
+                for (term, _) in &token.terms {
+                    for p in &self.postings[*term as usize] {
+                        scratch.mark[p.doc as usize] = g;
+                    }
+                }
+                candidates.retain(|&d| scratch.mark[d as usize] == g);
+            } else {
+                candidates.retain(|&d| {
+                    token
+                        .terms
+                        .iter()
+                        .any(|(t, _)| !self.postings_of(*t, d).is_empty())
+                });
+            }
+        }
+        scratch.generation = generation;
+
+        let count = tokens.len();
+        candidates
+            .into_iter()
+            .map(|d| {
+                let mut score = 0.0;
+                let mut in_name = 0;
+                let mut phrase = 0.0;
+                let mut prev_mask = 0_u64;
+                for token in &infos {
+                    let mut best = 0.0_f32;
+                    let mut mask = 0_u64;
+                    for (term, quality) in &token.terms {
+                        for p in self.postings_of(*term, d) {
+                            let weight = if p.field == NAME {
+                                NAME_WEIGHT
+                            } else {
+                                OTHER_WEIGHT
+                            };
+                            best = best.max(quality * weight);
+                            if p.field == NAME && p.pos < 64 {
+                                mask |= 1 << p.pos;
+                            }
+                        }
+                    }
+                    score += best;
+                    in_name += usize::from(mask != 0);
+                    // Consecutive query words at consecutive name positions: a phrase.
+                    if (prev_mask << 1) & mask != 0 {
+                        phrase += 1.0;
+                    }
+                    prev_mask = mask;
+                }
+                let all_in_name = if in_name == count { 2.0 } else { 0.0 };
+                (
+                    d as usize,
+                    score + phrase + all_in_name - f32::from(self.name_len[d as usize]) * 0.01,
+                )
+            })
+            .collect()
+    }
+
+    /// The name of document `doc` split into segments, the matched words marked. Uses the words
+    /// folded at build time, so it costs no Unicode work per request.
+    pub fn highlight_name(&self, doc: usize, results: &Results) -> Vec<Segment> {
+        let name = &self.names[doc];
+        let hit = |folded: &str| {
+            results
+                .matched
+                .binary_search_by(|m| m.as_str().cmp(folded))
+                .is_ok()
+                || results
+                    .prefix
+                    .as_ref()
+                    .is_some_and(|p| folded.starts_with(p.as_str()))
+        };
+        segments(
+            name,
+            self.name_words[doc]
+                .iter()
+                .map(|(at, len, folded)| (*at, *len, hit(folded))),
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+struct Scratch {
+    mark: Vec<u32>,
+    generation: u32,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// A piece of text, marked when it matched the query.
@@ -371,8 +522,21 @@ pub struct Segment {
 
 /// Splits `text` into segments, marking the words that matched.
 pub fn highlight(text: &str, results: &Results) -> Vec<Segment> {
+    let marks = words(text).map(|(at, word)| {
+        let folded = fold_vi(word);
+        let hit = results.matched.binary_search(&folded).is_ok()
+            || results
+                .prefix
+                .as_ref()
+                .is_some_and(|p| folded.starts_with(p.as_str()));
+        (at, word.len(), hit)
+    });
+    segments(text, marks)
+}
+
+/// Builds segments from word spans (offset, length, marked).
+fn segments(text: &str, marks: impl Iterator<Item = (usize, usize, bool)>) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
-    let mut last = 0;
     let push = |out: &mut Vec<Segment>, s: &str, marked: bool| {
         if s.is_empty() {
             return;
@@ -385,17 +549,12 @@ pub fn highlight(text: &str, results: &Results) -> Vec<Segment> {
             }),
         }
     };
-    for (at, word) in words(text) {
-        let folded = fold_vi(word);
-        let hit = results.matched.binary_search(&folded).is_ok()
-            || results
-                .prefix
-                .as_ref()
-                .is_some_and(|p| folded.starts_with(p.as_str()));
+    let mut last = 0;
+    for (at, len, hit) in marks {
         if hit {
             push(&mut out, &text[last..at], false);
-            push(&mut out, word, true);
-            last = at + word.len();
+            push(&mut out, &text[at..at + len], true);
+            last = at + len;
         }
     }
     push(&mut out, &text[last..], false);
@@ -482,6 +641,31 @@ mod tests {
             docs[r.hits[0].doc].name,
             "Chứng thực bản sao từ bản chính giấy tờ, văn bản"
         );
+        assert!(
+            r.hits
+                .iter()
+                .all(|h| !docs[h.doc].name.starts_with("Chứng thực chữ ký")),
+            "every known word is required: 'bản sao' is not in 'Chứng thực chữ ký…'"
+        );
+    }
+
+    #[test]
+    fn a_word_the_catalogue_never_uses_is_dropped_but_still_ranks_near_spellings() {
+        let mut docs = catalogue();
+        docs.push(doc("Thủ tục đăng ký khai tử", "Hộ tịch"));
+        let index = SearchIndex::build(&docs);
+        let r = index.search(&Query {
+            text: "dang ky khai snh",
+            page: 1,
+            per_page: 10,
+            ..Query::default()
+        });
+        let position = |name: &str| r.hits.iter().position(|h| docs[h.doc].name == name);
+        assert_eq!(position("Thủ tục đăng ký khai sinh"), Some(0));
+        assert!(
+            position("Thủ tục đăng ký khai tử").is_some(),
+            "still listed, lower"
+        );
     }
 
     #[test]
@@ -564,6 +748,13 @@ mod tests {
             ..Query::default()
         });
         let segs = highlight("Thủ tục đăng ký khai sinh", &r);
+        let doc = r.hits[0].doc;
+        assert_eq!(docs[doc].name, "Thủ tục đăng ký khai sinh");
+        assert_eq!(
+            index.highlight_name(doc, &r),
+            segs,
+            "precomputed and on-the-fly highlighting agree"
+        );
         let marked: Vec<&str> = segs
             .iter()
             .filter(|s| s.marked)

@@ -128,6 +128,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<Store>,
+    pub state: motcua_web::AppState,
     pub db: Db,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     // Declared last: dropped after the server has been told to stop.
@@ -155,7 +156,7 @@ impl TestApp {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(motcua_web::serve(
             listener,
-            state,
+            state.clone(),
             async move {
                 let _ = rx.await;
             },
@@ -165,6 +166,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             store,
+            state,
             db,
             shutdown: Some(tx),
             _data: data,

@@ -7,6 +7,7 @@
 
 mod browser;
 mod calendar_cli;
+mod catalogue;
 mod harness;
 mod http;
 mod process;

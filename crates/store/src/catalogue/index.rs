@@ -4,7 +4,7 @@
 
 use super::StoredProcedure;
 use crate::{Store, StoreError};
-use motcua_core::catalogue::search::{Document, Facets, Query, Results, SearchIndex};
+use motcua_core::catalogue::search::{Document, Facets, Query, Results, SearchIndex, Segment};
 use std::collections::HashMap;
 
 /// A searchable snapshot of the catalogue.
@@ -67,6 +67,11 @@ impl CatalogueIndex {
     /// Runs a query.
     pub fn search(&self, q: &Query<'_>) -> Results {
         self.index.search(q)
+    }
+
+    /// The name of the `doc`-th procedure with the words that matched marked.
+    pub fn highlight_name(&self, doc: usize, results: &Results) -> Vec<Segment> {
+        self.index.highlight_name(doc, results)
     }
 
     /// Distinct fields with their procedure counts, by name.

@@ -1,0 +1,236 @@
+//! JSON API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`, which is
+//! generated from these handlers and types.
+
+use crate::search_params::{ParamError, SearchParams, PER_PAGE};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/procedures", get(search_procedures))
+        .route("/api/v1/procedures/{agency}/{code}", get(get_procedure))
+        .route("/api/openapi.json", get(openapi))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "motcua API",
+        version = "1",
+        description = "Online public services of a Vietnamese province."
+    ),
+    paths(search_procedures, get_procedure),
+    components(schemas(SearchResponse, ProcedureSummary, TextSegment, ApiError, ApiErrorBody))
+)]
+struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// An error: a stable machine code and an English message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    error: ApiErrorBody,
+}
+
+/// The body of an [`ApiError`].
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorBody {
+    /// Stable code, e.g. `invalid_parameter`, `not_found`.
+    code: &'static str,
+    /// What is wrong, in English.
+    message: String,
+    /// The offending parameter, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'static str>,
+}
+
+fn error(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    parameter: Option<&'static str>,
+) -> Response {
+    (
+        status,
+        Json(ApiError {
+            error: ApiErrorBody {
+                code,
+                message,
+                parameter,
+            },
+        }),
+    )
+        .into_response()
+}
+
+impl From<ParamError> for Response {
+    fn from(e: ParamError) -> Response {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            e.message_en,
+            Some(e.parameter),
+        )
+    }
+}
+
+/// A run of text, marked when it matched the query.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TextSegment {
+    text: String,
+    marked: bool,
+}
+
+/// A procedure in a result list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcedureSummary {
+    /// National code, e.g. 1.001193.
+    code: String,
+    /// Code of the deciding agency.
+    agency_code: String,
+    /// Name of the deciding agency.
+    agency_name: String,
+    /// Name.
+    name: String,
+    /// The name split into runs, the matched words marked.
+    name_highlighted: Vec<TextSegment>,
+    /// Field (lĩnh vực).
+    field: String,
+    /// Implementing levels: province, commune, other.
+    levels: Vec<String>,
+    /// full, partial, none; absent when not published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    online_mode: Option<String>,
+    /// Current version.
+    version: i64,
+    /// The API address of the whole procedure.
+    href: String,
+}
+
+/// One page of search results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Matching procedures in all.
+    total: usize,
+    /// This page, from 1.
+    page: usize,
+    /// Results per page.
+    per_page: usize,
+    /// The results, best first.
+    items: Vec<ProcedureSummary>,
+}
+
+/// Search the procedure catalogue.
+///
+/// The same engine serves the portal: diacritics and case are ignored (đ = d), i/y spellings are
+/// equal, word order is free, the last word matches as a prefix and words of five or more letters
+/// tolerate one typo.
+#[utoipa::path(
+    get,
+    path = "/api/v1/procedures",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "One page of results", body = SearchResponse),
+        (status = 400, description = "A parameter is not valid", body = ApiError)
+    ),
+    tag = "catalogue"
+)]
+async fn search_procedures(
+    State(state): State<AppState>,
+    Query(params): Query<SearchParams>,
+) -> Response {
+    let request = match params.validate() {
+        Ok(r) => r,
+        Err(e) => return e.into(),
+    };
+    let index = state.catalogue.get();
+    let results = index.search(&request.query());
+    let items = results
+        .hits
+        .iter()
+        .map(|h| {
+            let s = &index.procedures[h.doc];
+            let p = &s.procedure;
+            ProcedureSummary {
+                code: p.code.clone(),
+                agency_code: p.agency_code.clone(),
+                agency_name: index
+                    .agency_names
+                    .get(&p.agency_code)
+                    .cloned()
+                    .unwrap_or_default(),
+                name: p.name.clone(),
+                name_highlighted: index
+                    .highlight_name(h.doc, &results)
+                    .into_iter()
+                    .map(|s| TextSegment {
+                        text: s.text,
+                        marked: s.marked,
+                    })
+                    .collect(),
+                field: p.field.clone(),
+                levels: p.levels.iter().map(|l| l.as_str().to_owned()).collect(),
+                online_mode: p.online_mode.map(|m| m.as_str().to_owned()),
+                version: s.version,
+                href: format!("/api/v1/procedures/{}/{}", p.agency_code, p.code),
+            }
+        })
+        .collect();
+    Json(SearchResponse {
+        total: results.total,
+        page: request.page,
+        per_page: PER_PAGE,
+        items,
+    })
+    .into_response()
+}
+
+/// One procedure, everything it publishes (current version).
+#[utoipa::path(
+    get,
+    path = "/api/v1/procedures/{agency}/{code}",
+    params(("agency" = String, Path, description = "Agency code"), ("code" = String, Path, description = "National procedure code")),
+    responses(
+        (status = 200, description = "The procedure", body = serde_json::Value),
+        (status = 404, description = "No such procedure at that agency", body = ApiError)
+    ),
+    tag = "catalogue"
+)]
+async fn get_procedure(
+    State(state): State<AppState>,
+    Path((agency, code)): Path<(String, String)>,
+) -> Response {
+    let index = state.catalogue.get();
+    match index.find(&agency, &code) {
+        Some(s) => {
+            let mut body = serde_json::to_value(&s.procedure).unwrap_or_default();
+            if let Some(o) = body.as_object_mut() {
+                o.insert("version".into(), s.version.into());
+                o.insert(
+                    "agency_name".into(),
+                    index
+                        .agency_names
+                        .get(&agency)
+                        .cloned()
+                        .unwrap_or_default()
+                        .into(),
+                );
+            }
+            Json(body).into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no procedure {code} at agency {agency}"),
+            None,
+        ),
+    }
+}
