@@ -26,6 +26,7 @@ async fn serve_motcua(dir: &std::path::Path) -> anyhow::Result<String> {
         motcua_web::Site {
             province_name: "Lạng Sơn".to_owned(),
             demo: true,
+            cookie_secure: false,
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

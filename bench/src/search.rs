@@ -133,6 +133,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         motcua_web::Site {
             province_name: "Lạng Sơn".into(),
             demo: true,
+            cookie_secure: false,
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

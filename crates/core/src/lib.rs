@@ -1,6 +1,7 @@
 //! The domain core of motcua: every business rule lives here and is tested without a database,
 //! a server or a clock. Callers pass `now` and the calendar in; nothing here performs I/O.
 
+pub mod accounts;
 pub mod admin_unit;
 pub mod agency;
 pub mod calendar;

@@ -37,6 +37,8 @@ pub struct Settings {
     pub province_name: String,
     /// Seconds in-flight requests get to finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// Mark cookies Secure (set when served over HTTPS, directly or behind a proxy).
+    pub cookie_secure: bool,
 }
 
 /// Names of every setting, for the unknown-key message.
@@ -49,6 +51,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "log_level",
     "province_name",
     "shutdown_grace_secs",
+    "cookie_secure",
 ];
 
 impl Default for Settings {
@@ -62,6 +65,7 @@ impl Default for Settings {
             log_level: "info".to_owned(),
             province_name: "Lạng Sơn".to_owned(),
             shutdown_grace_secs: 30,
+            cookie_secure: false,
         }
     }
 }

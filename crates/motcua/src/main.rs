@@ -358,6 +358,7 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
         motcua_web::Site {
             province_name: settings.province_name.clone(),
             demo: settings.demo,
+            cookie_secure: settings.cookie_secure,
         },
     );
     let shutdown = shutdown_signal()?;

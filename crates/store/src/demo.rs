@@ -210,12 +210,18 @@ impl Store {
             }
             for (account, hash) in DEMO_ACCOUNTS.iter().zip(&hashes) {
                 let id = uuid::Uuid::new_v4().to_string();
-                sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+                let kind = match account.role {
+                    Role::Citizen => "citizen",
+                    Role::Organisation => "organisation",
+                    _ => "official",
+                };
+                sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status) VALUES ($1, $2, $3, $4, $5, $6, 'active')")
                     .bind(&id)
                     .bind(account.username)
                     .bind(account.display_name)
                     .bind(hash)
                     .bind(now)
+                    .bind(kind)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)")

@@ -2,6 +2,7 @@
 //! PostgreSQL (many stateless nodes). Both backends run the same repository code where the SQL is
 //! the same and honest per-backend SQL where it differs; migrations are per backend and embedded.
 
+pub mod accounts;
 mod backend;
 pub mod calendar;
 pub mod catalogue;

@@ -1,21 +1,24 @@
 //! JSON API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`, which is
 //! generated from these handlers and types.
 
+use crate::routes::{get, RouteDef, PUBLIC};
 use crate::search_params::{ParamError, SearchParams, PER_PAGE};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json};
+use motcua_core::accounts::Access;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/procedures", get(search_procedures))
-        .route("/api/v1/procedures/{agency}/{code}", get(get_procedure))
-        .route("/api/openapi.json", get(openapi))
+pub(crate) fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/api/v1/procedures", PUBLIC, search_procedures),
+        get("/api/v1/procedures/{agency}/{code}", PUBLIC, get_procedure),
+        get("/api/v1/me", Access::SignedIn, me),
+        get("/api/openapi.json", PUBLIC, openapi),
+    ]
 }
 
 #[derive(OpenApi)]
@@ -25,8 +28,9 @@ pub(crate) fn routes() -> Router<AppState> {
         version = "1",
         description = "Online public services of a Vietnamese province."
     ),
-    paths(search_procedures, get_procedure),
-    components(schemas(SearchResponse, ProcedureSummary, TextSegment, ApiError, ApiErrorBody))
+    paths(search_procedures, get_procedure, me),
+    components(schemas(SearchResponse, ProcedureSummary, TextSegment, ApiError, ApiErrorBody, Me)),
+    modifiers(&BearerAuth)
 )]
 struct ApiDoc;
 
@@ -52,7 +56,7 @@ pub struct ApiErrorBody {
     parameter: Option<&'static str>,
 }
 
-fn error(
+pub(crate) fn error(
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -233,4 +237,58 @@ async fn get_procedure(
             None,
         ),
     }
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The account behind a token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// Login name.
+    username: String,
+    /// Name shown on pages.
+    display_name: String,
+    /// Roles as `role` or `role@agency`.
+    roles: Vec<String>,
+    /// The token's scopes.
+    scopes: Vec<String>,
+}
+
+/// The account an API token belongs to.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    responses(
+        (status = 200, description = "The token's account", body = Me),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ApiError)
+    ),
+    security(("bearer" = [])),
+    tag = "accounts"
+)]
+async fn me(Extension(user): Extension<crate::auth::CurrentUser>) -> Json<Me> {
+    let a = &user.account;
+    Json(Me {
+        username: a.username.clone(),
+        display_name: a.display_name.clone(),
+        roles: a
+            .roles
+            .iter()
+            .map(|(r, ag)| {
+                ag.as_ref()
+                    .map_or_else(|| r.as_str().to_owned(), |g| format!("{}@{g}", r.as_str()))
+            })
+            .collect(),
+        scopes: user.scopes.clone(),
+    })
 }

@@ -13,9 +13,18 @@ pub enum WebError {
     /// A template failed to render.
     #[error("template: {0}")]
     Template(#[from] askama::Error),
-    /// Nothing at this address.
+    /// Nothing at this address (or nothing this caller may know of).
     #[error("not found")]
     NotFound,
+    /// Signed in, but no role allows this.
+    #[error("forbidden")]
+    Forbidden,
+    /// A form without the right CSRF token.
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    /// Anything else that went wrong on our side.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl IntoResponse for WebError {
@@ -26,7 +35,17 @@ impl IntoResponse for WebError {
                 "Không tìm thấy trang",
                 "Địa chỉ bạn mở không tồn tại hoặc đã được chuyển đi.",
             ),
-            WebError::Store(_) | WebError::Template(_) => {
+            WebError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Không có quyền truy cập",
+                "Tài khoản của bạn không có quyền thực hiện thao tác này.",
+            ),
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Biểu mẫu không hợp lệ",
+                "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này. Vui lòng tải lại trang và thử lại; chưa có thay đổi nào được lưu.",
+            ),
+            WebError::Store(_) | WebError::Template(_) | WebError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,16 +1,17 @@
+use crate::routes::{get, RouteDef, PUBLIC};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use motcua_store::SchemaStatus;
 use serde_json::json;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::handler))
+pub(crate) fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/healthz", PUBLIC, healthz),
+        get("/readyz", PUBLIC, readyz),
+        get("/metrics", PUBLIC, crate::metrics::handler),
+    ]
 }
 
 /// Alive: the process answers. Says nothing about the database on purpose, so a load balancer

@@ -1,7 +1,10 @@
 //! HTTP and HTML of motcua. Handlers are thin: parse → authorise → call core/store → render.
 //! This crate knows HTTP and templates, never SQL.
 
+mod account;
+mod admin;
 mod api;
+pub mod auth;
 pub mod catalogue;
 mod error;
 mod health;
@@ -9,6 +12,7 @@ mod metrics;
 mod observe;
 mod portal;
 mod procedures;
+pub mod routes;
 mod search_params;
 mod views;
 
@@ -26,8 +30,10 @@ use std::time::Duration;
 pub struct Site {
     /// Province name as written on pages, e.g. "Lạng Sơn".
     pub province_name: String,
-    /// Demo installation: pages carry a banner saying so.
+    /// Demo installation: pages carry a banner saying so, and the dev inbox exists.
     pub demo: bool,
+    /// Mark cookies `Secure`: set when the site is served over TLS (directly or behind a proxy).
+    pub cookie_secure: bool,
 }
 
 /// Shared state of every handler.
@@ -56,12 +62,16 @@ impl AppState {
 
 /// The whole application router, with its middleware.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .merge(portal::routes())
-        .merge(procedures::routes())
-        .merge(api::routes())
-        .merge(health::routes())
-        .fallback(portal::not_found);
+    let routes = routes::router()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
+        .fallback(portal::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::identify,
+        ));
     observe::layer(routes, state.clone()).with_state(state)
 }
 
@@ -81,7 +91,8 @@ pub async fn serve(
         .clone()
         .spawn_refresher(state.store.clone(), Duration::from_secs(5));
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
         let _ = stop_tx.send(true);

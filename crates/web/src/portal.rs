@@ -1,30 +1,30 @@
 //! The citizen portal's public pages.
 
-use crate::views::{AdminUnitsPage, AgenciesPage, HomePage, Layout, UnitView};
-use crate::{AppState, WebError};
+use crate::routes::{get, RouteDef, PUBLIC};
+use crate::views::{AdminUnitsPage, AgenciesPage, Ctx, HomePage, UnitView};
+use crate::WebError;
 use askama::Template;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::Router;
 use motcua_core::{AdminUnitKind, AgencyKind};
 
 const APP_CSS: &str = include_str!("../assets/app.css");
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/agencies", get(agencies))
-        .route("/admin-units", get(admin_units))
-        .route("/static/app.css", get(css))
+pub(crate) fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/", PUBLIC, home),
+        get("/agencies", PUBLIC, agencies),
+        get("/admin-units", PUBLIC, admin_units),
+        get("/static/app.css", PUBLIC, css),
+    ]
 }
 
-fn render(page: &impl Template) -> Result<Html<String>, WebError> {
+pub(crate) fn render(page: &impl Template) -> Result<Html<String>, WebError> {
     Ok(Html(page.render()?))
 }
 
-async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+async fn home(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let state = &ctx.state;
     let counts = state.store.reference_counts().await?;
     let index = state.catalogue.get();
     let full_online = index
@@ -47,17 +47,18 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     render(&HomePage {
         procedures: index.procedures.len(),
         full_online,
-        layout: Layout::new(
-            &state.site,
-            format!("Cổng Dịch vụ công tỉnh {}", state.site.province_name),
-        ),
+        layout: ctx.layout(format!(
+            "Cổng Dịch vụ công tỉnh {}",
+            state.site.province_name
+        )),
         communes: counts.communes,
         wards: counts.wards,
         agencies: counts.agencies,
     })
 }
 
-async fn agencies(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+async fn agencies(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let state = &ctx.state;
     let all = state.store.agencies().await?;
     let (merged, current): (Vec<_>, Vec<_>) =
         all.into_iter().partition(|a| a.successor_name.is_some());
@@ -66,14 +67,15 @@ async fn agencies(State(state): State<AppState>) -> Result<Html<String>, WebErro
             || (a.kind == AgencyKind::OneStopDesk && a.admin_unit_name.starts_with(['X', 'P']))
     });
     render(&AgenciesPage {
-        layout: Layout::new(&state.site, "Cơ quan, đơn vị"),
+        layout: ctx.layout("Cơ quan, đơn vị"),
         provincial,
         commune_level,
         merged,
     })
 }
 
-async fn admin_units(State(state): State<AppState>) -> Result<Html<String>, WebError> {
+async fn admin_units(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let state = &ctx.state;
     let units = state.store.admin_units().await?;
     let view = |u: &motcua_core::AdminUnit| UnitView {
         code: u.code.clone(),
@@ -84,7 +86,7 @@ async fn admin_units(State(state): State<AppState>) -> Result<Html<String>, WebE
             .unwrap_or_default(),
     };
     render(&AdminUnitsPage {
-        layout: Layout::new(&state.site, "Đơn vị hành chính"),
+        layout: ctx.layout("Đơn vị hành chính"),
         current: units
             .iter()
             .filter(|u| {

@@ -1,20 +1,20 @@
 //! Portal pages of the catalogue: search and browse, and one page per procedure.
 
+use crate::routes::{get, RouteDef, PUBLIC};
 use crate::search_params::{SearchParams, PER_PAGE};
-use crate::views::{FacetOption, HitView, Layout, ProcedurePage, ProceduresPage};
-use crate::{AppState, WebError};
+use crate::views::{Ctx, FacetOption, HitView, ProcedurePage, ProceduresPage};
+use crate::WebError;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use motcua_core::catalogue::{Level, OnlineMode};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/procedures", get(search))
-        .route("/procedures/{agency}/{code}", get(procedure))
+pub(crate) fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/procedures", PUBLIC, search),
+        get("/procedures/{agency}/{code}", PUBLIC, procedure),
+    ]
 }
 
 fn options(values: Vec<(String, String)>, selected: Option<&str>) -> Vec<FacetOption> {
@@ -28,10 +28,8 @@ fn options(values: Vec<(String, String)>, selected: Option<&str>) -> Vec<FacetOp
         .collect()
 }
 
-async fn search(
-    State(state): State<AppState>,
-    Query(params): Query<SearchParams>,
-) -> Result<Response, WebError> {
+async fn search(ctx: Ctx, Query(params): Query<SearchParams>) -> Result<Response, WebError> {
+    let state = &ctx.state;
     let (request, error) = match params.validate() {
         Ok(r) => (r, None),
         Err(e) => (
@@ -67,14 +65,11 @@ async fn search(
     let pages = results.total.div_ceil(PER_PAGE).max(1);
     let link = |page: usize| format!("/procedures?{}", request.query_string(page));
     let page = ProceduresPage {
-        layout: Layout::new(
-            &state.site,
-            if request.q.is_empty() {
-                "Thủ tục hành chính".to_owned()
-            } else {
-                format!("Tìm kiếm: {}", request.q)
-            },
-        ),
+        layout: ctx.layout(if request.q.is_empty() {
+            "Thủ tục hành chính".to_owned()
+        } else {
+            format!("Tìm kiếm: {}", request.q)
+        }),
         error,
         total: results.total,
         hits,
@@ -117,7 +112,7 @@ async fn search(
 
 /// Reads a path's procedure or answers 404.
 fn find(
-    state: &AppState,
+    state: &crate::AppState,
     agency: &str,
     code: &str,
 ) -> Result<motcua_store::catalogue::StoredProcedure, WebError> {
@@ -130,14 +125,15 @@ fn find(
 }
 
 async fn procedure(
-    State(state): State<AppState>,
+    ctx: Ctx,
     Path((agency, code)): Path<(String, String)>,
 ) -> Result<Html<String>, WebError> {
-    let stored = find(&state, &agency, &code)?;
+    let state = &ctx.state;
+    let stored = find(state, &agency, &code)?;
     let index = state.catalogue.get();
     let agency_name = index.agency_names.get(&agency).cloned().unwrap_or_default();
     let page = ProcedurePage::new(
-        Layout::new(&state.site, stored.procedure.name.clone()),
+        ctx.layout(stored.procedure.name.clone()),
         stored,
         agency_name,
     );

@@ -9,24 +9,82 @@ pub(crate) struct Layout {
     pub title: String,
     pub province: String,
     pub demo: bool,
+    /// The signed-in person's name.
+    pub user: Option<String>,
+    /// Whether they may manage officials.
+    pub admin: bool,
+    /// The CSRF token every form carries.
+    pub csrf: String,
 }
 
 impl Layout {
-    pub(crate) fn new(site: &crate::Site, title: impl Into<String>) -> Self {
-        Layout {
-            title: title.into(),
-            province: site.province_name.clone(),
-            demo: site.demo,
-        }
-    }
-
-    /// For error pages rendered where the site facts are out of reach.
+    /// For error pages rendered where the request context is out of reach.
     pub(crate) fn plain(title: &str) -> Self {
         Layout {
             title: title.to_owned(),
             province: String::new(),
             demo: false,
+            user: None,
+            admin: false,
+            csrf: String::new(),
         }
+    }
+}
+
+/// The request context of a page: the app, who is asking, their CSRF token and address.
+pub(crate) struct Ctx {
+    pub state: crate::AppState,
+    pub user: Option<crate::auth::CurrentUser>,
+    pub csrf: String,
+    pub ip: String,
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Ctx {
+            state: state.clone(),
+            user: parts.extensions.get::<crate::auth::CurrentUser>().cloned(),
+            csrf: parts
+                .extensions
+                .get::<crate::auth::CsrfToken>()
+                .map(|c| c.0.clone())
+                .unwrap_or_default(),
+            ip: parts
+                .extensions
+                .get::<crate::auth::ClientIp>()
+                .map_or_else(|| "-".to_owned(), |c| c.0.clone()),
+        })
+    }
+}
+
+impl Ctx {
+    /// The layout of a page titled `title`.
+    pub(crate) fn layout(&self, title: impl Into<String>) -> Layout {
+        let account = self.user.as_ref().map(|u| &u.account);
+        Layout {
+            title: title.into(),
+            province: self.state.site.province_name.clone(),
+            demo: self.state.site.demo,
+            user: account.map(|a| a.display_name.clone()),
+            admin: account.is_some_and(|a| {
+                a.can(motcua_core::accounts::Permission::ManageOfficials)
+                    || a.can(motcua_core::accounts::Permission::ReadSecurityLog)
+            }),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    /// The signed-in account; routes that need one are guarded by `authorize`.
+    pub(crate) fn account(&self) -> Result<&motcua_store::accounts::Account, crate::WebError> {
+        self.user
+            .as_ref()
+            .map(|u| &u.account)
+            .ok_or(crate::WebError::Forbidden)
     }
 }
 

@@ -123,3 +123,139 @@ async fn home_page_loads_and_leads_to_the_agencies_on_a_phone_screen() {
     assert_eq!(c.current_url().await.unwrap().path(), "/agencies");
     browser.close().await;
 }
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let field = c.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn submit(c: &Client, form: &str) {
+    c.find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits (up to 10 s) for the page's heading to read `expected`: a click starts a navigation
+/// that finishes later.
+async fn expect_h1(c: &Client, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css("h1")).await {
+            if let Ok(text) = e.text().await {
+                if text == expected {
+                    return;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "heading '{last}', expected '{expected}' at {:?}",
+        c.current_url().await.ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_registers_verifies_logs_in_edits_the_profile_and_logs_out() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::start(Db::Sqlite).await.unwrap();
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    c.find(Locator::LinkText("Đăng ký"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, "Đăng ký tài khoản").await;
+    fill(c, "#display_name", "Lý Thị Mai").await;
+    fill(c, "#contact", "mai.ly@example.vn").await;
+    fill(c, "#password", "Chợ Kỳ Lừa 2026").await;
+    fill(c, "#password2", "Chợ Kỳ Lừa 2026").await;
+    submit(c, "form[action='/register']").await;
+    expect_h1(c, "Xác thực tài khoản").await;
+
+    // Read the code in the demo's dev inbox, as a tester would.
+    c.goto(&app.url("/dev/inbox")).await.unwrap();
+    let inbox = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = inbox.find("Mã xác thực tài khoản của bạn là ").unwrap()
+        + "Mã xác thực tài khoản của bạn là ".len();
+    let code: String = inbox[at..].chars().take(6).collect();
+    c.back().await.unwrap();
+    fill(c, "#code", &code).await;
+    submit(c, "form[action='/register/verify']").await;
+    expect_h1(c, "Đăng nhập").await;
+    assert!(c
+        .find(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("đã được xác thực"));
+
+    fill(c, "#identifier", "mai.ly@example.vn").await;
+    fill(c, "#password", "Chợ Kỳ Lừa 2026").await;
+    submit(c, "form[action='/login']").await;
+    expect_h1(c, "Tài khoản của tôi").await;
+
+    fill(c, "#cccd", "020301001234").await;
+    fill(c, "#address", "Số 5 phố Tam Thanh").await;
+    c.execute(
+        "document.getElementById('birth_date').value = '2001-05-19';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("#admin_unit_code option[value='05986']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(c, "form[action='/account']").await;
+    c.wait().for_element(Locator::Css(".notice")).await.unwrap();
+    assert!(c
+        .find(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Đã lưu"));
+    let value = c
+        .find(Locator::Css("#cccd"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("020301001234"));
+
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::LinkText("Đăng nhập"))
+        .await
+        .unwrap();
+    c.goto(&app.url("/account")).await.unwrap();
+    expect_h1(c, "Đăng nhập").await;
+    browser.close().await;
+}

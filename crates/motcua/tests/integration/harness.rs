@@ -149,6 +149,7 @@ impl TestApp {
             motcua_web::Site {
                 province_name: "Lạng Sơn".to_owned(),
                 demo: true,
+                cookie_secure: false,
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -220,4 +221,99 @@ macro_rules! on_both_databases {
             }
         }
     };
+}
+
+/// A browser-like client of a [`TestApp`]: keeps cookies, does not follow redirects.
+pub struct Session {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+/// The `csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .expect("page has a CSRF field")
+        + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+impl Session {
+    pub fn new(app: &TestApp) -> Session {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Session {
+            client,
+            base: app.base.clone(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, r.text().await.unwrap(), location)
+    }
+
+    /// The CSRF token this browser holds, read from a form: the home page's logout form when
+    /// signed in, the login form otherwise.
+    pub async fn csrf(&self) -> String {
+        let home = self.get("/").await.1;
+        if home.contains(r#"name="csrf""#) {
+            return csrf_of(&home);
+        }
+        csrf_of(&self.get("/login").await.1)
+    }
+
+    /// Posts a form with this browser's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, Option<String>) {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        form.extend_from_slice(fields);
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        (status, r.text().await.unwrap(), location)
+    }
+
+    /// Logs in; panics if the app refuses.
+    pub async fn login(app: &TestApp, username: &str, password: &str) -> Session {
+        let s = Session::new(app);
+        let (status, body, location) = s
+            .post(
+                "/login",
+                &[
+                    ("identifier", username),
+                    ("password", password),
+                    ("next", "/account"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/account")),
+            "login of {username} failed: {body}"
+        );
+        s
+    }
 }

@@ -5,6 +5,7 @@
 //! `MOTCUA_TEST_REQUIRE_ALL=1` (CI) it fails instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod accounts;
 mod browser;
 mod calendar_cli;
 mod catalogue;

@@ -1,0 +1,692 @@
+//! Accounts in the store: applicants and officials, sessions, one-time codes, API tokens, login
+//! throttling, the notification outbox and the security audit log. Secrets (session ids, tokens,
+//! codes) are stored only as SHA-256 hashes, so a copy of the database opens no account.
+
+use crate::backend::on_pool;
+use crate::{Store, StoreError};
+use motcua_core::accounts::{Throttle, ThrottleRule};
+use motcua_core::Role;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+/// SHA-256 of a secret, hex.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A random secret of 32 bytes, hex.
+pub fn new_secret() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.next_u32() % 1_000_000)
+}
+
+/// Whether an account belongs to a person, an organisation or an official.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountKind {
+    /// Công dân.
+    Citizen,
+    /// Tổ chức, doanh nghiệp.
+    Organisation,
+    /// Cán bộ, công chức.
+    Official,
+}
+
+impl AccountKind {
+    /// Database identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Citizen => "citizen",
+            AccountKind::Organisation => "organisation",
+            AccountKind::Official => "official",
+        }
+    }
+
+    fn parse(s: &str) -> AccountKind {
+        match s {
+            "citizen" => AccountKind::Citizen,
+            "organisation" => AccountKind::Organisation,
+            _ => AccountKind::Official,
+        }
+    }
+}
+
+/// An account with its profile and roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Id.
+    pub id: String,
+    /// Login name (for applicants: their email or phone).
+    pub username: String,
+    /// Name shown on pages.
+    pub display_name: String,
+    /// Kind.
+    pub kind: AccountKind,
+    /// `pending` (not verified), `active` or `disabled`.
+    pub status: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// CCCD number.
+    pub cccd: Option<String>,
+    /// Date of birth, YYYY-MM-DD.
+    pub birth_date: Option<String>,
+    /// Street address.
+    pub address: Option<String>,
+    /// Commune or ward.
+    pub admin_unit_code: Option<String>,
+    /// Roles, each with the agency it is scoped to.
+    pub roles: Vec<(Role, Option<String>)>,
+}
+
+impl Account {
+    /// Whether any role grants `p` (for agency-scoped checks, see [`Account::agencies_with`]).
+    pub fn can(&self, p: motcua_core::accounts::Permission) -> bool {
+        self.roles.iter().any(|(r, _)| r.allows(p))
+    }
+
+    /// Agencies in which a role grants `p`; `None` in the list means "everywhere" (system admin).
+    pub fn agencies_with(&self, p: motcua_core::accounts::Permission) -> Vec<Option<String>> {
+        self.roles
+            .iter()
+            .filter(|(r, _)| r.allows(p))
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    /// Whether the account is a system administrator.
+    pub fn is_system_admin(&self) -> bool {
+        self.roles.iter().any(|(r, _)| *r == Role::SystemAdmin)
+    }
+}
+
+type AccountRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+const ACCOUNT_COLUMNS: &str = "id, username, display_name, kind, status, email, phone, cccd, birth_date, address, admin_unit_code";
+
+/// What a login attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRecord {
+    /// Account id.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// Status.
+    pub status: String,
+}
+
+/// Why a one-time code was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    /// No code was issued, or it was used.
+    #[error("no code is waiting")]
+    Missing,
+    /// Wrong code.
+    #[error("wrong code")]
+    Wrong,
+    /// Past its validity.
+    #[error("the code has expired")]
+    Expired,
+    /// Five wrong tries: the code is void.
+    #[error("too many wrong tries")]
+    TooManyTries,
+}
+
+/// An API token as its owner sees it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiToken {
+    /// Id.
+    pub id: String,
+    /// Name given by the owner.
+    pub name: String,
+    /// Scopes, space-separated.
+    pub scopes: String,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last used.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A security event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SecurityEvent {
+    /// When.
+    pub at: OffsetDateTime,
+    /// `login`, `login_failed`, `lockout`, `logout`, `register`, `verify`, `password_reset`,
+    /// `role_change`, `token_created`, `token_revoked`, `token_used`, …
+    pub kind: String,
+    /// The account concerned.
+    pub username: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Detail (never a secret or personal data).
+    pub detail: String,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Id.
+    pub id: String,
+    /// `email`, `sms`, `inapp`.
+    pub channel: String,
+    /// Address or phone.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Delivery status.
+    pub status: String,
+    /// Written at.
+    pub created_at: OffsetDateTime,
+}
+
+/// Validity of one-time codes.
+pub const CODE_TTL: Duration = Duration::minutes(15);
+const CODE_MAX_TRIES: i64 = 5;
+
+impl Store {
+    async fn account_where(
+        &self,
+        clause: &str,
+        value: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE {clause}");
+        let row: Option<AccountRow> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(value).fetch_optional(p).await)?;
+        let Some((
+            id,
+            username,
+            display_name,
+            kind,
+            status,
+            email,
+            phone,
+            cccd,
+            birth_date,
+            address,
+            admin_unit_code,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let roles: Vec<(String, Option<String>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT role, agency_code FROM user_roles WHERE user_id = $1 ORDER BY role, agency_code")
+            .bind(&id).fetch_all(p).await)?;
+        let roles = roles
+            .into_iter()
+            .filter_map(|(r, a)| r.parse::<Role>().ok().map(|r| (r, a)))
+            .collect();
+        Ok(Some(Account {
+            id,
+            username,
+            display_name,
+            kind: AccountKind::parse(&kind),
+            status,
+            email,
+            phone,
+            cccd,
+            birth_date,
+            address,
+            admin_unit_code,
+            roles,
+        }))
+    }
+
+    /// The account with this id.
+    pub async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        self.account_where("id = $1", id).await
+    }
+
+    /// What a login needs, found by login name, email or phone.
+    pub async fn login_record(&self, identifier: &str) -> Result<Option<LoginRecord>, StoreError> {
+        let sql = "SELECT id, username, password_hash, status FROM users WHERE username = $1 OR email = $1 OR phone = $1";
+        let row: Option<(String, String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(identifier).fetch_optional(p).await)?;
+        Ok(
+            row.map(|(id, username, password_hash, status)| LoginRecord {
+                id,
+                username,
+                password_hash,
+                status,
+            }),
+        )
+    }
+
+    /// Registers an applicant as `pending`, with a verification code sent through the outbox, in
+    /// one transaction. Returns the account id, or `None` when the email or phone is taken.
+    pub async fn register_applicant(
+        &self,
+        kind: AccountKind,
+        display_name: &str,
+        email: Option<&str>,
+        phone: Option<&str>,
+        password_hash: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let username = email.or(phone).unwrap_or_default().to_owned();
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = OffsetDateTime::now_utc();
+        let code = new_code();
+        let role = if kind == AccountKind::Organisation {
+            Role::Organisation
+        } else {
+            Role::Citizen
+        };
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1 OR email = $1 OR phone = $1")
+                .bind(&username).fetch_one(&mut *tx).await?;
+            if taken > 0 {
+                return Ok(None);
+            }
+            sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, email, phone, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $5)")
+                .bind(&id).bind(&username).bind(display_name).bind(password_hash).bind(now).bind(kind.as_str()).bind(email).bind(phone)
+                .execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, NULL)")
+                .bind(&id).bind(role.as_str()).execute(&mut *tx).await?;
+            insert_code(&mut tx, &id, "verify", &code, now).await?;
+            enqueue(&mut tx, &username, "Mã xác thực tài khoản Cổng Dịch vụ công",
+                &format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai."),
+                &format!("verify:{id}:{now}"), now).await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+
+    /// Issues a new code for `purpose` (`verify` or `reset`) through the outbox, voiding older ones.
+    pub async fn send_code(
+        &self,
+        user_id: &str,
+        recipient: &str,
+        purpose: &str,
+    ) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let code = new_code();
+        let (subject, body) = match purpose {
+            "reset" => ("Mã đặt lại mật khẩu Cổng Dịch vụ công", format!("Mã đặt lại mật khẩu của bạn là {code}. Mã có hiệu lực trong 15 phút. Nếu bạn không yêu cầu, hãy bỏ qua tin này.")),
+            _ => ("Mã xác thực tài khoản Cổng Dịch vụ công", format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai.")),
+        };
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+                .bind(now).bind(user_id).bind(purpose).execute(&mut *tx).await?;
+            insert_code(&mut tx, user_id, purpose, &code, now).await?;
+            enqueue(&mut tx, recipient, subject, &body, &format!("{purpose}:{user_id}:{now}"), now).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Checks and uses a code. Five wrong tries void it.
+    pub async fn consume_code(
+        &self,
+        user_id: &str,
+        purpose: &str,
+        code: &str,
+    ) -> Result<Result<(), CodeError>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let sql = "SELECT id, code_hash, attempts, expires_at FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY expires_at DESC";
+        let row: Option<(String, String, i64, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).bind(purpose).fetch_optional(p).await)?;
+        let Some((id, hash, attempts, expires_at)) = row else {
+            return Ok(Err(CodeError::Missing));
+        };
+        if attempts >= CODE_MAX_TRIES {
+            return Ok(Err(CodeError::TooManyTries));
+        }
+        if expires_at <= now {
+            return Ok(Err(CodeError::Expired));
+        }
+        if hash_secret(code.trim()) != hash {
+            on_pool!(self.backend(), p => sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1").bind(&id).execute(p).await.map(|r| r.rows_affected()))?;
+            return Ok(Err(if attempts + 1 >= CODE_MAX_TRIES {
+                CodeError::TooManyTries
+            } else {
+                CodeError::Wrong
+            }));
+        }
+        on_pool!(self.backend(), p => sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE id = $2").bind(now).bind(&id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(Ok(()))
+    }
+
+    /// Marks a pending account active.
+    pub async fn activate(&self, user_id: &str) -> Result<(), StoreError> {
+        on_pool!(self.backend(), p => sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'").bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets a new password hash and ends every session of the account.
+    pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3").bind(password_hash).bind(now).bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Saves the profile fields an applicant edits.
+    pub async fn update_profile(
+        &self,
+        user_id: &str,
+        display_name: &str,
+        cccd: Option<&str>,
+        birth_date: Option<&str>,
+        address: Option<&str>,
+        admin_unit_code: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), p => sqlx::query("UPDATE users SET display_name = $1, cccd = $2, birth_date = $3, address = $4, admin_unit_code = $5 WHERE id = $6")
+            .bind(display_name).bind(cccd).bind(birth_date).bind(address).bind(admin_unit_code).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Opens a session; returns the secret to put in the cookie.
+    pub async fn create_session(
+        &self,
+        user_id: &str,
+        absolute: Duration,
+    ) -> Result<String, StoreError> {
+        let secret = new_secret();
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
+            .bind(hash_secret(&secret)).bind(user_id).bind(now).bind(now + absolute).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(secret)
+    }
+
+    /// The account behind a session cookie, if the session is alive (not past its absolute end,
+    /// not idle longer than `idle`). Refreshes its last-seen time at most once a minute.
+    pub async fn session_account(
+        &self,
+        secret: &str,
+        idle: Duration,
+    ) -> Result<Option<Account>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let id_hash = hash_secret(secret);
+        let row: Option<(String, OffsetDateTime, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT user_id, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
+            .bind(&id_hash).fetch_optional(p).await)?;
+        let Some((user_id, last_seen, expires)) = row else {
+            return Ok(None);
+        };
+        if expires <= now || last_seen + idle <= now {
+            on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&id_hash).execute(p).await.map(|r| r.rows_affected()))?;
+            return Ok(None);
+        }
+        if now - last_seen > Duration::minutes(1) {
+            on_pool!(self.backend(), p => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&id_hash).execute(p).await.map(|r| r.rows_affected()))?;
+        }
+        let account = self.account(&user_id).await?;
+        Ok(account.filter(|a| a.status == "active"))
+    }
+
+    /// Ends one session.
+    pub async fn end_session(&self, secret: &str) -> Result<(), StoreError> {
+        on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash_secret(secret)).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Ends every session of an account ("log out everywhere"); returns how many.
+    pub async fn end_all_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(p).await.map(|r| r.rows_affected()))?,
+        )
+    }
+
+    /// The throttle state of `key` (`account:ID`, `ip:ADDR`).
+    pub async fn throttle(&self, key: &str) -> Result<Throttle, StoreError> {
+        let row: Option<(i64, Option<OffsetDateTime>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT failures, locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(p).await)?;
+        Ok(row
+            .map(|(f, l)| Throttle {
+                failures: u32::try_from(f).unwrap_or(u32::MAX),
+                locked_until: l,
+            })
+            .unwrap_or_default())
+    }
+
+    /// Records one more failure under `rule`; returns the new state.
+    pub async fn throttle_fail(
+        &self,
+        key: &str,
+        rule: ThrottleRule,
+    ) -> Result<Throttle, StoreError> {
+        let next = rule.fail(self.throttle(key).await?, OffsetDateTime::now_utc());
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO login_throttle (key, failures, locked_until) VALUES ($1, $2, $3) \
+                ON CONFLICT (key) DO UPDATE SET failures = $2, locked_until = $3")
+            .bind(key).bind(i64::from(next.failures)).bind(next.locked_until).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(next)
+    }
+
+    /// Forgets the failures of `key` (after a successful login).
+    pub async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
+        on_pool!(self.backend(), p => sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Appends a security event.
+    pub async fn log_security(
+        &self,
+        kind: &str,
+        user_id: Option<&str>,
+        username: Option<&str>,
+        ip: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO security_events (id, at, kind, user_id, username, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(uuid::Uuid::new_v4().to_string()).bind(OffsetDateTime::now_utc()).bind(kind).bind(user_id).bind(username).bind(ip).bind(detail).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Security events, newest first, optionally filtered by kind and login name.
+    pub async fn security_events(
+        &self,
+        kind: Option<&str>,
+        username: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SecurityEvent>, StoreError> {
+        let sql = "SELECT at, kind, username, ip, detail FROM security_events \
+                   WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR username = $2) ORDER BY at DESC LIMIT $3";
+        Ok(on_pool!(self.backend(), p => sqlx::query_as(sql)
+            .bind(kind.unwrap_or_default()).bind(username.unwrap_or_default()).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// The newest outbox messages (the demo's dev inbox).
+    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            OffsetDateTime,
+        )> = on_pool!(self.backend(), p => sqlx::query_as(
+            "SELECT id, channel, recipient, subject, body, status, created_at FROM outbox ORDER BY created_at DESC LIMIT $1").bind(limit).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, channel, recipient, subject, body, status, created_at)| OutboxMessage {
+                    id,
+                    channel,
+                    recipient,
+                    subject,
+                    body,
+                    status,
+                    created_at,
+                },
+            )
+            .collect())
+    }
+
+    /// Creates an API token; returns it once (only its hash is kept).
+    pub async fn create_api_token(
+        &self,
+        user_id: &str,
+        name: &str,
+        scopes: &str,
+    ) -> Result<String, StoreError> {
+        let secret = format!("motcua_{}", new_secret());
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(uuid::Uuid::new_v4().to_string()).bind(user_id).bind(name).bind(hash_secret(&secret)).bind(scopes).bind(OffsetDateTime::now_utc()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(secret)
+    }
+
+    /// The tokens of an account.
+    pub async fn api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, StoreError> {
+        Ok(on_pool!(self.backend(), p => sqlx::query_as(
+            "SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC").bind(user_id).fetch_all(p).await)?)
+    }
+
+    /// Revokes a token of `user_id`; false when the account has no such live token.
+    pub async fn revoke_api_token(
+        &self,
+        user_id: &str,
+        token_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(OffsetDateTime::now_utc()).bind(token_id).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// The account and scopes behind a bearer token, if it is live.
+    pub async fn token_account(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(Account, Vec<String>)>, StoreError> {
+        let hash = hash_secret(secret);
+        let row: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT user_id, scopes FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(&hash).fetch_optional(p).await)?;
+        let Some((user_id, scopes)) = row else {
+            return Ok(None);
+        };
+        on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(OffsetDateTime::now_utc()).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(self
+            .account(&user_id)
+            .await?
+            .filter(|a| a.status == "active")
+            .map(|a| (a, scopes.split_whitespace().map(str::to_owned).collect())))
+    }
+
+    /// Creates an active official with roles.
+    pub async fn create_official(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        roles: &[(Role, Option<String>)],
+    ) -> Result<Option<String>, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1").bind(username).fetch_one(&mut *tx).await?;
+            if taken > 0 {
+                return Ok(None);
+            }
+            sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, password_changed_at) VALUES ($1, $2, $3, $4, $5, 'official', 'active', $5)")
+                .bind(&id).bind(username).bind(display_name).bind(password_hash).bind(now).execute(&mut *tx).await?;
+            for (role, agency) in roles {
+                sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)").bind(&id).bind(role.as_str()).bind(agency.as_deref()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+
+    /// Officials, by agency of their roles (`None`: all agencies).
+    pub async fn officials(&self, agency: Option<&str>) -> Result<Vec<Account>, StoreError> {
+        let sql = "SELECT DISTINCT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.kind = 'official' AND ($1 = '' OR r.agency_code = $1) ORDER BY u.id";
+        let ids: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar(sql).bind(agency.unwrap_or_default()).fetch_all(p).await)?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(a) = self.account(&id).await? {
+                out.push(a);
+            }
+        }
+        out.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(out)
+    }
+}
+
+async fn insert_code<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    user_id: &str,
+    purpose: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query::<DB>("INSERT INTO one_time_codes (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(user_id)
+        .bind(purpose)
+        .bind(hash_secret(code))
+        .bind(now + CODE_TTL)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes a message to the outbox in the caller's transaction, so it exists exactly when the
+/// change it announces does.
+async fn enqueue<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    key: &str,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let channel = if recipient.contains('@') {
+        "email"
+    } else {
+        "sms"
+    };
+    sqlx::query::<DB>("INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(channel)
+        .bind(recipient)
+        .bind(subject)
+        .bind(body)
+        .bind(key)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

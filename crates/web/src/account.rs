@@ -1,0 +1,929 @@
+//! Accounts on the portal: login and logout, registration with a one-time code, password reset,
+//! the profile, API tokens, and the demo's dev inbox.
+
+use crate::auth::{set_cookie, ABSOLUTE_TIMEOUT, CSRF_COOKIE, SESSION_COOKIE};
+use crate::portal::render;
+use crate::routes::{get, post, RouteDef};
+use crate::views::Ctx;
+use crate::WebError;
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use motcua_core::accounts::{
+    check_password, normalise_email, normalise_phone, Access, Cccd, Permission, ThrottleRule,
+};
+use motcua_store::accounts::{AccountKind, CodeError};
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+pub(crate) fn routes() -> Vec<RouteDef> {
+    vec![
+        get("/login", Access::Anonymous, login_page),
+        post("/login", Access::Anonymous, login),
+        post("/logout", Access::SignedIn, logout),
+        get("/register", Access::Anonymous, register_page),
+        post("/register", Access::Anonymous, register),
+        get("/register/verify", Access::Anonymous, verify_page),
+        post("/register/verify", Access::Anonymous, verify),
+        post("/register/resend", Access::Anonymous, resend),
+        get("/password/forgot", Access::Anonymous, forgot_page),
+        post("/password/forgot", Access::Anonymous, forgot),
+        get("/password/reset", Access::Anonymous, reset_page),
+        post("/password/reset", Access::Anonymous, reset),
+        get(
+            "/account",
+            Access::Needs(Permission::OwnAccount),
+            profile_page,
+        ),
+        post(
+            "/account",
+            Access::Needs(Permission::OwnAccount),
+            save_profile,
+        ),
+        post(
+            "/account/logout-everywhere",
+            Access::Needs(Permission::OwnAccount),
+            logout_everywhere,
+        ),
+        get(
+            "/account/tokens",
+            Access::Needs(Permission::OwnAccount),
+            tokens_page,
+        ),
+        post(
+            "/account/tokens",
+            Access::Needs(Permission::OwnAccount),
+            create_token,
+        ),
+        post(
+            "/account/tokens/{id}/revoke",
+            Access::Needs(Permission::OwnAccount),
+            revoke_token,
+        ),
+        get("/dev/inbox", Access::DemoOnly, inbox),
+    ]
+}
+
+/// Messages shown after a redirect, by code: never text taken from the URL.
+fn notice(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "verified" => "Tài khoản đã được xác thực. Mời bạn đăng nhập.",
+        "reset" => "Mật khẩu đã được đặt lại. Mời bạn đăng nhập bằng mật khẩu mới.",
+        "sent" => "Mã xác thực đã được gửi. Mã có hiệu lực trong 15 phút.",
+        "saved" => "Đã lưu thông tin tài khoản.",
+        "everywhere" => "Đã đăng xuất khỏi tất cả các thiết bị.",
+        "revoked" => "Đã thu hồi khóa truy cập.",
+        _ => return None,
+    })
+}
+
+fn vn_time(t: OffsetDateTime) -> String {
+    let l = t.to_offset(motcua_core::calendar::deadline::VIETNAM);
+    format!(
+        "{:02}:{:02} ngày {:02}/{:02}/{}",
+        l.hour(),
+        l.minute(),
+        l.day(),
+        u8::from(l.month()),
+        l.year()
+    )
+}
+
+/// A login name, email or phone as typed, in the form it is stored.
+fn identifier(text: &str) -> String {
+    let t = text.trim();
+    if t.contains('@') {
+        normalise_email(t).unwrap_or_else(|_| t.to_lowercase())
+    } else {
+        normalise_phone(t).unwrap_or_else(|_| t.to_owned())
+    }
+}
+
+async fn hash_password(password: String) -> Result<String, WebError> {
+    tokio::task::spawn_blocking(move || motcua_store::password::hash(&password))
+        .await
+        .map_err(|_| WebError::Internal("password hashing task failed".into()))?
+        .map_err(WebError::from)
+}
+
+async fn verify_password(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || motcua_store::password::verify(&password, &phc))
+        .await
+        .unwrap_or(false)
+}
+
+/// A hash of a password nobody has, so that an unknown login costs as much as a known one.
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| {
+            motcua_store::password::hash(&motcua_store::accounts::new_secret()).unwrap_or_default()
+        })
+        .clone()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: crate::views::Layout,
+    identifier: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+    unverified: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    next: Option<String>,
+    msg: Option<String>,
+    contact: Option<String>,
+}
+
+/// Only local paths: never an open redirect.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/account".to_owned(),
+    }
+}
+
+async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>, WebError> {
+    render(&LoginPage {
+        layout: ctx.layout("Đăng nhập"),
+        identifier: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+        notice: notice(q.msg.as_deref()),
+        unverified: false,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    identifier: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError> {
+    let store = &ctx.state.store;
+    let ident = identifier(&f.identifier);
+    let now = OffsetDateTime::now_utc();
+    let page = |error: String, unverified: bool| -> Result<Response, WebError> {
+        Ok(render(&LoginPage {
+            layout: ctx.layout("Đăng nhập"),
+            identifier: ident.clone(),
+            next: safe_next(f.next.as_deref()),
+            error: Some(error),
+            notice: None,
+            unverified,
+        })?
+        .into_response())
+    };
+    let ip_key = format!("ip:{}", ctx.ip);
+    if let Some(until) = ThrottleRule::ADDRESS.locked_until(&store.throttle(&ip_key).await?, now) {
+        return page(
+            format!(
+                "Có quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau {}.",
+                vn_time(until)
+            ),
+            false,
+        );
+    }
+    let Some(record) = store.login_record(&ident).await? else {
+        verify_password(f.password, dummy_hash()).await;
+        store.throttle_fail(&ip_key, ThrottleRule::ADDRESS).await?;
+        store
+            .log_security(
+                "login_failed",
+                None,
+                Some(&ident),
+                Some(&ctx.ip),
+                "unknown login",
+            )
+            .await?;
+        return page("Tên đăng nhập hoặc mật khẩu không đúng.".into(), false);
+    };
+    let account_key = format!("account:{}", record.id);
+    if let Some(until) =
+        ThrottleRule::ACCOUNT.locked_until(&store.throttle(&account_key).await?, now)
+    {
+        store
+            .log_security(
+                "login_refused_locked",
+                Some(&record.id),
+                Some(&record.username),
+                Some(&ctx.ip),
+                "account locked",
+            )
+            .await?;
+        return page(format!("Tài khoản đang bị tạm khóa do nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau {}.", vn_time(until)), false);
+    }
+    if !verify_password(f.password, record.password_hash.clone()).await {
+        store.throttle_fail(&ip_key, ThrottleRule::ADDRESS).await?;
+        let state = store
+            .throttle_fail(&account_key, ThrottleRule::ACCOUNT)
+            .await?;
+        store
+            .log_security(
+                "login_failed",
+                Some(&record.id),
+                Some(&record.username),
+                Some(&ctx.ip),
+                "wrong password",
+            )
+            .await?;
+        if let Some(until) = ThrottleRule::ACCOUNT.locked_until(&state, now) {
+            store
+                .log_security(
+                    "lockout",
+                    Some(&record.id),
+                    Some(&record.username),
+                    Some(&ctx.ip),
+                    &format!("locked until {until}"),
+                )
+                .await?;
+            return page(
+                format!(
+                    "Bạn đã nhập sai mật khẩu quá nhiều lần. Tài khoản bị tạm khóa đến {}.",
+                    vn_time(until)
+                ),
+                false,
+            );
+        }
+        return page("Tên đăng nhập hoặc mật khẩu không đúng.".into(), false);
+    }
+    match record.status.as_str() {
+        "pending" => {
+            return page(
+                "Tài khoản chưa được xác thực. Hãy nhập mã xác thực đã được gửi cho bạn.".into(),
+                true,
+            )
+        }
+        "active" => {}
+        _ => {
+            return page(
+                "Tài khoản đã bị khóa. Vui lòng liên hệ quản trị hệ thống.".into(),
+                false,
+            )
+        }
+    }
+    store.throttle_clear(&account_key).await?;
+    let secret = store.create_session(&record.id, ABSOLUTE_TIMEOUT).await?;
+    store
+        .log_security(
+            "login",
+            Some(&record.id),
+            Some(&record.username),
+            Some(&ctx.ip),
+            "password",
+        )
+        .await?;
+    let secure = ctx.state.site.cookie_secure;
+    let mut response = Redirect::to(&safe_next(f.next.as_deref())).into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &secret, secure, Some(ABSOLUTE_TIMEOUT)),
+    );
+    // A new CSRF token with every login.
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(
+            CSRF_COOKIE,
+            &motcua_store::accounts::new_secret(),
+            secure,
+            None,
+        ),
+    );
+    Ok(response)
+}
+
+fn clear_session(secure: bool) -> (header::HeaderName, axum::http::HeaderValue) {
+    (
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", secure, Some(time::Duration::ZERO)),
+    )
+}
+
+async fn logout(ctx: Ctx) -> Result<Response, WebError> {
+    if let Some(u) = &ctx.user {
+        if let Some(secret) = &u.session {
+            ctx.state.store.end_session(secret).await?;
+        }
+        ctx.state
+            .store
+            .log_security(
+                "logout",
+                Some(&u.account.id),
+                Some(&u.account.username),
+                Some(&ctx.ip),
+                "",
+            )
+            .await?;
+    }
+    Ok((
+        [clear_session(ctx.state.site.cookie_secure)],
+        Redirect::to("/"),
+    )
+        .into_response())
+}
+
+async fn logout_everywhere(ctx: Ctx) -> Result<Response, WebError> {
+    let a = ctx.account()?;
+    let n = ctx.state.store.end_all_sessions(&a.id).await?;
+    ctx.state
+        .store
+        .log_security(
+            "logout_everywhere",
+            Some(&a.id),
+            Some(&a.username),
+            Some(&ctx.ip),
+            &format!("{n} session(s) ended"),
+        )
+        .await?;
+    Ok((
+        [clear_session(ctx.state.site.cookie_secure)],
+        Redirect::to("/login?msg=everywhere"),
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    layout: crate::views::Layout,
+    kind: String,
+    display_name: String,
+    contact: String,
+    errors: Vec<String>,
+}
+
+async fn register_page(ctx: Ctx) -> Result<Html<String>, WebError> {
+    render(&RegisterPage {
+        layout: ctx.layout("Đăng ký tài khoản"),
+        kind: "citizen".into(),
+        display_name: String::new(),
+        contact: String::new(),
+        errors: vec![],
+    })
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    kind: String,
+    display_name: String,
+    contact: String,
+    password: String,
+    password2: String,
+}
+
+async fn register(ctx: Ctx, Form(f): Form<RegisterForm>) -> Result<Response, WebError> {
+    let mut errors = Vec::new();
+    let kind = match f.kind.as_str() {
+        "organisation" => AccountKind::Organisation,
+        "citizen" => AccountKind::Citizen,
+        _ => {
+            errors.push("Hãy chọn loại tài khoản: công dân hoặc tổ chức, doanh nghiệp.".to_owned());
+            AccountKind::Citizen
+        }
+    };
+    let name = motcua_core::text::nfc(f.display_name.trim());
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push("Hãy nhập họ và tên (hoặc tên tổ chức), tối đa 200 ký tự.".into());
+    }
+    let contact = f.contact.trim();
+    let (email, phone) = if contact.contains('@') {
+        match normalise_email(contact) {
+            Ok(e) => (Some(e), None),
+            Err(e) => {
+                errors.push(e.message_vi().into());
+                (None, None)
+            }
+        }
+    } else {
+        match normalise_phone(contact) {
+            Ok(p) => (None, Some(p)),
+            Err(e) => {
+                errors.push(if contact.is_empty() {
+                    "Hãy nhập email hoặc số điện thoại.".into()
+                } else {
+                    e.message_vi().into()
+                });
+                (None, None)
+            }
+        }
+    };
+    let login = email.clone().or(phone.clone()).unwrap_or_default();
+    if let Err(e) = check_password(&f.password, &[&login, &name]) {
+        errors.push(e.message_vi());
+    }
+    if f.password != f.password2 {
+        errors.push("Hai lần nhập mật khẩu không khớp nhau.".into());
+    }
+    if errors.is_empty() {
+        let hash = hash_password(f.password).await?;
+        match ctx
+            .state
+            .store
+            .register_applicant(kind, &name, email.as_deref(), phone.as_deref(), &hash)
+            .await?
+        {
+            Some(id) => {
+                ctx.state
+                    .store
+                    .log_security(
+                        "register",
+                        Some(&id),
+                        Some(&login),
+                        Some(&ctx.ip),
+                        kind.as_str(),
+                    )
+                    .await?;
+                let q =
+                    serde_urlencoded::to_string([("contact", login.as_str())]).unwrap_or_default();
+                return Ok(Redirect::to(&format!("/register/verify?{q}")).into_response());
+            }
+            None => errors
+                .push("Email hoặc số điện thoại này đã được dùng cho một tài khoản khác.".into()),
+        }
+    }
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        render(&RegisterPage {
+            layout: ctx.layout("Đăng ký tài khoản"),
+            kind: f.kind,
+            display_name: name,
+            contact: contact.to_owned(),
+            errors,
+        })?,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage {
+    layout: crate::views::Layout,
+    heading: &'static str,
+    action: &'static str,
+    contact: String,
+    with_password: bool,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+async fn verify_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>, WebError> {
+    render(&CodePage {
+        layout: ctx.layout("Xác thực tài khoản"),
+        heading: "Xác thực tài khoản",
+        action: "/register/verify",
+        contact: q.contact.unwrap_or_default(),
+        with_password: false,
+        error: None,
+        notice: notice(q.msg.as_deref()).or(Some(
+            "Nhập mã gồm 6 chữ số đã được gửi đến email hoặc số điện thoại của bạn.",
+        )),
+    })
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    contact: String,
+    code: String,
+    password: Option<String>,
+    password2: Option<String>,
+}
+
+fn code_message(e: CodeError) -> &'static str {
+    match e {
+        CodeError::Missing => "Không có mã nào đang chờ. Hãy yêu cầu gửi lại mã.",
+        CodeError::Wrong => "Mã không đúng. Hãy kiểm tra lại.",
+        CodeError::Expired => "Mã đã hết hạn. Hãy yêu cầu gửi lại mã.",
+        CodeError::TooManyTries => "Bạn đã nhập sai quá nhiều lần. Hãy yêu cầu gửi lại mã mới.",
+    }
+}
+
+async fn verify(ctx: Ctx, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+    let store = &ctx.state.store;
+    let contact = identifier(&f.contact);
+    let error = match store.login_record(&contact).await? {
+        Some(r) if r.status == "pending" => {
+            match store.consume_code(&r.id, "verify", &f.code).await? {
+                Ok(()) => {
+                    store.activate(&r.id).await?;
+                    store
+                        .log_security("verify", Some(&r.id), Some(&r.username), Some(&ctx.ip), "")
+                        .await?;
+                    return Ok(Redirect::to("/login?msg=verified").into_response());
+                }
+                Err(e) => code_message(e),
+            }
+        }
+        Some(_) => return Ok(Redirect::to("/login?msg=verified").into_response()),
+        None => "Không tìm thấy tài khoản với email hoặc số điện thoại này.",
+    };
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        render(&CodePage {
+            layout: ctx.layout("Xác thực tài khoản"),
+            heading: "Xác thực tài khoản",
+            action: "/register/verify",
+            contact,
+            with_password: false,
+            error: Some(error.into()),
+            notice: None,
+        })?,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ContactForm {
+    contact: String,
+}
+
+async fn resend(ctx: Ctx, Form(f): Form<ContactForm>) -> Result<Response, WebError> {
+    let contact = identifier(&f.contact);
+    if let Some(r) = ctx
+        .state
+        .store
+        .login_record(&contact)
+        .await?
+        .filter(|r| r.status == "pending")
+    {
+        ctx.state
+            .store
+            .send_code(&r.id, &r.username, "verify")
+            .await?;
+    }
+    let q = serde_urlencoded::to_string([("contact", contact.as_str()), ("msg", "sent")])
+        .unwrap_or_default();
+    Ok(Redirect::to(&format!("/register/verify?{q}")).into_response())
+}
+
+async fn forgot_page(ctx: Ctx) -> Result<Html<String>, WebError> {
+    render(&CodePage {
+        layout: ctx.layout("Quên mật khẩu"),
+        heading: "Quên mật khẩu",
+        action: "/password/forgot",
+        contact: String::new(),
+        with_password: false,
+        error: None,
+        notice: Some(
+            "Nhập email hoặc số điện thoại của tài khoản; chúng tôi sẽ gửi mã đặt lại mật khẩu.",
+        ),
+    })
+}
+
+async fn forgot(ctx: Ctx, Form(f): Form<ContactForm>) -> Result<Response, WebError> {
+    let contact = identifier(&f.contact);
+    // The same answer whether or not the account exists: no way to probe who has one.
+    if let Some(r) = ctx
+        .state
+        .store
+        .login_record(&contact)
+        .await?
+        .filter(|r| r.status == "active")
+    {
+        ctx.state
+            .store
+            .send_code(&r.id, &r.username, "reset")
+            .await?;
+        ctx.state
+            .store
+            .log_security(
+                "password_reset_requested",
+                Some(&r.id),
+                Some(&r.username),
+                Some(&ctx.ip),
+                "",
+            )
+            .await?;
+    }
+    let q = serde_urlencoded::to_string([("contact", contact.as_str()), ("msg", "sent")])
+        .unwrap_or_default();
+    Ok(Redirect::to(&format!("/password/reset?{q}")).into_response())
+}
+
+async fn reset_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>, WebError> {
+    render(&CodePage {
+        layout: ctx.layout("Đặt lại mật khẩu"),
+        heading: "Đặt lại mật khẩu",
+        action: "/password/reset",
+        contact: q.contact.unwrap_or_default(),
+        with_password: true,
+        error: None,
+        notice: Some("Nếu email hoặc số điện thoại thuộc một tài khoản, mã đặt lại mật khẩu đã được gửi đến đó."),
+    })
+}
+
+async fn reset(ctx: Ctx, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+    let store = &ctx.state.store;
+    let contact = identifier(&f.contact);
+    let password = f.password.unwrap_or_default();
+    let mut error = None;
+    if password != f.password2.unwrap_or_default() {
+        error = Some("Hai lần nhập mật khẩu không khớp nhau.".to_owned());
+    } else if let Err(e) = check_password(&password, &[&contact]) {
+        error = Some(e.message_vi());
+    }
+    if error.is_none() {
+        error = Some(
+            match store
+                .login_record(&contact)
+                .await?
+                .filter(|r| r.status == "active")
+            {
+                Some(r) => match store.consume_code(&r.id, "reset", &f.code).await? {
+                    Ok(()) => {
+                        store
+                            .set_password(&r.id, &hash_password(password).await?)
+                            .await?;
+                        store.throttle_clear(&format!("account:{}", r.id)).await?;
+                        store
+                            .log_security(
+                                "password_reset",
+                                Some(&r.id),
+                                Some(&r.username),
+                                Some(&ctx.ip),
+                                "all sessions ended",
+                            )
+                            .await?;
+                        return Ok(Redirect::to("/login?msg=reset").into_response());
+                    }
+                    Err(e) => code_message(e).to_owned(),
+                },
+                None => code_message(CodeError::Wrong).to_owned(),
+            },
+        );
+    }
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        render(&CodePage {
+            layout: ctx.layout("Đặt lại mật khẩu"),
+            heading: "Đặt lại mật khẩu",
+            action: "/password/reset",
+            contact,
+            with_password: true,
+            error,
+            notice: None,
+        })?,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct ProfilePage {
+    layout: crate::views::Layout,
+    username: String,
+    display_name: String,
+    email: String,
+    phone: String,
+    cccd: String,
+    birth_date: String,
+    address: String,
+    unit: String,
+    units: Vec<(String, String)>,
+    roles: Vec<String>,
+    errors: Vec<String>,
+    notice: Option<&'static str>,
+}
+
+async fn units(ctx: &Ctx) -> Result<Vec<(String, String)>, WebError> {
+    Ok(ctx
+        .state
+        .store
+        .admin_units()
+        .await?
+        .into_iter()
+        .filter(|u| {
+            matches!(
+                u.kind,
+                motcua_core::AdminUnitKind::Commune | motcua_core::AdminUnitKind::Ward
+            ) && u.valid_until.is_none()
+        })
+        .map(|u| (u.code, u.name))
+        .collect())
+}
+
+async fn profile_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>, WebError> {
+    let a = ctx.account()?.clone();
+    render(&ProfilePage {
+        layout: ctx.layout("Tài khoản của tôi"),
+        username: a.username.clone(),
+        display_name: a.display_name.clone(),
+        email: a.email.clone().unwrap_or_default(),
+        phone: a.phone.clone().unwrap_or_default(),
+        cccd: a.cccd.clone().unwrap_or_default(),
+        birth_date: a.birth_date.clone().unwrap_or_default(),
+        address: a.address.clone().unwrap_or_default(),
+        unit: a.admin_unit_code.clone().unwrap_or_default(),
+        units: units(&ctx).await?,
+        roles: a
+            .roles
+            .iter()
+            .map(|(r, ag)| {
+                format!(
+                    "{}{}",
+                    r.label_vi(),
+                    ag.as_ref().map(|g| format!(" — {g}")).unwrap_or_default()
+                )
+            })
+            .collect(),
+        errors: vec![],
+        notice: notice(q.msg.as_deref()),
+    })
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    display_name: String,
+    cccd: String,
+    birth_date: String,
+    address: String,
+    admin_unit_code: String,
+}
+
+async fn save_profile(ctx: Ctx, Form(f): Form<ProfileForm>) -> Result<Response, WebError> {
+    let a = ctx.account()?.clone();
+    let mut errors = Vec::new();
+    let name = motcua_core::text::nfc(f.display_name.trim());
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push("Hãy nhập họ và tên, tối đa 200 ký tự.".to_owned());
+    }
+    let birth = match f.birth_date.trim() {
+        "" => None,
+        d => match Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")) {
+            Ok(date) if date <= OffsetDateTime::now_utc().date() && date.year() >= 1900 => {
+                Some(date)
+            }
+            _ => {
+                errors.push("Ngày sinh không hợp lệ.".into());
+                None
+            }
+        },
+    };
+    let cccd = match f.cccd.trim() {
+        "" => None,
+        c => match Cccd::parse(c, birth) {
+            Ok(c) => Some(c.as_str().to_owned()),
+            Err(e) => {
+                errors.push(e.message_vi().into());
+                None
+            }
+        },
+    };
+    let address = motcua_core::text::nfc(f.address.trim());
+    if address.chars().count() > 300 {
+        errors.push("Địa chỉ tối đa 300 ký tự.".into());
+    }
+    let all_units = units(&ctx).await?;
+    let unit = match f.admin_unit_code.trim() {
+        "" => None,
+        code if all_units.iter().any(|(c, _)| c == code) => Some(code.to_owned()),
+        _ => {
+            errors.push("Xã, phường không hợp lệ.".into());
+            None
+        }
+    };
+    if errors.is_empty() {
+        let birth_text =
+            birth.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()));
+        ctx.state
+            .store
+            .update_profile(
+                &a.id,
+                &name,
+                cccd.as_deref(),
+                birth_text.as_deref(),
+                Some(address.as_str()).filter(|s| !s.is_empty()),
+                unit.as_deref(),
+            )
+            .await?;
+        return Ok(Redirect::to("/account?msg=saved").into_response());
+    }
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        render(&ProfilePage {
+            layout: ctx.layout("Tài khoản của tôi"),
+            username: a.username.clone(),
+            display_name: name,
+            email: a.email.clone().unwrap_or_default(),
+            phone: a.phone.clone().unwrap_or_default(),
+            cccd: f.cccd,
+            birth_date: f.birth_date,
+            address,
+            unit: f.admin_unit_code,
+            units: all_units,
+            roles: vec![],
+            errors,
+            notice: None,
+        })?,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    layout: crate::views::Layout,
+    tokens: Vec<motcua_store::accounts::ApiToken>,
+    created: Option<String>,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+async fn tokens_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>, WebError> {
+    let tokens = ctx.state.store.api_tokens(&ctx.account()?.id).await?;
+    render(&TokensPage {
+        layout: ctx.layout("Khóa truy cập API"),
+        tokens,
+        created: None,
+        error: None,
+        notice: notice(q.msg.as_deref()),
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    name: String,
+}
+
+async fn create_token(ctx: Ctx, Form(f): Form<TokenForm>) -> Result<Response, WebError> {
+    let a = ctx.account()?.clone();
+    let name = f.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        let tokens = ctx.state.store.api_tokens(&a.id).await?;
+        let page = TokensPage {
+            layout: ctx.layout("Khóa truy cập API"),
+            tokens,
+            created: None,
+            error: Some("Hãy đặt tên cho khóa (tối đa 100 ký tự).".into()),
+            notice: None,
+        };
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+    }
+    let secret = ctx
+        .state
+        .store
+        .create_api_token(&a.id, name, "profile:read")
+        .await?;
+    ctx.state
+        .store
+        .log_security(
+            "token_created",
+            Some(&a.id),
+            Some(&a.username),
+            Some(&ctx.ip),
+            name,
+        )
+        .await?;
+    let tokens = ctx.state.store.api_tokens(&a.id).await?;
+    Ok(render(&TokensPage {
+        layout: ctx.layout("Khóa truy cập API"),
+        tokens,
+        created: Some(secret),
+        error: None,
+        notice: None,
+    })?
+    .into_response())
+}
+
+async fn revoke_token(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    let a = ctx.account()?.clone();
+    // Only the owner's own tokens: anyone else's id is "not found".
+    if !ctx.state.store.revoke_api_token(&a.id, &id).await? {
+        return Err(WebError::NotFound);
+    }
+    ctx.state
+        .store
+        .log_security(
+            "token_revoked",
+            Some(&a.id),
+            Some(&a.username),
+            Some(&ctx.ip),
+            &id,
+        )
+        .await?;
+    Ok(Redirect::to("/account/tokens?msg=revoked").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    layout: crate::views::Layout,
+    messages: Vec<motcua_store::accounts::OutboxMessage>,
+}
+
+async fn inbox(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let messages = ctx.state.store.outbox(50).await?;
+    render(&InboxPage {
+        layout: ctx.layout("Hộp thư thử nghiệm"),
+        messages,
+    })
+}
