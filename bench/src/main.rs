@@ -11,6 +11,7 @@ mod search;
 use anyhow::{bail, Context};
 
 fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut args = std::env::args().skip(1);
     let mut which = Vec::new();
     let mut seconds = 5_u64;

@@ -39,6 +39,22 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// Mark cookies Secure (set when served over HTTPS, directly or behind a proxy).
     pub cookie_secure: bool,
+    /// OpenID Connect issuer URL (VNeID, the national portal's SSO…); single sign-on is off without it.
+    pub oidc_issuer: Option<String>,
+    /// Client id registered with the issuer.
+    pub oidc_client_id: Option<String>,
+    /// Client secret (never logged).
+    pub oidc_client_secret: Option<String>,
+    /// This site's callback URL, ending in /login/oidc/callback.
+    pub oidc_redirect_url: Option<String>,
+    /// Text of the sign-on button.
+    pub oidc_label: String,
+    /// Claim with the person's name.
+    pub oidc_claim_name: String,
+    /// Claim with the email.
+    pub oidc_claim_email: String,
+    /// Claim with the phone number.
+    pub oidc_claim_phone: String,
 }
 
 /// Names of every setting, for the unknown-key message.
@@ -52,6 +68,14 @@ pub const KNOWN_KEYS: &[&str] = &[
     "province_name",
     "shutdown_grace_secs",
     "cookie_secure",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "oidc_redirect_url",
+    "oidc_label",
+    "oidc_claim_name",
+    "oidc_claim_email",
+    "oidc_claim_phone",
 ];
 
 impl Default for Settings {
@@ -66,6 +90,14 @@ impl Default for Settings {
             province_name: "Lạng Sơn".to_owned(),
             shutdown_grace_secs: 30,
             cookie_secure: false,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_redirect_url: None,
+            oidc_label: "VNeID".to_owned(),
+            oidc_claim_name: "name".to_owned(),
+            oidc_claim_email: "email".to_owned(),
+            oidc_claim_phone: "phone_number".to_owned(),
         }
     }
 }
@@ -85,6 +117,38 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
+}
+
+impl Settings {
+    /// The single sign-on configuration, if an issuer is set; every other OIDC setting is then
+    /// required.
+    pub fn oidc(&self) -> Result<Option<motcua_web::oidc::OidcConfig>, ConfigError> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let local =
+            issuer.starts_with("http://127.0.0.1") || issuer.starts_with("http://localhost");
+        if !issuer.starts_with("https://") && !local {
+            return Err(ConfigError(format!(
+                "oidc_issuer: '{issuer}' must be an https:// URL"
+            )));
+        }
+        let need = |key: &str, v: &Option<String>| {
+            v.clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| ConfigError(format!("{key}: required when oidc_issuer is set")))
+        };
+        Ok(Some(motcua_web::oidc::OidcConfig {
+            issuer,
+            client_id: need("oidc_client_id", &self.oidc_client_id)?,
+            client_secret: need("oidc_client_secret", &self.oidc_client_secret)?,
+            redirect_url: need("oidc_redirect_url", &self.oidc_redirect_url)?,
+            label: self.oidc_label.clone(),
+            claim_name: self.oidc_claim_name.clone(),
+            claim_email: self.oidc_claim_email.clone(),
+            claim_phone: self.oidc_claim_phone.clone(),
+        }))
+    }
 }
 
 /// A configuration problem, worded as one line that names the setting.

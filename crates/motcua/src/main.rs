@@ -205,6 +205,8 @@ fn config_failure(e: impl std::fmt::Display) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One TLS crypto provider for the process (ring: no C toolchain beyond what sqlx needs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -325,6 +327,8 @@ async fn migrate(settings: Settings) -> Result<(), Failure> {
 }
 
 async fn serve(settings: Settings) -> Result<(), Failure> {
+    // Every setting is checked before anything is bound, opened or written.
+    let oidc_config = settings.oidc().map_err(config_failure)?;
     // Bind first: it changes nothing, so a busy port fails before the database is touched.
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -352,8 +356,15 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
             }
         }
     }
+    let oidc = match oidc_config.map(motcua_web::oidc::Oidc::new).transpose() {
+        Ok(o) => o,
+        Err(e) => {
+            store.close().await;
+            return Err(config_failure(format!("oidc_issuer: {e}")));
+        }
+    };
     let store = Arc::new(store);
-    let state = motcua_web::AppState::new(
+    let mut state = motcua_web::AppState::new(
         store.clone(),
         motcua_web::Site {
             province_name: settings.province_name.clone(),
@@ -364,6 +375,9 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     let shutdown = shutdown_signal()?;
     if let Err(e) = state.catalogue.refresh(&store).await {
         tracing::error!(error = %e, "catalogue could not be loaded; search starts empty");
+    }
+    if let Some(o) = oidc {
+        state = state.with_oidc(o);
     }
     tracing::info!(addr = %local, backend = store.backend_name(), "motcua serving");
     println!("motcua: listening on http://{local}");

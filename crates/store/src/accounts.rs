@@ -690,3 +690,68 @@ where
         .await?;
     Ok(())
 }
+
+/// The outcome of a single sign-on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoLogin {
+    /// Local account.
+    pub user_id: String,
+    /// Its login name.
+    pub username: String,
+    /// `linked` (known identity), `matched` (linked now to an account with the same verified
+    /// email or phone) or `created`.
+    pub how: &'static str,
+}
+
+impl Store {
+    /// Signs in an identity of an OpenID Connect provider: a known link, else an applicant account
+    /// with the same *verified* email or phone (never an official's), else a new citizen account.
+    pub async fn sso_login(
+        &self,
+        issuer: &str,
+        subject: &str,
+        name: &str,
+        verified_email: Option<&str>,
+        verified_phone: Option<&str>,
+    ) -> Result<SsoLogin, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            let linked: Option<(String, String)> = sqlx::query_as(
+                "SELECT u.id, u.username FROM oidc_links l JOIN users u ON u.id = l.user_id WHERE l.issuer = $1 AND l.subject = $2")
+                .bind(issuer).bind(subject).fetch_optional(&mut *tx).await?;
+            if let Some((user_id, username)) = linked {
+                tx.commit().await?;
+                return Ok(SsoLogin { user_id, username, how: "linked" });
+            }
+            let mut found: Option<(String, String)> = None;
+            for contact in [verified_email, verified_phone].into_iter().flatten() {
+                if found.is_none() {
+                    found = sqlx::query_as("SELECT id, username FROM users WHERE (email = $1 OR phone = $1) AND kind IN ('citizen', 'organisation')")
+                        .bind(contact).fetch_optional(&mut *tx).await?;
+                }
+            }
+            let (user_id, username, how) = match found {
+                Some((id, username)) => {
+                    // The provider verified the contact: a pending account is verified by it too.
+                    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'").bind(&id).execute(&mut *tx).await?;
+                    (id, username, "matched")
+                }
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let username = verified_email.or(verified_phone).map_or_else(|| format!("sso-{}", &hash_secret(&format!("{issuer}|{subject}"))[..16]), str::to_owned);
+                    // No password: "!" is no Argon2 hash, so password login can never succeed.
+                    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, email, phone) VALUES ($1, $2, $3, '!', $4, 'citizen', 'active', $5, $6)")
+                        .bind(&id).bind(&username).bind(name).bind(now).bind(verified_email).bind(verified_phone)
+                        .execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, 'citizen', NULL)").bind(&id).execute(&mut *tx).await?;
+                    (id, username, "created")
+                }
+            };
+            sqlx::query("INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(issuer).bind(subject).bind(&user_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(SsoLogin { user_id, username, how })
+        })
+    }
+}

@@ -75,6 +75,9 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "saved" => "Đã lưu thông tin tài khoản.",
         "everywhere" => "Đã đăng xuất khỏi tất cả các thiết bị.",
         "revoked" => "Đã thu hồi khóa truy cập.",
+        "sso_failed" => {
+            "Đăng nhập một lần không thành công. Vui lòng thử lại hoặc đăng nhập bằng mật khẩu."
+        }
         _ => return None,
     })
 }
@@ -133,6 +136,7 @@ struct LoginPage {
     error: Option<String>,
     notice: Option<&'static str>,
     unverified: bool,
+    sso: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,6 +162,7 @@ async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>
         error: None,
         notice: notice(q.msg.as_deref()),
         unverified: false,
+        sso: ctx.state.oidc.as_ref().map(|o| o.label().to_owned()),
     })
 }
 
@@ -180,6 +185,7 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
             error: Some(error),
             notice: None,
             unverified,
+            sso: ctx.state.oidc.as_ref().map(|o| o.label().to_owned()),
         })?
         .into_response())
     };

@@ -10,6 +10,7 @@ mod error;
 mod health;
 mod metrics;
 mod observe;
+pub mod oidc;
 mod portal;
 mod procedures;
 pub mod routes;
@@ -45,16 +46,25 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// The catalogue's search snapshot.
     pub catalogue: Arc<catalogue::CatalogueCache>,
+    /// The single sign-on provider, when configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
     metrics: Arc<Metrics>,
 }
 
 impl AppState {
+    /// With single sign-on through `provider`.
+    pub fn with_oidc(mut self, provider: oidc::Oidc) -> Self {
+        self.oidc = Some(Arc::new(provider));
+        self
+    }
+
     /// Builds the state around an open store.
     pub fn new(store: Arc<Store>, site: Site) -> Self {
         AppState {
             store,
             site: Arc::new(site),
             catalogue: Arc::new(catalogue::CatalogueCache::default()),
+            oidc: None,
             metrics: Arc::new(Metrics::new()),
         }
     }

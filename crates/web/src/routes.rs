@@ -52,6 +52,7 @@ fn definitions() -> Vec<RouteDef> {
         crate::procedures::routes(),
         crate::api::routes(),
         crate::account::routes(),
+        crate::oidc::routes(),
         crate::admin::routes(),
     ]
     .into_iter()

@@ -54,6 +54,13 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ("GET", "/login", "/login", Rule::Anonymous),
     ("POST", "/login", "/login", Rule::Anonymous),
     ("POST", "/logout", "/logout", Rule::Own),
+    ("GET", "/login/oidc", "/login/oidc", Rule::Anonymous),
+    (
+        "GET",
+        "/login/oidc/callback",
+        "/login/oidc/callback",
+        Rule::Anonymous,
+    ),
     ("GET", "/register", "/register", Rule::Anonymous),
     ("POST", "/register", "/register", Rule::Anonymous),
     (

@@ -12,6 +12,14 @@ pub enum Db {
     Postgres,
 }
 
+/// Installs the process's TLS crypto provider once; every HTTP client of the tests needs it.
+pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// CI sets this so that a missing prerequisite fails instead of being skipped.
 pub fn require_all() -> bool {
     std::env::var("MOTCUA_TEST_REQUIRE_ALL").is_ok_and(|v| v == "1")
@@ -138,13 +146,19 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app with the Lạng Sơn demo data loaded; `None` if the database was skipped.
     pub async fn start(db: Db) -> Option<TestApp> {
+        Self::start_with(db, None).await
+    }
+
+    /// Like [`TestApp::start`], with single sign-on through `oidc`.
+    pub async fn start_with(db: Db, oidc: Option<motcua_web::oidc::OidcConfig>) -> Option<TestApp> {
+        init();
         let data = TestData::new(db).await?;
         let store = Store::open_and_migrate(&data.store_config())
             .await
             .expect("open store");
         store.seed_demo().await.expect("seed demo");
         let store = Arc::new(store);
-        let state = motcua_web::AppState::new(
+        let mut state = motcua_web::AppState::new(
             store.clone(),
             motcua_web::Site {
                 province_name: "Lạng Sơn".to_owned(),
@@ -152,6 +166,9 @@ impl TestApp {
                 cookie_secure: false,
             },
         );
+        if let Some(config) = oidc {
+            state = state.with_oidc(motcua_web::oidc::Oidc::new(config).unwrap());
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -240,6 +257,7 @@ pub fn csrf_of(html: &str) -> String {
 
 impl Session {
     pub fn new(app: &TestApp) -> Session {
+        init();
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

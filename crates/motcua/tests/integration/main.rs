@@ -11,4 +11,5 @@ mod calendar_cli;
 mod catalogue;
 mod harness;
 mod http;
+mod oidc;
 mod process;

@@ -22,6 +22,7 @@ struct Server {
 
 /// Starts `motcua serve` on a random port and waits for its "listening" line.
 async fn spawn_server(extra: &[String]) -> Server {
+    crate::harness::init();
     let mut child = motcua()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(extra)
@@ -180,6 +181,35 @@ async fn an_unknown_setting_is_named() {
     std::fs::write(&file, "addr = \"127.0.0.1:0\"\ncolour = \"red\"\n").unwrap();
     let args = strings(&["serve", "--config", file.to_str().unwrap()]);
     assert_one_line_error(run(&args).await, "colour", "unknown setting");
+}
+
+#[tokio::test]
+async fn single_sign_on_needs_every_setting_and_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("motcua.toml");
+    std::fs::write(&file, "addr = \"127.0.0.1:0\"\noidc_issuer = \"https://sso.example.vn\"\noidc_client_id = \"motcua\"\n").unwrap();
+    let args = strings(&[
+        "serve",
+        "--config",
+        file.to_str().unwrap(),
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        run(&args).await,
+        "oidc_client_secret",
+        "required when oidc_issuer is set",
+    );
+    assert!(
+        !dir.path().join("motcua.sqlite3").exists(),
+        "nothing was created"
+    );
+    std::fs::write(
+        &file,
+        "addr = \"127.0.0.1:0\"\noidc_issuer = \"http://sso.example.vn\"\n",
+    )
+    .unwrap();
+    assert_one_line_error(run(&args).await, "oidc_issuer", "must be an https:// URL");
 }
 
 #[tokio::test]
