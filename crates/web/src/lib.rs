@@ -3,6 +3,8 @@
 
 mod account;
 mod admin;
+mod admin_calendar;
+mod admin_catalogue;
 mod api;
 pub mod auth;
 pub mod catalogue;

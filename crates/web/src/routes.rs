@@ -54,6 +54,8 @@ fn definitions() -> Vec<RouteDef> {
         crate::account::routes(),
         crate::oidc::routes(),
         crate::admin::routes(),
+        crate::admin_calendar::routes(),
+        crate::admin_catalogue::routes(),
     ]
     .into_iter()
     .flatten()

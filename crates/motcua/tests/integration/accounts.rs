@@ -135,6 +135,50 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         "/admin/security-events",
         Rule::SecurityLog,
     ),
+    // System admins alone read the security log and enter holiday schedules.
+    (
+        "GET",
+        "/admin/calendar",
+        "/admin/calendar",
+        Rule::SecurityLog,
+    ),
+    (
+        "POST",
+        "/admin/calendar",
+        "/admin/calendar",
+        Rule::SecurityLog,
+    ),
+    // Agency admins and system admins hold both "manage officials" and "manage the catalogue".
+    (
+        "GET",
+        "/admin/procedures",
+        "/admin/procedures",
+        Rule::Officials,
+    ),
+    (
+        "GET",
+        "/admin/procedures/new",
+        "/admin/procedures/new",
+        Rule::Officials,
+    ),
+    (
+        "POST",
+        "/admin/procedures/new",
+        "/admin/procedures/new",
+        Rule::Officials,
+    ),
+    (
+        "GET",
+        "/admin/procedures/{agency}/{code}",
+        "/admin/procedures/so-tp/9.999999",
+        Rule::Officials,
+    ),
+    (
+        "POST",
+        "/admin/procedures/{agency}/{code}",
+        "/admin/procedures/so-tp/9.999999",
+        Rule::Officials,
+    ),
 ];
 
 /// The demo identities: login name, may manage officials, may read the security log.

@@ -198,3 +198,79 @@ async fn a_stored_schedule_changes_due_moments_sqlite() {
 async fn a_stored_schedule_changes_due_moments_postgres() {
     a_stored_schedule_changes_due_moments(Db::Postgres).await;
 }
+
+crate::on_both_databases!(
+    a_system_admin_enters_a_schedule_on_the_web,
+    |app: crate::harness::TestApp| async move {
+        use crate::harness::Session;
+        let s = Session::login(&app, "quantri", motcua_store::demo::DEMO_PASSWORD).await;
+        let (status, html, _) = s.get("/admin/calendar?year=2026").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("<td>2026-04-27</td><td>Nghỉ bù Giỗ Tổ Hùng Vương</td>"),
+            "{html}"
+        );
+        let bad = [
+            ("year", "2027"),
+            ("source", "Thông báo thử"),
+            ("days_off", "03/03/2027 | Nghỉ"),
+        ];
+        let (status, html, _) = s.post("/admin/calendar", &bad).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("không phải ngày dạng YYYY-MM-DD"), "{html}");
+        let wrong_year = [
+            ("year", "2027"),
+            ("source", "Thông báo thử"),
+            ("days_off", "2028-01-03 | Nghỉ"),
+        ];
+        let (status, html, _) = s.post("/admin/calendar", &wrong_year).await;
+        assert_eq!(status, 422);
+        assert!(html.contains("2028-01-03 is not in 2027"), "{html}");
+        assert!(
+            app.store
+                .holiday_schedule_history()
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing stored"
+        );
+        let good = [
+            ("year", "2027"),
+            ("source", "Thông báo thử nghiệm"),
+            (
+                "overrides",
+                "tet | 2027-02-04, 2027-02-05, 2027-02-08, 2027-02-09, 2027-02-10",
+            ),
+            ("days_off", "2027-03-03 | Nghỉ đột xuất"),
+            ("working_days", "2027-02-20 | Làm bù"),
+        ];
+        let (status, _, location) = s.post("/admin/calendar", &good).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/admin/calendar?year=2027&saved=1"))
+        );
+        let calendar = app.store.holiday_calendar().await.unwrap();
+        assert!(!calendar.is_working_day(time::macros::date!(2027 - 03 - 03)));
+        assert!(
+            calendar.is_working_day(time::macros::date!(2027 - 02 - 20)),
+            "a make-up Saturday"
+        );
+        assert!(
+            calendar.is_working_day(time::macros::date!(2027 - 02 - 11)),
+            "the notice moved Tết"
+        );
+        let history = app.store.holiday_schedule_history().await.unwrap();
+        assert_eq!(
+            (history.len(), history[0].entered_by.as_str()),
+            (1, "quantri")
+        );
+        assert_eq!(
+            app.store
+                .security_events(Some("calendar_schedule"), None, 5)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);

@@ -503,3 +503,131 @@ async fn the_cli_imports_exports_and_searches_sqlite() {
 async fn the_cli_imports_exports_and_searches_postgres() {
     the_cli_imports_exports_and_searches(crate::harness::Db::Postgres).await;
 }
+
+on_both_databases!(
+    agency_admins_edit_only_their_agency_s_procedures,
+    |app: TestApp| async move {
+        use crate::harness::Session;
+        let s = Session::login(&app, "quantricoquan", motcua_store::demo::DEMO_PASSWORD).await;
+        // Another agency's procedure: not there for this admin, and a post changes nothing.
+        assert_eq!(s.get("/admin/procedures/ubnd-xa/1.001193").await.0, 404);
+        assert_eq!(
+            s.post(
+                "/admin/procedures/ubnd-xa/1.001193",
+                &[("name", "Đổi tên trái phép")]
+            )
+            .await
+            .0,
+            404
+        );
+        assert_eq!(
+            app.store
+                .procedure("1.001193", "ubnd-xa")
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
+        );
+        let (status, html, _) = s
+            .post(
+                "/admin/procedures/new",
+                &[
+                    ("code", "1.000100"),
+                    ("agency", "ubnd-xa"),
+                    ("name", "Không được phép"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422);
+        assert!(html.contains("Bạn chỉ được thêm thủ tục của cơ quan mình."));
+
+        // Bad input is reported line by line and nothing is stored.
+        let bad = [
+            ("code", "ABC"),
+            ("agency", "so-tp"),
+            ("name", "Cấp Phiếu lý lịch tư pháp"),
+            ("time_amount", "-2"),
+            ("time_unit", "working_days"),
+            ("documents", "Tờ khai | bản nháp | 1"),
+            ("form", "ho_ten | Họ và tên | chữ | bắt buộc"),
+        ];
+        let (status, html, _) = s.post("/admin/procedures/new", &bad).await;
+        assert_eq!(status, 422);
+        for message in [
+            "Thời hạn giải quyết: nhập một số nguyên dương",
+            "Thành phần hồ sơ dòng 1",
+            "Tờ khai dòng 1: kiểu &#34;chữ&#34; không hợp lệ",
+            "Mã thủ tục &#34;ABC&#34;",
+        ] {
+            assert!(html.contains(message), "{message}: {html}");
+        }
+        assert!(app.store.procedure("ABC", "so-tp").await.unwrap().is_none());
+
+        let good = [("code", "2.000488"), ("agency", "so-tp"), ("name", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam"), ("field", "Lý lịch tư pháp"),
+        ("level_province", "on"), ("time_amount", "10"), ("time_unit", "working_days"), ("online_mode", "full"),
+        ("fees", "Lệ phí | 200000"), ("documents", "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp | bản chính | 1\nCăn cước công dân | xuất trình | 1"),
+        ("steps", "Nộp hồ sơ trực tuyến\nNhận kết quả"), ("form", "ho_ten | Họ và tên | text | bắt buộc\nmuc_dich | Mục đích sử dụng | select: Xin việc, Du học | bắt buộc")];
+        let (status, _, location) = s.post("/admin/procedures/new", &good).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/admin/procedures?saved=2.000488"))
+        );
+        let stored = app
+            .store
+            .procedure("2.000488", "so-tp")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.version, 1);
+        assert_eq!(stored.procedure.required_documents.len(), 2);
+        assert_eq!(stored.procedure.form.len(), 2);
+        assert_eq!(stored.procedure.fees[0].amount_vnd, Some(200_000));
+
+        // The edit form shows what is stored; saving a change makes version 2 and the portal shows it.
+        let (_, form, _) = s.get("/admin/procedures/so-tp/2.000488").await;
+        assert!(
+            form.contains("muc_dich | Mục đích sử dụng | select: Xin việc, Du học | bắt buộc"),
+            "{form}"
+        );
+        let mut edited = good.to_vec();
+        edited.retain(|(k, _)| *k != "code" && *k != "agency");
+        edited.retain(|(k, _)| *k != "time_amount");
+        edited.push(("time_amount", "7"));
+        let (status, _, _) = s.post("/admin/procedures/so-tp/2.000488", &edited).await;
+        assert_eq!(status, 303);
+        let now = app
+            .store
+            .procedure("2.000488", "so-tp")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.version, 2);
+        assert_eq!(
+            app.store
+                .procedure_version(&now.id, 1)
+                .await
+                .unwrap()
+                .unwrap()
+                .time_limit
+                .map(|t| t.amount),
+            Some(10)
+        );
+        let (_, page) = app.get_text("/procedures/so-tp/2.000488").await;
+        assert!(
+            page.contains("7 ngày làm việc") && page.contains("200.000 đồng"),
+            "{page}"
+        );
+        let found = app
+            .client
+            .get(app.url("/api/v1/procedures"))
+            .query(&[("q", "ly lich tu phap")])
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(found["items"][0]["code"], "2.000488");
+    }
+);
