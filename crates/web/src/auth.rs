@@ -83,6 +83,11 @@ pub(crate) async fn identify(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    // Probes, metrics and static files have no caller to identify and no forms: no cookies.
+    if matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics") || path.starts_with("/static/")
+    {
+        return next.run(request).await;
+    }
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
