@@ -21,8 +21,13 @@ async fn serve_motcua(dir: &std::path::Path) -> anyhow::Result<String> {
     })
     .await?;
     store.seed_demo().await?;
+    serve_store(Arc::new(store)).await
+}
+
+/// Serves motcua (demo site settings) over `store` on a random port; returns its base URL.
+pub async fn serve_store(store: Arc<Store>) -> anyhow::Result<String> {
     let state = motcua_web::AppState::new(
-        Arc::new(store),
+        store,
         motcua_web::Site {
             province_name: "Lạng Sơn".to_owned(),
             demo: true,

@@ -128,30 +128,14 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         );
     }
 
-    let state = motcua_web::AppState::new(
-        store,
-        motcua_web::Site {
-            province_name: "Lạng Sơn".into(),
-            demo: true,
-            cookie_secure: false,
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(motcua_web::serve(
-        listener,
-        state,
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let motcua = crate::http::serve_store(store).await?;
     let bare = crate::http::serve_bare().await?;
     // Wait until the server has loaded its catalogue snapshot.
     for _ in 0..100 {
-        let r: serde_json::Value =
-            reqwest::get(format!("http://{addr}/api/v1/procedures?q=khai+sinh"))
-                .await?
-                .json()
-                .await?;
+        let r: serde_json::Value = reqwest::get(format!("{motcua}/api/v1/procedures?q=khai+sinh"))
+            .await?
+            .json()
+            .await?;
         if r["total"].as_u64().unwrap_or(0) > 0 {
             break;
         }
@@ -160,7 +144,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     let concurrency = 16;
     let base = load::run(&format!("{bare}/healthz"), concurrency, seconds).await?;
     crate::http::report("bare axum server (no middleware)", &base, &base);
-    let same = load::run(&format!("http://{addr}/healthz"), concurrency, seconds).await?;
+    let same = load::run(&format!("{motcua}/healthz"), concurrency, seconds).await?;
     crate::http::report("bare handler, same server", &same, &base);
     println!(
         "ratios below: against the bare axum server / against the bare handler on the same server"
@@ -171,7 +155,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         "dang+ky+khai+snh",
     ] {
         let s = load::run(
-            &format!("http://{addr}/api/v1/procedures?q={q}"),
+            &format!("{motcua}/api/v1/procedures?q={q}"),
             concurrency,
             seconds,
         )

@@ -1,7 +1,7 @@
 //! Accounts on the portal: login and logout, registration with a one-time code, password reset,
 //! the profile, API tokens, and the demo's dev inbox.
 
-use crate::auth::{set_cookie, ABSOLUTE_TIMEOUT, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::{set_cookie, SESSION_COOKIE};
 use crate::portal::render;
 use crate::routes::{get, post, RouteDef};
 use crate::views::Ctx;
@@ -278,7 +278,6 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
         }
     }
     store.throttle_clear(&account_key).await?;
-    let secret = store.create_session(&record.id, ABSOLUTE_TIMEOUT).await?;
     store
         .log_security(
             "login",
@@ -288,24 +287,7 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
             "password",
         )
         .await?;
-    let secure = ctx.state.site.cookie_secure;
-    let mut response = Redirect::to(&safe_next(f.next.as_deref())).into_response();
-    let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &secret, secure, Some(ABSOLUTE_TIMEOUT)),
-    );
-    // A new CSRF token with every login.
-    headers.append(
-        header::SET_COOKIE,
-        set_cookie(
-            CSRF_COOKIE,
-            &motcua_store::accounts::new_secret(),
-            secure,
-            None,
-        ),
-    );
-    Ok(response)
+    crate::auth::sign_in(&ctx.state, &record.id, &safe_next(f.next.as_deref())).await
 }
 
 fn clear_session(secure: bool) -> (header::HeaderName, axum::http::HeaderValue) {

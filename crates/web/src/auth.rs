@@ -71,6 +71,36 @@ pub fn set_cookie(
     HeaderValue::from_str(&c.build().to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Opens a session for `user_id` and redirects to `to`, setting the session cookie and a fresh
+/// CSRF token: every sign-in, by password or single sign-on, starts with new secrets.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    user_id: &str,
+    to: &str,
+) -> Result<Response, WebError> {
+    let secret = state
+        .store
+        .create_session(user_id, ABSOLUTE_TIMEOUT)
+        .await?;
+    let secure = state.site.cookie_secure;
+    let mut response = axum::response::Redirect::to(to).into_response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &secret, secure, Some(ABSOLUTE_TIMEOUT)),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(
+            CSRF_COOKIE,
+            &motcua_store::accounts::new_secret(),
+            secure,
+            None,
+        ),
+    );
+    Ok(response)
+}
+
 fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }

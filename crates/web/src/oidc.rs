@@ -1,7 +1,7 @@
 //! Single sign-on with OpenID Connect (authorization code flow with PKCE), so the province can plug
 //! in VNeID or the national portal's SSO. The issuer, client and claim names are configuration.
 
-use crate::auth::{set_cookie, ABSOLUTE_TIMEOUT, CSRF_COOKIE, SESSION_COOKIE};
+use crate::auth::set_cookie;
 use crate::routes::{get, RouteDef};
 use crate::views::Ctx;
 use crate::WebError;
@@ -375,11 +375,6 @@ async fn callback(
             phone.as_deref(),
         )
         .await?;
-    let secret = ctx
-        .state
-        .store
-        .create_session(&login.user_id, ABSOLUTE_TIMEOUT)
-        .await?;
     ctx.state
         .store
         .log_security(
@@ -390,23 +385,9 @@ async fn callback(
             &format!("sso ({})", login.how),
         )
         .await?;
+    let mut response = crate::auth::sign_in(&ctx.state, &login.user_id, "/account").await?;
     let secure = ctx.state.site.cookie_secure;
-    let mut response = Redirect::to("/account").into_response();
-    let h = response.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &secret, secure, Some(ABSOLUTE_TIMEOUT)),
-    );
-    h.append(
-        header::SET_COOKIE,
-        set_cookie(
-            CSRF_COOKIE,
-            &motcua_store::accounts::new_secret(),
-            secure,
-            None,
-        ),
-    );
-    h.append(
+    response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(FLOW_COOKIE, "", secure, Some(time::Duration::ZERO)),
     );
