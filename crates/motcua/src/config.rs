@@ -55,6 +55,11 @@ pub struct Settings {
     pub oidc_claim_email: String,
     /// Claim with the phone number.
     pub oidc_claim_phone: String,
+    /// SMTP server for outbox email: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. Without it, email waits in the outbox.
+    pub smtp_url: Option<String>,
+    /// Sender of outbox email.
+    pub mail_from: String,
 }
 
 /// Names of every setting, for the unknown-key message.
@@ -76,6 +81,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "oidc_claim_name",
     "oidc_claim_email",
     "oidc_claim_phone",
+    "smtp_url",
+    "mail_from",
 ];
 
 impl Default for Settings {
@@ -98,6 +105,8 @@ impl Default for Settings {
             oidc_claim_name: "name".to_owned(),
             oidc_claim_email: "email".to_owned(),
             oidc_claim_phone: "phone_number".to_owned(),
+            smtp_url: None,
+            mail_from: "Cổng Dịch vụ công <no-reply@localhost>".to_owned(),
         }
     }
 }

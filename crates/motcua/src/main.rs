@@ -329,6 +329,13 @@ async fn migrate(settings: Settings) -> Result<(), Failure> {
 async fn serve(settings: Settings) -> Result<(), Failure> {
     // Every setting is checked before anything is bound, opened or written.
     let oidc_config = settings.oidc().map_err(config_failure)?;
+    let mailer = settings
+        .smtp_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map(|url| motcua_gateways::SmtpMailer::new(url, &settings.mail_from))
+        .transpose()
+        .map_err(config_failure)?;
     // Bind first: it changes nothing, so a busy port fails before the database is touched.
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
@@ -378,6 +385,13 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     }
     if let Some(o) = oidc {
         state = state.with_oidc(o);
+    }
+    match mailer {
+        Some(m) => state = state.with_mailer(m, motcua_web::outbox::WorkerConfig::default()),
+        None if !settings.demo => tracing::warn!(
+            "smtp_url is not set: email (registration and reset codes) waits in the outbox"
+        ),
+        None => {}
     }
     tracing::info!(addr = %local, backend = store.backend_name(), "motcua serving");
     println!("motcua: listening on http://{local}");

@@ -755,3 +755,98 @@ impl Store {
         })
     }
 }
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// Id (and idempotency key of the delivery).
+    pub id: String,
+    /// Address or phone.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// How long a claim lasts: a worker that dies mid-send leaves the message to be claimed again
+/// after this (at-least-once delivery).
+pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+/// After this many attempts a message is given up as a permanent failure.
+pub const MAX_ATTEMPTS: i64 = 10;
+
+impl Store {
+    /// Claims up to `limit` messages of `channel` that are due: new ones, temporary failures whose
+    /// retry time has come, and sends whose lease expired. A claim is a conditional update, so two
+    /// workers (or nodes) never both claim one message.
+    pub async fn claim_outbox(
+        &self,
+        channel: &str,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let sql = "SELECT id, status, attempts FROM outbox WHERE channel = $1 \
+                   AND status IN ('created', 'temporary_failure', 'sending') AND next_attempt_at <= $2 \
+                   ORDER BY next_attempt_at LIMIT $3";
+        let due: Vec<(String, String, i64)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(channel).bind(now).bind(limit).fetch_all(p).await)?;
+        let mut claimed = Vec::new();
+        for (id, status, attempts) in due {
+            // The attempt counter is the version: only one claimer can move it from n to n + 1.
+            let won = on_pool!(self.backend(), p => sqlx::query(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2 AND status = $3 AND attempts = $4")
+                .bind(now + CLAIM_LEASE).bind(&id).bind(&status).bind(attempts).execute(p).await.map(|r| r.rows_affected()))?;
+            if won == 1 {
+                let row: (String, String, String, String, i64) = on_pool!(self.backend(), p => sqlx::query_as(
+                    "SELECT id, recipient, subject, body, attempts FROM outbox WHERE id = $1").bind(&id).fetch_one(p).await)?;
+                claimed.push(Claimed {
+                    id: row.0,
+                    recipient: row.1,
+                    subject: row.2,
+                    body: row.3,
+                    attempts: row.4,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Records a delivery.
+    pub async fn outbox_delivered(&self, id: &str) -> Result<(), StoreError> {
+        on_pool!(self.backend(), p => sqlx::query("UPDATE outbox SET status = 'delivered', delivered_at = $1, last_error = NULL WHERE id = $2")
+            .bind(OffsetDateTime::now_utc()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried after `retry_in` unless `permanent` or out of attempts.
+    pub async fn outbox_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        permanent: bool,
+        error: &str,
+        retry_in: Duration,
+    ) -> Result<(), StoreError> {
+        let give_up = permanent || attempts >= MAX_ATTEMPTS;
+        let status = if give_up {
+            "permanent_failure"
+        } else {
+            "temporary_failure"
+        };
+        let error: String = error.chars().take(500).collect();
+        on_pool!(self.backend(), p => sqlx::query("UPDATE outbox SET status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
+            .bind(status).bind(&error).bind(OffsetDateTime::now_utc() + retry_in).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Status, attempts and last error of a message (for tests and operators).
+    pub async fn outbox_status(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT status, attempts, last_error FROM outbox WHERE id = $1").bind(id).fetch_optional(p).await)?,
+        )
+    }
+}

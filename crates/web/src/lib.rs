@@ -13,6 +13,7 @@ mod health;
 mod metrics;
 mod observe;
 pub mod oidc;
+pub mod outbox;
 mod portal;
 mod procedures;
 pub mod routes;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub catalogue: Arc<catalogue::CatalogueCache>,
     /// The single sign-on provider, when configured.
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// The email gateway and worker pacing, when SMTP is configured.
+    pub mailer: Option<(Arc<motcua_gateways::SmtpMailer>, outbox::WorkerConfig)>,
     metrics: Arc<Metrics>,
 }
 
@@ -60,6 +63,16 @@ impl AppState {
         self
     }
 
+    /// With email delivery of the outbox through `mailer`.
+    pub fn with_mailer(
+        mut self,
+        mailer: motcua_gateways::SmtpMailer,
+        config: outbox::WorkerConfig,
+    ) -> Self {
+        self.mailer = Some((Arc::new(mailer), config));
+        self
+    }
+
     /// Builds the state around an open store.
     pub fn new(store: Arc<Store>, site: Site) -> Self {
         AppState {
@@ -67,6 +80,7 @@ impl AppState {
             site: Arc::new(site),
             catalogue: Arc::new(catalogue::CatalogueCache::default()),
             oidc: None,
+            mailer: None,
             metrics: Arc::new(Metrics::new()),
         }
     }
@@ -98,10 +112,26 @@ pub async fn serve(
     if let Err(e) = state.catalogue.refresh(&state.store).await {
         tracing::error!(error = %e, "catalogue could not be loaded; search starts empty");
     }
-    state
-        .catalogue
-        .clone()
-        .spawn_refresher(state.store.clone(), Duration::from_secs(5));
+    // Background tasks end with the server, so the store can be closed after it.
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _refresher = AbortOnDrop(
+        state
+            .catalogue
+            .clone()
+            .spawn_refresher(state.store.clone(), Duration::from_secs(5)),
+    );
+    let _mail_worker = state.mailer.clone().map(|(mailer, config)| {
+        AbortOnDrop(outbox::spawn_email_worker(
+            state.store.clone(),
+            mailer,
+            config,
+        ))
+    });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

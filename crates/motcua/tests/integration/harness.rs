@@ -151,6 +151,20 @@ impl TestApp {
 
     /// Like [`TestApp::start`], with single sign-on through `oidc`.
     pub async fn start_with(db: Db, oidc: Option<motcua_web::oidc::OidcConfig>) -> Option<TestApp> {
+        Self::launch(db, oidc, None).await
+    }
+
+    /// Like [`TestApp::start`], with the outbox delivering email through the SMTP server at `url`
+    /// (polling every 50 ms, retrying after 100 ms, 200 ms, …).
+    pub async fn start_mail(db: Db, url: &str) -> Option<TestApp> {
+        Self::launch(db, None, Some(url.to_owned())).await
+    }
+
+    async fn launch(
+        db: Db,
+        oidc: Option<motcua_web::oidc::OidcConfig>,
+        smtp: Option<String>,
+    ) -> Option<TestApp> {
         init();
         let data = TestData::new(db).await?;
         let store = Store::open_and_migrate(&data.store_config())
@@ -168,6 +182,16 @@ impl TestApp {
         );
         if let Some(config) = oidc {
             state = state.with_oidc(motcua_web::oidc::Oidc::new(config).unwrap());
+        }
+        if let Some(url) = smtp {
+            let mailer =
+                motcua_gateways::SmtpMailer::new(&url, "Cổng Dịch vụ công <no-reply@langson.test>")
+                    .unwrap();
+            let pace = motcua_web::outbox::WorkerConfig {
+                poll: std::time::Duration::from_millis(50),
+                backoff: std::time::Duration::from_millis(100),
+            };
+            state = state.with_mailer(mailer, pace);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

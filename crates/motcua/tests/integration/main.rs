@@ -12,4 +12,5 @@ mod catalogue;
 mod harness;
 mod http;
 mod oidc;
+mod outbox;
 mod process;

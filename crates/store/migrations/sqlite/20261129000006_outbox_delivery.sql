@@ -1,0 +1,3 @@
+-- Outbox delivery: the last error and when the message was delivered.
+ALTER TABLE outbox ADD COLUMN last_error TEXT;
+ALTER TABLE outbox ADD COLUMN delivered_at TEXT;
