@@ -768,6 +768,99 @@ mod tests {
         );
     }
 
+    /// The rules written the slow, obvious way: a document matches when every query word that
+    /// the catalogue uses at all appears in it — exactly, as a prefix (last word), or within one
+    /// typo (words of 5+ letters).
+    fn reference(docs: &[Document], text: &str, field: Option<&str>) -> Vec<usize> {
+        let words_of = |d: &Document| -> Vec<String> {
+            std::iter::once(d.name.as_str())
+                .chain(d.other.iter().map(String::as_str))
+                .flat_map(fold_words)
+                .collect()
+        };
+        let vocabulary: Vec<String> = docs.iter().flat_map(words_of).collect();
+        let tokens = fold_words(text);
+        let matches = |token: &str, last: bool, word: &str| {
+            word == token
+                || (last && word.starts_with(token))
+                || (token.chars().count() >= TYPO_MIN_LEN
+                    && word.chars().count() >= NEAR_MIN_LEN
+                    && within_one_typo(token, word))
+        };
+        let known: Vec<(usize, &String)> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                vocabulary
+                    .iter()
+                    .any(|w| matches(t, i + 1 == tokens.len(), w))
+            })
+            .collect();
+        if known.is_empty() {
+            return Vec::new();
+        }
+        (0..docs.len())
+            .filter(|&d| field.is_none_or(|f| docs[d].facets.field == f))
+            .filter(|&d| {
+                let words = words_of(&docs[d]);
+                known
+                    .iter()
+                    .all(|(i, t)| words.iter().any(|w| matches(t, i + 1 == tokens.len(), w)))
+            })
+            .collect()
+    }
+
+    const WORDS: [&str; 16] = [
+        "đăng",
+        "ký",
+        "khai",
+        "sinh",
+        "kết",
+        "hôn",
+        "chứng",
+        "thực",
+        "bản",
+        "sao",
+        "giấy",
+        "phép",
+        "xây",
+        "dựng",
+        "thường",
+        "trú",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn the_engine_finds_exactly_what_the_rules_say(
+            names in proptest::collection::vec(proptest::collection::vec(0usize..16, 1..7), 1..40),
+            query in proptest::collection::vec(0usize..16, 1..4),
+            cut in 0usize..3,
+            typo in proptest::bool::ANY,
+            field in proptest::option::of(0usize..2),
+        ) {
+            let fields = ["Hộ tịch", "Xây dựng"];
+            let docs: Vec<Document> = names
+                .iter()
+                .enumerate()
+                .map(|(i, ws)| doc(&ws.iter().map(|w| WORDS[*w]).collect::<Vec<_>>().join(" "), fields[i % 2]))
+                .collect();
+            let mut words: Vec<String> = query.iter().map(|w| WORDS[*w].to_owned()).collect();
+            if let Some(last) = words.last_mut() {
+                let keep = last.chars().count().saturating_sub(cut).max(1);
+                *last = last.chars().take(keep).collect();
+            }
+            if typo {
+                words.push("thuongg".into());
+            }
+            let text = words.join(" ");
+            let index = SearchIndex::build(&docs);
+            let q = Query { text: &text, field: field.map(|f| fields[f]), page: 1, per_page: 100, ..Query::default() };
+            let mut got: Vec<usize> = index.search(&q).hits.iter().map(|h| h.doc).collect();
+            got.sort_unstable();
+            proptest::prop_assert_eq!(got, reference(&docs, &text, q.field), "query {:?}", text);
+        }
+    }
+
     #[test]
     fn one_typo_means_one_edit() {
         assert!(within_one_typo("khaisinh", "khaisin"));
