@@ -19,6 +19,7 @@ use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 pub(crate) fn routes() -> Vec<RouteDef> {
+    let own = Access::Needs(Permission::OwnAccount);
     vec![
         get("/login", Access::Anonymous, login_page),
         post("/login", Access::Anonymous, login),
@@ -32,36 +33,12 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         post("/password/forgot", Access::Anonymous, forgot),
         get("/password/reset", Access::Anonymous, reset_page),
         post("/password/reset", Access::Anonymous, reset),
-        get(
-            "/account",
-            Access::Needs(Permission::OwnAccount),
-            profile_page,
-        ),
-        post(
-            "/account",
-            Access::Needs(Permission::OwnAccount),
-            save_profile,
-        ),
-        post(
-            "/account/logout-everywhere",
-            Access::Needs(Permission::OwnAccount),
-            logout_everywhere,
-        ),
-        get(
-            "/account/tokens",
-            Access::Needs(Permission::OwnAccount),
-            tokens_page,
-        ),
-        post(
-            "/account/tokens",
-            Access::Needs(Permission::OwnAccount),
-            create_token,
-        ),
-        post(
-            "/account/tokens/{id}/revoke",
-            Access::Needs(Permission::OwnAccount),
-            revoke_token,
-        ),
+        get("/account", own, profile_page),
+        post("/account", own, save_profile),
+        post("/account/logout-everywhere", own, logout_everywhere),
+        get("/account/tokens", own, tokens_page),
+        post("/account/tokens", own, create_token),
+        post("/account/tokens/{id}/revoke", own, revoke_token),
         get("/dev/inbox", Access::DemoOnly, inbox),
     ]
 }

@@ -43,6 +43,24 @@ fn in_scope(scope: &Option<Vec<String>>, agency: &str) -> bool {
     scope.as_ref().is_none_or(|s| s.iter().any(|a| a == agency))
 }
 
+/// The procedure at `agency` with `code`, if the caller manages that agency. Another agency's
+/// procedure is, for this admin, not there: 404, not 403, so its existence is not revealed.
+async fn managed_procedure(
+    ctx: &Ctx,
+    scope: &Option<Vec<String>>,
+    agency: &str,
+    code: &str,
+) -> Result<motcua_store::catalogue::StoredProcedure, WebError> {
+    if !in_scope(scope, agency) {
+        return Err(WebError::NotFound);
+    }
+    ctx.state
+        .store
+        .procedure(code, agency)
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
 #[derive(Template)]
 #[template(path = "admin_procedures.html")]
 struct ListPage {
@@ -452,14 +470,7 @@ async fn edit_page(
     Path((agency, code)): Path<(String, String)>,
 ) -> Result<Html<String>, WebError> {
     let scope = scope(&ctx)?;
-    // Another agency's procedure is, for this admin, not there.
-    let stored = ctx
-        .state
-        .store
-        .procedure(&code, &agency)
-        .await?
-        .filter(|_| in_scope(&scope, &agency))
-        .ok_or(WebError::NotFound)?;
+    let stored = managed_procedure(&ctx, &scope, &agency, &code).await?;
     let agencies = agencies(&ctx, &scope);
     let f = ProcedureForm::from_procedure(&stored.procedure);
     render(&EditPage {
@@ -540,13 +551,7 @@ async fn save(
     Form(mut f): Form<ProcedureForm>,
 ) -> Result<Response, WebError> {
     let scope = scope(&ctx)?;
-    let stored = ctx
-        .state
-        .store
-        .procedure(&code, &agency)
-        .await?
-        .filter(|_| in_scope(&scope, &agency))
-        .ok_or(WebError::NotFound)?;
+    let stored = managed_procedure(&ctx, &scope, &agency, &code).await?;
     // Code and agency identify the procedure: an edit never moves it.
     f.code = code.clone();
     f.agency = agency.clone();
