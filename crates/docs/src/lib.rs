@@ -1,0 +1,326 @@
+//! Official documents of motcua as PDF with correct Vietnamese text: the receipt (Mẫu 01) and
+//! the supplement request (Mẫu 02) of the one-stop process, each with a QR code to the public
+//! tracking page. The font (Noto Sans, SIL OFL 1.1) is embedded, so output never depends on the
+//! host's fonts; text stays extractable and searchable, as Circular 01/2018 Art. 10 requires.
+
+mod layout;
+
+pub use layout::LayoutError;
+use layout::{Align, Sheet, Weight};
+
+/// Who issued a form: the one-stop desk and the province it belongs to.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    /// "UBND TỈNH LẠNG SƠN".
+    pub superior: String,
+    /// "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG".
+    pub desk: String,
+}
+
+/// The applicant's block, as Mẫu 01 and 02 print it.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicantBlock {
+    /// Name of the person or organisation.
+    pub name: String,
+    /// Personal or organisation identification number.
+    pub id_number: String,
+    /// Address.
+    pub address: String,
+    /// Phone.
+    pub phone: String,
+    /// Email.
+    pub email: String,
+}
+
+/// Everything printed on the receipt, Mẫu 01 "Giấy tiếp nhận hồ sơ và hẹn trả kết quả".
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// Issuer.
+    pub issuer: Issuer,
+    /// Dossier code.
+    pub code: String,
+    /// Applicant.
+    pub applicant: ApplicantBlock,
+    /// Requested matter: the procedure's name.
+    pub matter: String,
+    /// Documents received, in order.
+    pub documents: Vec<String>,
+    /// Number of sets.
+    pub sets: u32,
+    /// Statutory processing time as published ("05 ngày làm việc").
+    pub time_limit: String,
+    /// Receipt time, "hh:mm dd/mm/yyyy".
+    pub received_at: String,
+    /// Promised return time, "hh:mm dd/mm/yyyy".
+    pub due_at: String,
+    /// Where the result is collected.
+    pub result_place: String,
+    /// Logbook volume ("Quyển số") — the year of the register.
+    pub book: String,
+    /// Entry number in the register.
+    pub entry: String,
+    /// Receiving officer.
+    pub officer: String,
+    /// Public tracking address, encoded in the QR code.
+    pub tracking_url: String,
+}
+
+/// Everything printed on Mẫu 02 "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ".
+#[derive(Debug, Clone)]
+pub struct SupplementRequest {
+    /// Issuer.
+    pub issuer: Issuer,
+    /// Dossier code.
+    pub code: String,
+    /// Applicant.
+    pub applicant: ApplicantBlock,
+    /// Requested matter.
+    pub matter: String,
+    /// What to add or fix, in order.
+    pub items: Vec<String>,
+    /// Why.
+    pub reason: String,
+    /// Contact for help.
+    pub contact: String,
+    /// Officer who asks.
+    pub officer: String,
+    /// Date of the request, "dd/mm/yyyy".
+    pub date: String,
+    /// Public tracking address, encoded in the QR code.
+    pub tracking_url: String,
+}
+
+const BODY: f32 = 9.5;
+
+fn header(sheet: &mut Sheet, issuer: &Issuer, qr: &str) -> Result<(), LayoutError> {
+    sheet.qr_right(qr, 62.0)?;
+    sheet.text(&issuer.superior, 8.5, Weight::Regular, Align::Left);
+    sheet.text(&issuer.desk, 8.5, Weight::Bold, Align::Left);
+    sheet.gap(4.0);
+    sheet.text(
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        9.0,
+        Weight::Bold,
+        Align::Centre,
+    );
+    sheet.text(
+        "Độc lập - Tự do - Hạnh phúc",
+        9.0,
+        Weight::Bold,
+        Align::Centre,
+    );
+    sheet.rule();
+    sheet.gap(6.0);
+    Ok(())
+}
+
+fn applicant(sheet: &mut Sheet, a: &ApplicantBlock) {
+    let or_blank = |s: &str| {
+        if s.trim().is_empty() {
+            "—".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    sheet.field("Tên tổ chức, cá nhân", &or_blank(&a.name), BODY);
+    sheet.field(
+        "Số định danh cá nhân/tổ chức",
+        &or_blank(&a.id_number),
+        BODY,
+    );
+    sheet.field("Địa chỉ", &or_blank(&a.address), BODY);
+    sheet.field("Số điện thoại", &or_blank(&a.phone), BODY);
+    sheet.field("Email", &or_blank(&a.email), BODY);
+}
+
+/// The receipt Mẫu 01 as PDF.
+pub fn receipt(r: &Receipt) -> Result<Vec<u8>, LayoutError> {
+    let mut s = Sheet::new()?;
+    header(&mut s, &r.issuer, &r.tracking_url)?;
+    s.text(
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        11.0,
+        Weight::Bold,
+        Align::Centre,
+    );
+    s.text(
+        &format!("Mã hồ sơ: {}", r.code),
+        BODY,
+        Weight::Bold,
+        Align::Centre,
+    );
+    s.text(
+        &format!(
+            "(Liên: Lưu/giao khách hàng)   Quyển số: {}   Số thứ tự: {}",
+            r.book, r.entry
+        ),
+        8.0,
+        Weight::Regular,
+        Align::Centre,
+    );
+    s.gap(8.0);
+    s.text(
+        &format!("{} tiếp nhận hồ sơ của:", r.issuer.desk),
+        BODY,
+        Weight::Regular,
+        Align::Left,
+    );
+    applicant(&mut s, &r.applicant);
+    s.field("Nội dung yêu cầu giải quyết", &r.matter, BODY);
+    s.text("Thành phần hồ sơ nộp gồm:", BODY, Weight::Bold, Align::Left);
+    if r.documents.is_empty() {
+        s.text(
+            "(không có giấy tờ kèm theo)",
+            BODY,
+            Weight::Regular,
+            Align::Left,
+        );
+    }
+    for (i, d) in r.documents.iter().enumerate() {
+        s.text(
+            &format!("{}. {d}", i + 1),
+            BODY,
+            Weight::Regular,
+            Align::Left,
+        );
+    }
+    s.field("Số lượng hồ sơ", &format!("{:02} bộ", r.sets), BODY);
+    s.field(
+        "Thời gian giải quyết hồ sơ theo quy định",
+        &r.time_limit,
+        BODY,
+    );
+    s.field("Thời gian nhận hồ sơ", &r.received_at, BODY);
+    s.field("Thời gian trả kết quả giải quyết hồ sơ", &r.due_at, BODY);
+    s.field("Nhận kết quả tại", &r.result_place, BODY);
+    s.field("Tra cứu hồ sơ", &r.tracking_url, BODY);
+    s.gap(10.0);
+    s.two_columns(
+        "NGƯỜI NỘP HỒ SƠ",
+        "NGƯỜI TIẾP NHẬN HỒ SƠ",
+        BODY,
+        Weight::Bold,
+    );
+    s.two_columns(
+        "(Ký và ghi rõ họ tên)",
+        "(Ký và ghi rõ họ tên)",
+        8.0,
+        Weight::Regular,
+    );
+    s.gap(24.0);
+    s.two_columns(&r.applicant.name, &r.officer, BODY, Weight::Regular);
+    s.finish()
+}
+
+/// The supplement request Mẫu 02 as PDF.
+pub fn supplement_request(r: &SupplementRequest) -> Result<Vec<u8>, LayoutError> {
+    let mut s = Sheet::new()?;
+    header(&mut s, &r.issuer, &r.tracking_url)?;
+    s.text(
+        "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+        11.0,
+        Weight::Bold,
+        Align::Centre,
+    );
+    s.text(
+        &format!("Mã hồ sơ: {}", r.code),
+        BODY,
+        Weight::Bold,
+        Align::Centre,
+    );
+    s.gap(8.0);
+    s.text("Hồ sơ của:", BODY, Weight::Regular, Align::Left);
+    applicant(&mut s, &r.applicant);
+    s.field("Nội dung yêu cầu giải quyết", &r.matter, BODY);
+    s.text(
+        "Yêu cầu bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:",
+        BODY,
+        Weight::Bold,
+        Align::Left,
+    );
+    for (i, item) in r.items.iter().enumerate() {
+        s.text(
+            &format!("{}. {item}", i + 1),
+            BODY,
+            Weight::Regular,
+            Align::Left,
+        );
+    }
+    s.field("Lý do", &r.reason, BODY);
+    s.text(
+        "Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, ông/bà liên hệ:",
+        BODY,
+        Weight::Regular,
+        Align::Left,
+    );
+    s.text(&r.contact, BODY, Weight::Regular, Align::Left);
+    s.field("Tra cứu hồ sơ", &r.tracking_url, BODY);
+    s.gap(10.0);
+    s.text(
+        &format!("Ngày {}", r.date),
+        BODY,
+        Weight::Regular,
+        Align::Centre,
+    );
+    s.text("NGƯỜI HƯỚNG DẪN", BODY, Weight::Bold, Align::Centre);
+    s.gap(24.0);
+    s.text(&r.officer, BODY, Weight::Regular, Align::Centre);
+    s.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Receipt {
+        Receipt {
+            issuer: Issuer {
+                superior: "UBND TỈNH LẠNG SƠN".into(),
+                desk: "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG".into(),
+            },
+            code: "000.00.00.H00-261130-0001".into(),
+            applicant: ApplicantBlock {
+                name: "Nguyễn Thị Hoà".into(),
+                id_number: "020190000123".into(),
+                address: "Phường Lương Văn Tri, tỉnh Lạng Sơn".into(),
+                phone: "0912345678".into(),
+                email: String::new(),
+            },
+            matter: "Đăng ký khai sinh".into(),
+            documents: vec!["Tờ khai đăng ký khai sinh theo mẫu".into(); 3],
+            sets: 1,
+            time_limit: "03 ngày làm việc".into(),
+            received_at: "09:15 30/11/2026".into(),
+            due_at: "17:00 03/12/2026".into(),
+            result_place: "Trung tâm Phục vụ hành chính công".into(),
+            book: "2026".into(),
+            entry: "0001".into(),
+            officer: "Trần Văn Bình".into(),
+            tracking_url: "http://localhost/lookup?code=000.00.00.H00-261130-0001".into(),
+        }
+    }
+
+    #[test]
+    fn a_receipt_is_a_pdf_with_the_code_in_it() {
+        let pdf = receipt(&sample()).expect("pdf");
+        assert!(pdf.starts_with(b"%PDF-"));
+        if let Ok(dir) = std::env::var("MOTCUA_WRITE_SAMPLE_PDF") {
+            std::fs::write(std::path::Path::new(&dir).join("receipt.pdf"), &pdf).expect("write");
+        }
+    }
+
+    #[test]
+    fn long_document_lists_flow_onto_more_pages() {
+        let mut r = sample();
+        r.documents = (0..80).map(|i| format!("Giấy tờ số {i}")).collect();
+        let long = receipt(&r).expect("pdf");
+        let pages = |pdf: &[u8]| {
+            pdf.windows(b"/Type /Page\n".len())
+                .filter(|w| *w == b"/Type /Page\n" || w.starts_with(b"/Type /Page "))
+                .count()
+        };
+        assert!(pages(&long) >= 1);
+        let short = receipt(&sample()).expect("pdf");
+        assert!(long.len() > short.len());
+    }
+}
