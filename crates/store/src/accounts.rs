@@ -657,7 +657,7 @@ where
 
 /// Writes a message to the outbox in the caller's transaction, so it exists exactly when the
 /// change it announces does.
-async fn enqueue<'c, DB>(
+pub(crate) async fn enqueue<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     recipient: &str,
     subject: &str,

@@ -32,6 +32,9 @@ pub struct DemoAccount {
     pub agency_code: Option<&'static str>,
 }
 
+/// Phone of the demo citizen (the public lookup asks for its last four digits).
+pub const DEMO_CITIZEN_PHONE: &str = "0912345678";
+
 /// The demo accounts, one per role.
 pub const DEMO_ACCOUNTS: [DemoAccount; 8] = [
     DemoAccount {
@@ -230,6 +233,17 @@ impl Store {
                     .bind(account.agency_code)
                     .execute(&mut *tx)
                     .await?;
+                if account.role == Role::Citizen {
+                    // A complete profile, so that forms show prefilling from the first visit.
+                    sqlx::query("UPDATE users SET phone = $1, cccd = $2, address = $3, admin_unit_code = $4 WHERE id = $5")
+                        .bind(DEMO_CITIZEN_PHONE)
+                        .bind("020190000123")
+                        .bind("Số 12 phố Lê Lợi, phường Lương Văn Tri")
+                        .bind(units.iter().find(|u| u.kind == "ward").map(|u| u.code.clone()))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
             Ok(SeedOutcome::Loaded)

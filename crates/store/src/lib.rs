@@ -4,9 +4,13 @@
 
 pub mod accounts;
 mod backend;
+pub mod blobs;
 pub mod calendar;
 pub mod catalogue;
 pub mod demo;
+mod demo_dossiers;
+pub mod dossiers;
+pub mod uploads;
 mod error;
 mod lock;
 pub mod password;
@@ -34,6 +38,7 @@ pub struct StoreConfig {
 pub struct Store {
     backend: Backend,
     data_dir: PathBuf,
+    blobs: std::sync::Arc<blobs::FsBlobStore>,
     // Held for the store's whole life: a second process on the same SQLite data dir must refuse.
     _lock: Option<DataDirLock>,
 }
@@ -53,6 +58,7 @@ impl Store {
         };
         Ok(Store {
             backend,
+            blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
             data_dir: config.data_dir.clone(),
             _lock: lock,
         })
@@ -68,6 +74,7 @@ impl Store {
         };
         let store = Store {
             backend,
+            blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
             data_dir: config.data_dir.clone(),
             _lock: None,
         };

@@ -67,6 +67,13 @@ pub fn applicant_fields() -> Vec<FormField> {
             true,
             Some(250),
         ),
+        field(
+            "applicant_commune",
+            "Xã, phường nơi giải quyết (thủ tục cấp xã)",
+            FieldKind::AdminUnit,
+            false,
+            None,
+        ),
     ]
 }
 

@@ -1,14 +1,18 @@
 //! Dossiers (hồ sơ): their codes, statuses, the rules of what may happen to them, the check of a
 //! submitted form and of an uploaded file. The store records what these rules decide.
 
+pub mod clock;
 pub mod code;
 pub mod file;
 pub mod form;
 pub mod machine;
+pub mod routing;
 pub mod status;
 
+pub use clock::deadline_at_reception;
 pub use code::{CodeError, CodePrefix, DossierCode};
 pub use file::{FileError, FileKind, UploadLimits};
 pub use form::{applicant_fields, validate_form, FieldError};
-pub use machine::{decide, Action, Actor, RuleError};
+pub use machine::{decide, Action, Actor, History, RuleError};
+pub use routing::{receiving_desk, DeskUnit};
 pub use status::{Channel, OfflineReason, Status};

@@ -1,0 +1,246 @@
+//! Files of dossiers, stored once per content under their SHA-256 (`blobs/ab/cd/abcd…`). A file
+//! is written to a staging file first, synced, then renamed into place and its directory synced:
+//! a blob that a committed row names is on disk, whatever crashes afterwards. A crash before the
+//! commit leaves at most an unreferenced blob, never a row without its file.
+
+use crate::StoreError;
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Bytes kept from the start of a file to recognise its type.
+pub const HEAD_BYTES: usize = 512;
+
+/// Where files live. The file-system store serves one machine; an object store can implement the
+/// same trait for many.
+pub trait BlobStore: Send + Sync {
+    /// Moves a finished staging file into the store under its hash (a no-op when that content
+    /// is already there) and makes it durable.
+    fn commit(&self, staged: &Staged) -> Result<(), StoreError>;
+    /// Opens a stored blob for reading.
+    fn open(&self, sha256: &str) -> Result<File, StoreError>;
+    /// Directory for staging files.
+    fn staging_dir(&self) -> &Path;
+}
+
+/// A file being received: hashed and counted as it is written.
+pub struct Staging {
+    path: PathBuf,
+    file: File,
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+}
+
+/// A fully received, synced staging file.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// Staging path.
+    pub path: PathBuf,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// Length in bytes.
+    pub size: u64,
+    /// The first bytes, to recognise the type.
+    pub head: Vec<u8>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Staging {
+    /// Starts a staging file in `dir`.
+    pub fn new(dir: &Path) -> Result<Staging, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(format!("{}.part", uuid::Uuid::new_v4()));
+        let file = File::create(&path).map_err(io(&path))?;
+        Ok(Staging {
+            path,
+            file,
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::new(),
+        })
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a chunk.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        if self.head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        self.file.write_all(chunk).map_err(io(&self.path))
+    }
+
+    /// Syncs the file and returns what was received.
+    pub fn finish(self) -> Result<Staged, StoreError> {
+        self.file.sync_all().map_err(io(&self.path))?;
+        Ok(Staged {
+            sha256: hex(&self.hasher.finalize()),
+            path: self.path,
+            size: self.size,
+            head: self.head,
+        })
+    }
+
+    /// Gives up: the staging file is removed.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Staged {
+    /// Removes the staging file (after a refusal, or after the blob was committed elsewhere).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a partial upload file from the start, for hashing once all of it has arrived.
+pub fn stage_existing(path: &Path) -> Result<Staged, StoreError> {
+    let mut file = File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(Staged {
+        path: path.to_path_buf(),
+        sha256: hex(&hasher.finalize()),
+        size,
+        head,
+    })
+}
+
+/// Appends `chunk` at `offset` of a partial upload file and syncs it; the caller has checked that
+/// `offset` is the current length.
+pub fn append_at(path: &Path, offset: u64, chunk: &[u8]) -> Result<(), StoreError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
+    // A crash after a write but before the database noted it leaves extra bytes: cut them off.
+    file.set_len(offset).map_err(io(path))?;
+    file.seek(SeekFrom::Start(offset)).map_err(io(path))?;
+    file.write_all(chunk).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
+}
+
+/// Blobs in a directory tree on the local file system.
+pub struct FsBlobStore {
+    root: PathBuf,
+    staging: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Blobs under `data_dir/blobs`, staging under `data_dir/staging`.
+    pub fn new(data_dir: &Path) -> FsBlobStore {
+        FsBlobStore {
+            root: data_dir.join("blobs"),
+            staging: data_dir.join("staging"),
+        }
+    }
+
+    fn path_of(&self, sha256: &str) -> Result<PathBuf, StoreError> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::Invalid(format!("'{sha256}' is not a SHA-256")));
+        }
+        Ok(self.root.join(&sha256[..2]).join(&sha256[2..4]).join(sha256))
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn commit(&self, staged: &Staged) -> Result<(), StoreError> {
+        let target = self.path_of(&staged.sha256)?;
+        if target.exists() {
+            staged.discard();
+            return Ok(());
+        }
+        let dir = target.parent().unwrap_or(&self.root);
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::rename(&staged.path, &target).map_err(io(&target))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))
+    }
+
+    fn open(&self, sha256: &str) -> Result<File, StoreError> {
+        let path = self.path_of(sha256)?;
+        File::open(&path).map_err(io(&path))
+    }
+
+    fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_content_is_stored_once_under_its_hash() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = FsBlobStore::new(dir.path());
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let mut s = Staging::new(store.staging_dir()).expect("staging");
+            s.write(b"%PDF-1.7 hello").expect("write");
+            let staged = s.finish().expect("finish");
+            store.commit(&staged).expect("commit");
+            ids.push(staged.sha256);
+        }
+        assert_eq!(ids[0], ids[1]);
+        let mut text = String::new();
+        store
+            .open(&ids[0])
+            .expect("open")
+            .read_to_string(&mut text)
+            .expect("read");
+        assert_eq!(text, "%PDF-1.7 hello");
+        assert_eq!(std::fs::read_dir(store.staging_dir()).expect("dir").count(), 0);
+        assert!(store.open("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn appends_resume_at_the_recorded_offset() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("u.part");
+        append_at(&path, 0, b"abcdef").expect("first");
+        // The database recorded only 3 bytes: the tail is rewritten from there.
+        append_at(&path, 3, b"XYZ").expect("second");
+        assert_eq!(std::fs::read(&path).expect("read"), b"abcXYZ");
+        let staged = stage_existing(&path).expect("stage");
+        assert_eq!(staged.size, 6);
+        assert_eq!(staged.head, b"abcXYZ");
+    }
+}

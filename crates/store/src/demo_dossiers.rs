@@ -1,0 +1,226 @@
+//! Sample dossiers for the demo: a few hundred over the past twelve months, across procedures,
+//! agencies, communes, channels and every status, so that queues, timelines and statistics show
+//! something real from the first start. They are made by a fixed pseudo-random sequence (the
+//! same demo every time) and follow the same rules and code sequence as live dossiers.
+
+use crate::backend::on_pool;
+use crate::dossiers::{append_event, micros, CodeSettings};
+use crate::{Store, StoreError};
+use motcua_core::calendar::deadline::{OfficeHours, WorkCalendar, VIETNAM};
+use motcua_core::dossier::{deadline_at_reception, Channel, DossierCode, OfflineReason, Status};
+use std::collections::BTreeMap;
+use time::{Duration, OffsetDateTime};
+
+/// How many sample dossiers the demo gets.
+pub const DEMO_DOSSIERS: usize = 360;
+
+const SURNAMES: [&str; 10] = [
+    "Nguyễn", "Hoàng", "Lý", "Vi", "Nông", "Lương", "Hà", "Lộc", "Triệu", "Đinh",
+];
+const MIDDLE: [&str; 6] = ["Văn", "Thị", "Đức", "Thu", "Minh", "Ngọc"];
+const GIVEN: [&str; 12] = [
+    "An", "Bình", "Chiến", "Dung", "Giang", "Hạnh", "Khánh", "Lan", "Mạnh", "Nga", "Phúc", "Quỳnh",
+];
+
+/// xorshift64*: enough to spread sample data, fixed so the demo is the same every time.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+struct Sample {
+    procedure_id: String,
+    version: i64,
+    code: String,
+    name: String,
+    agency: String,
+    limit: Option<motcua_core::calendar::deadline::TimeLimit>,
+    commune_only: bool,
+}
+
+impl Store {
+    /// Creates the sample dossiers once (skipped when any dossier exists).
+    pub async fn seed_demo_dossiers(
+        &self,
+        codes: &CodeSettings,
+        hours: &OfficeHours,
+    ) -> Result<usize, StoreError> {
+        let existing: i64 = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT COUNT(*) FROM dossiers").fetch_one(p).await)?;
+        if existing > 0 {
+            return Ok(0);
+        }
+        let samples: Vec<Sample> = self
+            .procedures()
+            .await?
+            .into_iter()
+            .filter(|p| p.procedure.online_mode.is_some_and(|m| m.is_online()) || p.procedure.time_limit.is_some())
+            .map(|p| Sample {
+                commune_only: !p.procedure.levels.is_empty()
+                    && p.procedure.levels.iter().all(|l| *l == motcua_core::catalogue::Level::Commune),
+                procedure_id: p.id,
+                version: p.version,
+                code: p.procedure.code,
+                name: p.procedure.name,
+                agency: p.procedure.agency_code,
+                limit: p.procedure.time_limit,
+            })
+            .collect();
+        if samples.is_empty() {
+            return Ok(0);
+        }
+        let communes: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT admin_unit_code FROM agencies WHERE kind = 'one_stop_desk' AND code <> 'ttpvhcc-tinh' ORDER BY code").fetch_all(p).await)?;
+        let citizen: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'congdan'").fetch_optional(p).await)?;
+        let officer: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'tiepnhan'").fetch_optional(p).await)?;
+        let (officer_id, officer_name) = officer.unwrap_or_else(|| (String::new(), "Cán bộ tiếp nhận".into()));
+        let holidays = self.holiday_calendar().await?;
+        let calendar = WorkCalendar { holidays: &holidays, hours };
+        let now = micros(OffsetDateTime::now_utc());
+        let mut rng = Rng(0x6d6f_7463_7561_2026);
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            for i in 0..DEMO_DOSSIERS {
+                let s = &samples[rng.below(samples.len())];
+                // Without a published processing time a dossier cannot be received (the desk must
+                // enter one), so such samples are recent and still wait at reception.
+                let age_days = if s.limit.is_some() { rng.below(365) } else { rng.below(20) } as i64;
+                let submitted = {
+                    let day = (now - Duration::days(age_days)).to_offset(VIETNAM).date();
+                    let day = if calendar.is_working_day(day) { day } else { calendar.next_working_day(day) };
+                    let minutes = 7 * 60 + 30 + rng.below(9 * 60) as i64;
+                    let t = day.midnight().assume_offset(VIETNAM) + Duration::minutes(minutes);
+                    micros(if t > now { now - Duration::minutes(30) } else { t })
+                };
+                let channel = match rng.below(10) {
+                    0..=5 => Channel::Online,
+                    6..=8 => Channel::Counter,
+                    _ => Channel::Post,
+                };
+                // The demo citizen owns one online dossier in twelve, so "Hồ sơ của tôi" has some.
+                let mine = channel == Channel::Online && i % 12 == 0;
+                let name = match (&citizen, mine) {
+                    (Some((_, n)), true) => n.clone(),
+                    _ => format!("{} {} {}", SURNAMES[rng.below(10)], MIDDLE[rng.below(6)], GIVEN[rng.below(12)]),
+                };
+                let phone = if mine { crate::demo::DEMO_CITIZEN_PHONE.to_owned() } else { format!("09{:08}", rng.next() % 100_000_000) };
+                let commune = communes.get(rng.below(communes.len())).cloned();
+                let desk: String = if s.commune_only {
+                    commune.as_ref().map_or_else(|| "ttpvhcc-tinh".to_owned(), |c| format!("ttpvhcc-{c}"))
+                } else {
+                    "ttpvhcc-tinh".to_owned()
+                };
+                // Older dossiers are mostly finished; recent ones are still moving.
+                let status = pick_status(&mut rng, age_days, s.limit.is_some(), channel);
+                let id = uuid::Uuid::new_v4().to_string();
+                let date = submitted.to_offset(VIETNAM).date();
+                let seq: i64 = sqlx::query_scalar("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
+                    .bind(codes.prefix.as_str()).bind(DossierCode::day_key(date)).fetch_one(&mut *tx).await?;
+                let code = DossierCode::new(codes.prefix.clone(), date, u32::try_from(seq).unwrap_or(u32::MAX), codes.width)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?.to_string();
+                let mut form = BTreeMap::new();
+                form.insert("applicant_name".to_owned(), name.clone());
+                form.insert("applicant_phone".to_owned(), phone.clone());
+                form.insert("applicant_address".to_owned(), "Tỉnh Lạng Sơn".to_owned());
+                if let Some(c) = &commune { form.insert("applicant_commune".to_owned(), c.clone()); }
+                let form = serde_json::to_string(&form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let received = (status != Status::Submitted && status != Status::Refused && !(status == Status::Withdrawn && s.limit.is_none()))
+                    .then(|| micros(submitted + Duration::minutes(if channel == Channel::Online { 90 + rng.below(600) as i64 } else { 0 })))
+                    .filter(|r| *r < now && s.limit.is_some());
+                let deadline = match (received, s.limit) {
+                    (Some(r), Some(l)) => Some(deadline_at_reception(l, channel, r)),
+                    _ => None,
+                };
+                let due = deadline.as_ref().map(|d| micros(d.due(&calendar)));
+                let closed = match status {
+                    Status::Refused | Status::Withdrawn => Some(micros(submitted + Duration::hours(20))),
+                    Status::HandedOver => due.map(|d| micros(d - Duration::hours(rng.below(30) as i64))),
+                    _ => None,
+                }.map(|c| c.min(now));
+                let status = if received.is_none() && matches!(status, Status::Received | Status::Decided | Status::HandedOver | Status::SupplementRequested) { Status::Submitted } else { status };
+                let deadline_json = deadline.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let reason = (channel != Channel::Online).then(|| OfflineReason::ALL[rng.below(6)].as_str());
+                let applicant_id = if mine { citizen.as_ref().map(|c| c.0.clone()) } else { None };
+                let items = (status == Status::SupplementRequested).then(|| r#"["Bản sao giấy tờ chứng minh nơi cư trú"]"#.to_owned());
+                sqlx::query("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24)")
+                    .bind(&id).bind(&code).bind(&s.procedure_id).bind(s.version).bind(&s.code).bind(&s.name).bind(&s.agency).bind(&desk)
+                    .bind(&applicant_id).bind(&name).bind(&phone).bind(&commune).bind(channel.as_str()).bind(reason).bind(status.as_str())
+                    .bind(&form).bind(&deadline_json).bind(due.filter(|_| status.is_open()))
+                    .bind(i64::from(status == Status::SupplementRequested)).bind(&items)
+                    .bind(submitted).bind(received).bind(closed).bind(closed.or(received).unwrap_or(submitted))
+                    .execute(&mut *tx).await?;
+                // The timeline, in order.
+                let by_citizen = applicant_id.as_deref();
+                if channel == Channel::Online {
+                    append_event(&mut tx, &id, "create", by_citizen, &name, submitted - Duration::minutes(20), Status::Draft, "").await?;
+                    append_event(&mut tx, &id, "submit", by_citizen, &name, submitted, Status::Submitted, "").await?;
+                    if let Some(r) = received {
+                        append_event(&mut tx, &id, "receive", Some(&officer_id), &officer_name, r, Status::Received, "").await?;
+                    }
+                } else if let Some(r) = received {
+                    append_event(&mut tx, &id, "register", Some(&officer_id), &officer_name, r, Status::Received,
+                        &format!("{} — {}", channel.label_vi(), reason.and_then(OfflineReason::parse).map_or("", OfflineReason::label_vi))).await?;
+                }
+                let later = received.unwrap_or(submitted) + Duration::hours(3);
+                match status {
+                    Status::SupplementRequested => {
+                        append_event(&mut tx, &id, "request_supplement", Some(&officer_id), &officer_name, later.min(now), status, "Bản sao giấy tờ chứng minh nơi cư trú").await?;
+                    }
+                    Status::Refused => {
+                        append_event(&mut tx, &id, "refuse", Some(&officer_id), &officer_name, closed.unwrap_or(later).min(now), status, "Hồ sơ không thuộc thẩm quyền giải quyết").await?;
+                    }
+                    Status::Withdrawn => {
+                        append_event(&mut tx, &id, "withdraw", by_citizen, &name, closed.unwrap_or(later).min(now), status, "Người nộp yêu cầu rút hồ sơ").await?;
+                    }
+                    Status::Decided | Status::HandedOver => {
+                        let decided = due.map_or(later, |d| d - Duration::hours(26)).max(later).min(now);
+                        append_event(&mut tx, &id, "decide", Some(&officer_id), &officer_name, decided, Status::Decided, "").await?;
+                        if status == Status::HandedOver {
+                            append_event(&mut tx, &id, "hand_over", Some(&officer_id), &officer_name, closed.unwrap_or(decided).max(decided), status, "").await?;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(DEMO_DOSSIERS)
+    }
+}
+
+fn pick_status(rng: &mut Rng, age_days: i64, has_limit: bool, channel: Channel) -> Status {
+    let roll = rng.below(100);
+    if !has_limit {
+        // Without a published processing time no clock can run: such samples stay at reception.
+        return match roll {
+            0..=79 => Status::Submitted,
+            80..=89 => Status::Refused,
+            _ => Status::Withdrawn,
+        };
+    }
+    if age_days > 30 {
+        return match roll {
+            0..=84 => Status::HandedOver,
+            85..=89 => Status::Decided,
+            90..=94 => Status::Refused,
+            _ => Status::Withdrawn,
+        };
+    }
+    match roll {
+        0..=19 if channel == Channel::Online => Status::Submitted,
+        0..=49 => Status::Received,
+        50..=59 => Status::SupplementRequested,
+        60..=74 => Status::Decided,
+        75..=89 => Status::HandedOver,
+        90..=94 => Status::Refused,
+        _ => Status::Withdrawn,
+    }
+}

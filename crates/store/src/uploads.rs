@@ -1,0 +1,178 @@
+//! Resumable uploads: a client announces a file and its size, then sends it in chunks, each at
+//! the offset the server has recorded. After a broken connection it asks for that offset and
+//! continues from there, so nothing already received is sent again. Every chunk is synced before
+//! the offset that counts it is committed.
+
+use crate::backend::on_pool;
+use crate::blobs::{append_at, stage_existing, Staged};
+use crate::dossiers::micros;
+use crate::{Store, StoreError};
+use motcua_core::dossier::FileKind;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+/// An upload in progress or complete.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Upload {
+    /// Id.
+    pub id: String,
+    /// Who may continue it.
+    pub owner_id: String,
+    /// File name as announced.
+    pub file_name: String,
+    /// Announced size.
+    pub size: i64,
+    /// Bytes received and synced.
+    pub received: i64,
+    /// Content hash, once complete and checked.
+    pub sha256: Option<String>,
+    /// Media type, once complete and checked.
+    pub media_type: Option<String>,
+}
+
+impl Upload {
+    /// Whether every byte has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.received == self.size
+    }
+}
+
+/// Why a chunk was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    /// No such upload for this owner.
+    #[error("upload not found")]
+    NotFound,
+    /// The chunk does not start where the server is.
+    #[error("the chunk starts at byte {sent} but {received} bytes have been received; continue from {received}")]
+    Offset {
+        /// Offset of the chunk.
+        sent: i64,
+        /// Bytes the server holds.
+        received: i64,
+    },
+    /// The chunk goes past the announced size.
+    #[error("the chunk ends past the announced size of {0} bytes")]
+    PastEnd(i64),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    fn upload_path(&self, id: &str) -> PathBuf {
+        self.blobs().staging_dir().join(format!("upload-{id}.part"))
+    }
+
+    /// Announces an upload of `size` bytes.
+    pub async fn create_upload(
+        &self,
+        owner_id: &str,
+        file_name: &str,
+        size: i64,
+    ) -> Result<Upload, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = micros(OffsetDateTime::now_utc());
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO uploads (id, owner_id, file_name, size, received, created_at) VALUES ($1, $2, $3, $4, 0, $5)")
+            .bind(&id).bind(owner_id).bind(file_name).bind(size).bind(now).execute(p).await.map(|_| ()))?;
+        std::fs::create_dir_all(self.blobs().staging_dir()).map_err(|source| {
+            StoreError::DataDir {
+                path: self.blobs().staging_dir().to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(Upload {
+            id,
+            owner_id: owner_id.to_owned(),
+            file_name: file_name.to_owned(),
+            size,
+            received: 0,
+            sha256: None,
+            media_type: None,
+        })
+    }
+
+    /// An upload of `owner_id`.
+    pub async fn upload(&self, id: &str, owner_id: &str) -> Result<Option<Upload>, StoreError> {
+        Ok(on_pool!(self.backend(), p => sqlx::query_as("SELECT id, owner_id, file_name, size, received, sha256, media_type FROM uploads WHERE id = $1 AND owner_id = $2")
+            .bind(id).bind(owner_id).fetch_optional(p).await)?)
+    }
+
+    /// Takes a chunk starting at `offset`.
+    pub async fn append_upload(
+        &self,
+        id: &str,
+        owner_id: &str,
+        offset: i64,
+        chunk: Vec<u8>,
+    ) -> Result<Upload, ChunkError> {
+        let mut up = self
+            .upload(id, owner_id)
+            .await?
+            .ok_or(ChunkError::NotFound)?;
+        if offset != up.received {
+            return Err(ChunkError::Offset {
+                sent: offset,
+                received: up.received,
+            });
+        }
+        let end = offset + i64::try_from(chunk.len()).unwrap_or(i64::MAX);
+        if end > up.size {
+            return Err(ChunkError::PastEnd(up.size));
+        }
+        let path = self.upload_path(id);
+        let at = u64::try_from(offset).unwrap_or(0);
+        tokio::task::spawn_blocking(move || append_at(&path, at, &chunk))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("upload write interrupted: {e}")))??;
+        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE uploads SET received = $1 WHERE id = $2 AND received = $3")
+            .bind(end).bind(id).bind(offset).execute(p).await.map(|r| r.rows_affected()))
+        .map_err(StoreError::from)?;
+        if n != 1 {
+            // Another request for the same upload got there first.
+            let now = self.upload(id, owner_id).await?.ok_or(ChunkError::NotFound)?;
+            return Err(ChunkError::Offset {
+                sent: offset,
+                received: now.received,
+            });
+        }
+        up.received = end;
+        Ok(up)
+    }
+
+    /// Reads back a complete upload for checking (hash, type).
+    pub async fn stage_upload(&self, id: &str) -> Result<Staged, StoreError> {
+        let path = self.upload_path(id);
+        tokio::task::spawn_blocking(move || stage_existing(&path))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("upload read interrupted: {e}")))?
+    }
+
+    /// Records a complete, checked upload as a blob.
+    pub async fn finish_upload(
+        &self,
+        id: &str,
+        staged: &Staged,
+        kind: FileKind,
+    ) -> Result<(), StoreError> {
+        self.commit_blob(staged).await?;
+        let now = micros(OffsetDateTime::now_utc());
+        let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
+                .bind(&staged.sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE uploads SET sha256 = $1, media_type = $2 WHERE id = $3")
+                .bind(&staged.sha256).bind(kind.media_type()).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Forgets an upload that was refused (wrong type, empty).
+    pub async fn drop_upload(&self, id: &str) -> Result<(), StoreError> {
+        let _ = std::fs::remove_file(self.upload_path(id));
+        on_pool!(self.backend(), p => sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}
