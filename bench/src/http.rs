@@ -32,6 +32,7 @@ pub async fn serve_store(store: Arc<Store>) -> anyhow::Result<String> {
             province_name: "Lạng Sơn".to_owned(),
             demo: true,
             cookie_secure: false,
+            dossiers: motcua_web::DossierSettings::default(),
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -131,9 +131,18 @@ pub async fn set_schedule(
     })?;
     let store = Store::open_shared(config).await.map_err(config_failure)?;
     let result = store.add_holiday_schedule(&schedule, by).await;
+    // Open dossiers follow the new calendar at once.
+    let moved = match &result {
+        Ok(_) => store.recompute_due_moments(&OfficeHours::default()).await,
+        Err(_) => Ok(0),
+    };
     store.close().await;
     let version = result.map_err(config_failure)?;
     println!("schedule {} stored as version {version}", schedule.year);
+    println!(
+        "{} open dossier(s) got a new due moment",
+        moved.map_err(config_failure)?
+    );
     Ok(())
 }
 

@@ -60,6 +60,18 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// Sender of outbox email.
     pub mail_from: String,
+    /// Identifier of the receiving agency that starts every dossier code (QCVN shape, e.g.
+    /// `000.00.00.H37`).
+    pub dossier_code_prefix: String,
+    /// Minimum digits of the daily sequence in dossier codes (4–8).
+    pub dossier_sequence_width: usize,
+    /// Largest file a dossier accepts, in MB.
+    pub upload_max_file_mb: u64,
+    /// Largest total of a dossier's files, in MB.
+    pub upload_max_dossier_mb: u64,
+    /// Public address of the portal, printed in QR codes (`https://dichvucong.example.vn`);
+    /// taken from each request's Host header when unset.
+    pub public_url: Option<String>,
 }
 
 /// Names of every setting, for the unknown-key message.
@@ -83,6 +95,11 @@ pub const KNOWN_KEYS: &[&str] = &[
     "oidc_claim_phone",
     "smtp_url",
     "mail_from",
+    "dossier_code_prefix",
+    "dossier_sequence_width",
+    "upload_max_file_mb",
+    "upload_max_dossier_mb",
+    "public_url",
 ];
 
 impl Default for Settings {
@@ -107,6 +124,11 @@ impl Default for Settings {
             oidc_claim_phone: "phone_number".to_owned(),
             smtp_url: None,
             mail_from: "Cổng Dịch vụ công <no-reply@localhost>".to_owned(),
+            dossier_code_prefix: motcua_web::DEFAULT_CODE_PREFIX.to_owned(),
+            dossier_sequence_width: 4,
+            upload_max_file_mb: 10,
+            upload_max_dossier_mb: 50,
+            public_url: None,
         }
     }
 }
@@ -157,6 +179,62 @@ impl Settings {
             claim_email: self.oidc_claim_email.clone(),
             claim_phone: self.oidc_claim_phone.clone(),
         }))
+    }
+}
+
+impl Settings {
+    /// The submission settings, checked: a bad prefix, width or limit names its setting.
+    pub fn dossiers(&self) -> Result<motcua_web::DossierSettings, ConfigError> {
+        let prefix = self
+            .dossier_code_prefix
+            .parse()
+            .map_err(|e| ConfigError(format!("dossier_code_prefix: {e}")))?;
+        if !(4..=8).contains(&self.dossier_sequence_width) {
+            return Err(ConfigError(format!(
+                "dossier_sequence_width: {} must be between 4 and 8",
+                self.dossier_sequence_width
+            )));
+        }
+        if self.upload_max_file_mb == 0 || self.upload_max_file_mb > 1000 {
+            return Err(ConfigError(format!(
+                "upload_max_file_mb: {} must be between 1 and 1000",
+                self.upload_max_file_mb
+            )));
+        }
+        if self.upload_max_dossier_mb < self.upload_max_file_mb
+            || self.upload_max_dossier_mb > 10_000
+        {
+            return Err(ConfigError(format!(
+                "upload_max_dossier_mb: {} must be at least upload_max_file_mb ({}) and at most 10000",
+                self.upload_max_dossier_mb, self.upload_max_file_mb
+            )));
+        }
+        let public_url = match self
+            .public_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            None => None,
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.to_owned()),
+            Some(u) => {
+                return Err(ConfigError(format!(
+                    "public_url: '{u}' must start with https:// or http://"
+                )))
+            }
+        };
+        Ok(motcua_web::DossierSettings {
+            codes: motcua_store::dossiers::CodeSettings {
+                prefix,
+                width: self.dossier_sequence_width,
+            },
+            limits: motcua_core::dossier::UploadLimits {
+                per_file: self.upload_max_file_mb * 1_000_000,
+                per_dossier: self.upload_max_dossier_mb * 1_000_000,
+            },
+            hours: motcua_core::calendar::deadline::OfficeHours::default(),
+            public_url,
+        })
     }
 }
 

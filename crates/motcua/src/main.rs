@@ -329,6 +329,7 @@ async fn migrate(settings: Settings) -> Result<(), Failure> {
 async fn serve(settings: Settings) -> Result<(), Failure> {
     // Every setting is checked before anything is bound, opened or written.
     let oidc_config = settings.oidc().map_err(config_failure)?;
+    let dossiers = settings.dossiers().map_err(config_failure)?;
     let mailer = settings
         .smtp_url
         .as_deref()
@@ -355,8 +356,20 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
         return Err(config_failure(e));
     }
     if settings.demo {
-        match store.seed_demo().await {
-            Ok(outcome) => print_demo_accounts(outcome),
+        let seeded = match store.seed_demo().await {
+            Ok(outcome) => store
+                .seed_demo_dossiers(&dossiers.codes, &dossiers.hours)
+                .await
+                .map(|n| (outcome, n)),
+            Err(e) => Err(e),
+        };
+        match seeded {
+            Ok((outcome, n)) => {
+                print_demo_accounts(outcome);
+                if n > 0 {
+                    println!("demo: {n} sample dossiers created over the past twelve months");
+                }
+            }
             Err(e) => {
                 store.close().await;
                 return Err(e.into());
@@ -377,6 +390,7 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
             province_name: settings.province_name.clone(),
             demo: settings.demo,
             cookie_secure: settings.cookie_secure,
+            dossiers,
         },
     );
     let shutdown = shutdown_signal()?;

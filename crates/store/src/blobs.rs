@@ -174,7 +174,11 @@ impl FsBlobStore {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::Invalid(format!("'{sha256}' is not a SHA-256")));
         }
-        Ok(self.root.join(&sha256[..2]).join(&sha256[2..4]).join(sha256))
+        Ok(self
+            .root
+            .join(&sha256[..2])
+            .join(&sha256[2..4])
+            .join(sha256))
     }
 }
 
@@ -188,9 +192,7 @@ impl BlobStore for FsBlobStore {
         let dir = target.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         std::fs::rename(&staged.path, &target).map_err(io(&target))?;
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
     }
 
     fn open(&self, sha256: &str) -> Result<File, StoreError> {
@@ -227,7 +229,10 @@ mod tests {
             .read_to_string(&mut text)
             .expect("read");
         assert_eq!(text, "%PDF-1.7 hello");
-        assert_eq!(std::fs::read_dir(store.staging_dir()).expect("dir").count(), 0);
+        assert_eq!(
+            std::fs::read_dir(store.staging_dir()).expect("dir").count(),
+            0
+        );
         assert!(store.open("../../etc/passwd").is_err());
     }
 

@@ -37,6 +37,7 @@ impl Rng {
     }
 }
 
+#[derive(Clone)]
 struct Sample {
     procedure_id: String,
     version: i64,
@@ -62,10 +63,16 @@ impl Store {
             .procedures()
             .await?
             .into_iter()
-            .filter(|p| p.procedure.online_mode.is_some_and(|m| m.is_online()) || p.procedure.time_limit.is_some())
+            .filter(|p| {
+                p.procedure.online_mode.is_some_and(|m| m.is_online())
+                    || p.procedure.time_limit.is_some()
+            })
             .map(|p| Sample {
                 commune_only: !p.procedure.levels.is_empty()
-                    && p.procedure.levels.iter().all(|l| *l == motcua_core::catalogue::Level::Commune),
+                    && p.procedure
+                        .levels
+                        .iter()
+                        .all(|l| *l == motcua_core::catalogue::Level::Commune),
                 procedure_id: p.id,
                 version: p.version,
                 code: p.procedure.code,
@@ -77,18 +84,30 @@ impl Store {
         if samples.is_empty() {
             return Ok(0);
         }
+        let timed: Vec<Sample> = samples
+            .iter()
+            .filter(|s| s.limit.is_some())
+            .cloned()
+            .collect();
         let communes: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT admin_unit_code FROM agencies WHERE kind = 'one_stop_desk' AND code <> 'ttpvhcc-tinh' ORDER BY code").fetch_all(p).await)?;
         let citizen: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'congdan'").fetch_optional(p).await)?;
         let officer: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'tiepnhan'").fetch_optional(p).await)?;
-        let (officer_id, officer_name) = officer.unwrap_or_else(|| (String::new(), "Cán bộ tiếp nhận".into()));
+        let (officer_id, officer_name) =
+            officer.unwrap_or_else(|| (String::new(), "Cán bộ tiếp nhận".into()));
         let holidays = self.holiday_calendar().await?;
-        let calendar = WorkCalendar { holidays: &holidays, hours };
+        let calendar = WorkCalendar {
+            holidays: &holidays,
+            hours,
+        };
         let now = micros(OffsetDateTime::now_utc());
         let mut rng = Rng(0x6d6f_7463_7561_2026);
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin().await?;
             for i in 0..DEMO_DOSSIERS {
-                let s = &samples[rng.below(samples.len())];
+                // Most samples use a procedure with a published processing time, so that most of
+                // them can move through the whole lifecycle.
+                let pool: &[Sample] = if rng.below(10) < 8 && !timed.is_empty() { &timed } else { &samples };
+                let s = &pool[rng.below(pool.len())];
                 // Without a published processing time a dossier cannot be received (the desk must
                 // enter one), so such samples are recent and still wait at reception.
                 let age_days = if s.limit.is_some() { rng.below(365) } else { rng.below(20) } as i64;

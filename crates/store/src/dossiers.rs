@@ -10,7 +10,7 @@ use crate::blobs::{BlobStore, Staged};
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{Deadline, OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
 use motcua_core::dossier::{
-    decide, deadline_at_reception, Action, Actor, Channel, CodePrefix, DossierCode, FileKind,
+    deadline_at_reception, decide, Action, Actor, Channel, CodePrefix, DossierCode, FileKind,
     History, OfflineReason, RuleError, Status,
 };
 use sha2::{Digest, Sha256};
@@ -143,7 +143,8 @@ impl TryFrom<Row> for Dossier {
     fn try_from(r: Row) -> Result<Dossier, StoreError> {
         let id = r.id;
         Ok(Dossier {
-            channel: Channel::parse(&r.channel).ok_or_else(|| corrupt(&id, "channel", &r.channel))?,
+            channel: Channel::parse(&r.channel)
+                .ok_or_else(|| corrupt(&id, "channel", &r.channel))?,
             offline_reason: r.offline_reason.as_deref().and_then(OfflineReason::parse),
             status: Status::parse(&r.status).ok_or_else(|| corrupt(&id, "status", &r.status))?,
             form: serde_json::from_str(&r.form_data).map_err(|e| corrupt(&id, "form", e))?,
@@ -333,7 +334,8 @@ pub struct PaperDossier<'a> {
 
 pub(crate) fn micros(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(UtcOffset::UTC);
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
 }
 
 /// The hash of an event: everything it says, chained to the one before.
@@ -385,7 +387,9 @@ fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> (String,
     };
     let mut body = format!("Thủ tục: {}. ", d.procedure_name);
     match action {
-        Action::Submit => body.push_str("Hồ sơ đang chờ cơ quan tiếp nhận. Bạn sẽ được báo khi hồ sơ được tiếp nhận."),
+        Action::Submit => body.push_str(
+            "Hồ sơ đang chờ cơ quan tiếp nhận. Bạn sẽ được báo khi hồ sơ được tiếp nhận.",
+        ),
         Action::Receive => {
             if let Some(due) = d.due_at {
                 body.push_str(&format!("Hạn trả kết quả: {}.", format_local(due)));
@@ -401,7 +405,9 @@ fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> (String,
         }
         Action::Resubmit => body.push_str("Hồ sơ bổ sung đã được ghi nhận."),
         Action::Refuse => body.push_str(&format!("Lý do: {note}.")),
-        Action::Withdraw => body.push_str("Thông báo dừng giải quyết hồ sơ theo yêu cầu rút hồ sơ."),
+        Action::Withdraw => {
+            body.push_str("Thông báo dừng giải quyết hồ sơ theo yêu cầu rút hồ sơ.")
+        }
     }
     (title, body)
 }
@@ -427,7 +433,8 @@ impl Store {
 
     async fn dossier_where(&self, clause: &str, arg: &str) -> Result<Option<Dossier>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE {clause}");
-        let row: Option<Row> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(arg).fetch_optional(p).await)?;
+        let row: Option<Row> =
+            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(arg).fetch_optional(p).await)?;
         row.map(Dossier::try_from).transpose()
     }
 
@@ -444,7 +451,8 @@ impl Store {
     /// The applicant's dossiers, newest change first.
     pub async fn dossiers_of(&self, user_id: &str) -> Result<Vec<Dossier>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE applicant_id = $1 ORDER BY updated_at DESC LIMIT 500");
-        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?;
+        let rows: Vec<Row> =
+            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?;
         rows.into_iter().map(Dossier::try_from).collect()
     }
 
@@ -483,12 +491,16 @@ impl Store {
 
     /// The timeline of a dossier, oldest first.
     pub async fn dossier_events(&self, id: &str) -> Result<Vec<DossierEvent>, StoreError> {
-        Ok(on_pool!(self.backend(), p => sqlx::query_as("SELECT seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq").bind(id).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq").bind(id).fetch_all(p).await)?,
+        )
     }
 
     /// The files of a dossier.
     pub async fn attachments(&self, dossier_id: &str) -> Result<Vec<Attachment>, StoreError> {
-        Ok(on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at FROM attachments WHERE dossier_id = $1 ORDER BY uploaded_at, id").bind(dossier_id).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at FROM attachments WHERE dossier_id = $1 ORDER BY uploaded_at, id").bind(dossier_id).fetch_all(p).await)?,
+        )
     }
 
     /// The applicant's open draft of a procedure, or a new one prefilled with `prefill`.
@@ -503,11 +515,13 @@ impl Store {
             return Ok(id);
         }
         let proc_row: Option<(i64, String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(procedure_id).fetch_optional(p).await)?;
-        let (version, code, name, agency) = proc_row
-            .ok_or_else(|| StoreError::Invalid(format!("procedure {procedure_id} does not exist")))?;
+        let (version, code, name, agency) = proc_row.ok_or_else(|| {
+            StoreError::Invalid(format!("procedure {procedure_id} does not exist"))
+        })?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = micros(OffsetDateTime::now_utc());
-        let form = serde_json::to_string(prefill).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let form =
+            serde_json::to_string(prefill).map_err(|e| StoreError::Invalid(e.to_string()))?;
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO dossiers (id, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'online', 'draft', $12, $13, $13)")
@@ -557,8 +571,15 @@ impl Store {
         kind: FileKind,
     ) -> Result<Option<String>, StoreError> {
         self.commit_blob(staged).await?;
-        self.attach_blob(dossier_id, document, file_name, &staged.sha256, staged.size, kind)
-            .await
+        self.attach_blob(
+            dossier_id,
+            document,
+            file_name,
+            &staged.sha256,
+            staged.size,
+            kind,
+        )
+        .await
     }
 
     /// Makes a staged file a durable blob (off the async threads: it syncs the disk).
@@ -728,7 +749,8 @@ impl Store {
         };
         let now = micros(OffsetDateTime::now_utc());
         let id = uuid::Uuid::new_v4().to_string();
-        let form = serde_json::to_string(paper.form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let form =
+            serde_json::to_string(paper.form).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let get = |k: &str| paper.form.get(k).cloned().unwrap_or_default();
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin().await?;
@@ -763,6 +785,26 @@ impl Store {
         })
     }
 
+    /// The dossier's number in its desk's register (Sổ theo dõi, Mẫu 06) for the year of its
+    /// reception: numbering runs from 01 each year and never restarts inside it (Circular
+    /// 01/2018 Art. 10). Dossiers are never deleted once received, so the number is stable.
+    pub async fn register_entry(&self, d: &Dossier) -> Result<i64, StoreError> {
+        let Some(received) = d.received_at else {
+            return Ok(0);
+        };
+        let local = received.to_offset(VIETNAM);
+        let year_start = micros(
+            time::Date::from_calendar_date(local.year(), time::Month::January, 1)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?
+                .midnight()
+                .assume_offset(VIETNAM),
+        );
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_scalar("SELECT COUNT(*) FROM dossiers WHERE desk_code = $1 AND received_at >= $2 AND (received_at < $3 OR (received_at = $3 AND id <= $4))")
+            .bind(d.desk_code.as_deref()).bind(year_start).bind(received).bind(&d.id).fetch_one(p).await)?,
+        )
+    }
+
     /// The public lookup: a dossier by code, only when `last4` matches the applicant's phone.
     pub async fn lookup(&self, code: &str, last4: &str) -> Result<Option<Dossier>, StoreError> {
         let d = self.dossier_by_code(code).await?;
@@ -780,7 +822,8 @@ impl Store {
             hours,
         };
         let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE status IN ('submitted', 'received', 'supplement_requested') AND deadline IS NOT NULL");
-        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(&sql).fetch_all(p).await)?;
+        let rows: Vec<Row> =
+            on_pool!(self.backend(), p => sqlx::query_as(&sql).fetch_all(p).await)?;
         let now = micros(OffsetDateTime::now_utc());
         let mut moved = 0;
         for row in rows {
@@ -824,10 +867,16 @@ impl Store {
                     return Ok((checked, Some(broken("events are missing before this one"))));
                 }
                 if e.prev_hash != prev {
-                    return Ok((checked, Some(broken("it does not follow the event before it"))));
+                    return Ok((
+                        checked,
+                        Some(broken("it does not follow the event before it")),
+                    ));
                 }
                 if event_hash(&id, &e) != e.hash {
-                    return Ok((checked, Some(broken("its content was changed after it was written"))));
+                    return Ok((
+                        checked,
+                        Some(broken("its content was changed after it was written")),
+                    ));
                 }
                 prev = e.hash;
             }
@@ -837,7 +886,9 @@ impl Store {
 
     /// The applicant's in-app notifications, newest first.
     pub async fn notifications(&self, user_id: &str) -> Result<Vec<Notification>, StoreError> {
-        Ok(on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, title, body, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 100").bind(user_id).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, title, body, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 100").bind(user_id).fetch_all(p).await)?,
+        )
     }
 
     /// Marks all of a user's notifications read.
@@ -1002,7 +1053,12 @@ where
         .filter(|e| !e.is_empty())
         .or(Some(d.applicant_phone.as_str()).filter(|p| !p.is_empty()));
     if let Some(to) = recipient {
-        let key = format!("dossier:{}:{}:{}", d.id, action.as_str(), now.unix_timestamp_nanos());
+        let key = format!(
+            "dossier:{}:{}:{}",
+            d.id,
+            action.as_str(),
+            now.unix_timestamp_nanos()
+        );
         enqueue(tx, to, &title, &body, &key, now).await?;
     }
     Ok(())

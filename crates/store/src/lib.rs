@@ -10,12 +10,12 @@ pub mod catalogue;
 pub mod demo;
 mod demo_dossiers;
 pub mod dossiers;
-pub mod uploads;
 mod error;
 mod lock;
 pub mod password;
 mod reference;
 mod schema;
+pub mod uploads;
 
 pub use backend::{Backend, PoolStats};
 pub use error::StoreError;

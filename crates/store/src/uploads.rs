@@ -94,8 +94,10 @@ impl Store {
 
     /// An upload of `owner_id`.
     pub async fn upload(&self, id: &str, owner_id: &str) -> Result<Option<Upload>, StoreError> {
-        Ok(on_pool!(self.backend(), p => sqlx::query_as("SELECT id, owner_id, file_name, size, received, sha256, media_type FROM uploads WHERE id = $1 AND owner_id = $2")
-            .bind(id).bind(owner_id).fetch_optional(p).await)?)
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, owner_id, file_name, size, received, sha256, media_type FROM uploads WHERE id = $1 AND owner_id = $2")
+            .bind(id).bind(owner_id).fetch_optional(p).await)?,
+        )
     }
 
     /// Takes a chunk starting at `offset`.
@@ -130,7 +132,10 @@ impl Store {
         .map_err(StoreError::from)?;
         if n != 1 {
             // Another request for the same upload got there first.
-            let now = self.upload(id, owner_id).await?.ok_or(ChunkError::NotFound)?;
+            let now = self
+                .upload(id, owner_id)
+                .await?
+                .ok_or(ChunkError::NotFound)?;
             return Err(ChunkError::Offset {
                 sent: offset,
                 received: now.received,

@@ -224,6 +224,17 @@ async fn save(ctx: Ctx, Form(f): Form<ScheduleForm>) -> Result<Response, WebErro
             .await
         {
             Ok(version) => {
+                let moved = ctx
+                    .state
+                    .store
+                    .recompute_due_moments(&ctx.state.site.dossiers.hours)
+                    .await?;
+                tracing::info!(
+                    year = schedule.year,
+                    version,
+                    moved,
+                    "holiday schedule stored; due moments recomputed"
+                );
                 ctx.state
                     .store
                     .log_security(

@@ -28,8 +28,36 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         version = "1",
         description = "Online public services of a Vietnamese province."
     ),
-    paths(search_procedures, get_procedure, me),
-    components(schemas(SearchResponse, ProcedureSummary, TextSegment, ApiError, ApiErrorBody, Me)),
+    paths(
+        search_procedures,
+        get_procedure,
+        me,
+        crate::api_dossiers::create_upload,
+        crate::api_dossiers::upload_status,
+        crate::api_dossiers::put_upload_chunk,
+        crate::api_dossiers::create_dossier,
+        crate::api_dossiers::list_dossiers,
+        crate::api_dossiers::get_dossier,
+        crate::api_dossiers::withdraw_dossier,
+        crate::api_dossiers::lookup
+    ),
+    components(schemas(
+        SearchResponse,
+        ProcedureSummary,
+        TextSegment,
+        ApiError,
+        ApiErrorBody,
+        Me,
+        crate::api_dossiers::NewUpload,
+        crate::api_dossiers::UploadState,
+        crate::api_dossiers::NewAttachment,
+        crate::api_dossiers::NewDossier,
+        crate::api_dossiers::FieldProblem,
+        crate::api_dossiers::FormErrors,
+        crate::api_dossiers::DossierJson,
+        crate::api_dossiers::EventJson,
+        crate::api_dossiers::Withdrawal
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;

@@ -189,16 +189,31 @@ pub(crate) async fn identify(
     );
     if unsafe_method {
         let (parts, body) = request.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
-            Ok(b) => b,
-            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response(),
-        };
-        let sent = parts
+        let header_token = parts
             .headers
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| form_field(&bytes, "csrf"));
+            .map(str::to_owned);
+        let urlencoded = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        // Uploads (multipart forms, file chunks) are streamed, never buffered here: their token
+        // comes in the header or, for forms without JavaScript, in the action's query string.
+        let (sent, body) = if urlencoded && header_token.is_none() {
+            let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+                Ok(b) => b,
+                Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response(),
+            };
+            (form_field(&bytes, "csrf"), Body::from(bytes))
+        } else {
+            let from_query = parts
+                .uri
+                .query()
+                .and_then(|q| form_field(q.as_bytes(), "csrf"));
+            (header_token.or(from_query), body)
+        };
         let valid = existing
             .as_deref()
             .is_some_and(|cookie| sent.as_deref() == Some(cookie));
@@ -213,7 +228,7 @@ pub(crate) async fn identify(
                 .await;
             return WebError::Csrf.into_response();
         }
-        request = Request::from_parts(parts, Body::from(bytes));
+        request = Request::from_parts(parts, body);
     }
     let mut response = next.run(request).await;
     if existing.is_none() {

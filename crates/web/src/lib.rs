@@ -6,12 +6,16 @@ mod admin;
 mod admin_calendar;
 mod admin_catalogue;
 mod api;
+mod api_dossiers;
 pub mod auth;
 pub mod catalogue;
+mod dossier_files;
+mod dossiers;
 mod error;
 mod health;
 mod metrics;
 mod observe;
+mod office;
 pub mod oidc;
 pub mod outbox;
 mod portal;
@@ -38,7 +42,43 @@ pub struct Site {
     pub demo: bool,
     /// Mark cookies `Secure`: set when the site is served over TLS (directly or behind a proxy).
     pub cookie_secure: bool,
+    /// How dossiers are coded, how large their files may be, and the office hours.
+    pub dossiers: DossierSettings,
 }
+
+/// Settings of online submission.
+#[derive(Debug, Clone)]
+pub struct DossierSettings {
+    /// The receiving agency identifier and sequence width of dossier codes.
+    pub codes: motcua_store::dossiers::CodeSettings,
+    /// Upload limits.
+    pub limits: motcua_core::dossier::UploadLimits,
+    /// Working sessions of a day, for due moments.
+    pub hours: motcua_core::calendar::deadline::OfficeHours,
+    /// Public address of the portal for QR codes on forms; taken from the request's Host when
+    /// unset.
+    pub public_url: Option<String>,
+}
+
+impl Default for DossierSettings {
+    fn default() -> Self {
+        DossierSettings {
+            codes: motcua_store::dossiers::CodeSettings {
+                prefix: DEFAULT_CODE_PREFIX
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!("the default prefix is valid")),
+                width: 4,
+            },
+            limits: motcua_core::dossier::UploadLimits::default(),
+            hours: motcua_core::calendar::deadline::OfficeHours::default(),
+            public_url: None,
+        }
+    }
+}
+
+/// The receiving-agency identifier used until an installation sets its own (`dossier_code_prefix`).
+/// Lạng Sơn's QCVN identifier was not verified, so the default is visibly a placeholder.
+pub const DEFAULT_CODE_PREFIX: &str = "000.00.00.H00";
 
 /// Shared state of every handler.
 #[derive(Clone)]

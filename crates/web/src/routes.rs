@@ -45,6 +45,37 @@ where
     }
 }
 
+/// A POST route that receives files: the body is streamed by the handler, which enforces the
+/// configured upload limits itself, so the default body limit is lifted here.
+pub(crate) fn upload<H, T>(path: &'static str, access: Access, handler: H) -> RouteDef
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    RouteDef {
+        method: Method::POST,
+        path,
+        access,
+        handler: axum::routing::post(handler).layer(axum::extract::DefaultBodyLimit::disable()),
+    }
+}
+
+/// A PUT route that receives a file chunk (resumable uploads); limits as for [`upload`].
+pub(crate) fn put_chunk<H, T>(path: &'static str, access: Access, handler: H) -> RouteDef
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    RouteDef {
+        method: Method::PUT,
+        path,
+        access,
+        handler: axum::routing::put(handler).layer(axum::extract::DefaultBodyLimit::max(
+            crate::dossier_files::MAX_CHUNK,
+        )),
+    }
+}
+
 fn definitions() -> Vec<RouteDef> {
     [
         crate::portal::routes(),
@@ -56,6 +87,9 @@ fn definitions() -> Vec<RouteDef> {
         crate::admin::routes(),
         crate::admin_calendar::routes(),
         crate::admin_catalogue::routes(),
+        crate::dossiers::routes(),
+        crate::office::routes(),
+        crate::api_dossiers::routes(),
     ]
     .into_iter()
     .flatten()

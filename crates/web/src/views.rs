@@ -13,6 +13,10 @@ pub(crate) struct Layout {
     pub user: Option<String>,
     /// Whether they may manage officials.
     pub admin: bool,
+    /// Whether they file dossiers (the "Hồ sơ của tôi" link).
+    pub applicant: bool,
+    /// Whether they work at a one-stop desk.
+    pub office: bool,
     /// The CSRF token every form carries.
     pub csrf: String,
 }
@@ -26,6 +30,8 @@ impl Layout {
             demo: false,
             user: None,
             admin: false,
+            applicant: false,
+            office: false,
             csrf: String::new(),
         }
     }
@@ -75,6 +81,10 @@ impl Ctx {
                 a.can(motcua_core::accounts::Permission::ManageOfficials)
                     || a.can(motcua_core::accounts::Permission::ReadSecurityLog)
             }),
+            applicant: account
+                .is_some_and(|a| a.can(motcua_core::accounts::Permission::SubmitDossiers)),
+            office: account
+                .is_some_and(|a| a.can(motcua_core::accounts::Permission::ReceiveDossiers)),
             csrf: self.csrf.clone(),
         }
     }
@@ -193,7 +203,7 @@ fn vnd(amount: i64) -> String {
     format!("{out} đồng")
 }
 
-fn time_vi(t: motcua_core::calendar::deadline::TimeLimit) -> String {
+pub(crate) fn time_vi(t: motcua_core::calendar::deadline::TimeLimit) -> String {
     use motcua_core::calendar::deadline::TimeUnit;
     match t.unit {
         TimeUnit::WorkingDays => format!("{} ngày làm việc", t.amount),

@@ -9,6 +9,8 @@ use crate::Role;
 pub enum Permission {
     /// See and edit one's own account, profile, sessions and tokens.
     OwnAccount,
+    /// File dossiers online and follow one's own.
+    SubmitDossiers,
     /// Receive dossiers at a one-stop desk.
     ReceiveDossiers,
     /// Examine dossiers.
@@ -48,6 +50,7 @@ impl Role {
         use Permission::*;
         match p {
             OwnAccount => true,
+            SubmitDossiers => matches!(self, Role::Citizen | Role::Organisation),
             ReceiveDossiers => matches!(self, Role::Reception),
             ExamineDossiers => matches!(self, Role::Specialist | Role::Leader),
             ApproveDossiers => matches!(self, Role::Leader),
@@ -65,10 +68,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn applicants_only_manage_their_own_account() {
+    fn applicants_only_manage_their_own_account_and_dossiers() {
         for r in [Role::Citizen, Role::Organisation] {
             let granted: Vec<Permission> = ALL.into_iter().filter(|p| r.allows(*p)).collect();
-            assert_eq!(granted, vec![Permission::OwnAccount]);
+            assert_eq!(
+                granted,
+                vec![Permission::OwnAccount, Permission::SubmitDossiers]
+            );
+        }
+        for r in Role::ALL {
+            let applicant = matches!(r, Role::Citizen | Role::Organisation);
+            assert_eq!(r.allows(Permission::SubmitDossiers), applicant);
         }
     }
 
@@ -83,8 +93,9 @@ mod tests {
         }
     }
 
-    const ALL: [Permission; 9] = [
+    const ALL: [Permission; 10] = [
         Permission::OwnAccount,
+        Permission::SubmitDossiers,
         Permission::ReceiveDossiers,
         Permission::ExamineDossiers,
         Permission::ApproveDossiers,

@@ -13,7 +13,11 @@ pub const CUTOFF: Time = match Time::from_hms(15, 0, 0) {
 };
 
 /// The deadline of a dossier received complete at `received` through `channel`.
-pub fn deadline_at_reception(limit: TimeLimit, channel: Channel, received: OffsetDateTime) -> Deadline {
+pub fn deadline_at_reception(
+    limit: TimeLimit,
+    channel: Channel,
+    received: OffsetDateTime,
+) -> Deadline {
     let cutoff = (limit.unit == TimeUnit::SameDay || channel != Channel::Online).then_some(CUTOFF);
     Deadline {
         received,

@@ -178,6 +178,7 @@ impl TestApp {
                 province_name: "Lạng Sơn".to_owned(),
                 demo: true,
                 cookie_secure: false,
+                dossiers: motcua_web::DossierSettings::default(),
             },
         );
         if let Some(config) = oidc {

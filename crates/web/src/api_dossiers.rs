@@ -1,0 +1,697 @@
+//! The dossier API: other portals file and follow dossiers on a citizen's behalf with the
+//! citizen's API token. Files travel as resumable uploads (announce, then send chunks at the
+//! offset the server reports), then are attached by upload id when the dossier is created.
+
+use crate::api::error;
+use crate::auth::{ClientIp, CurrentUser};
+
+use crate::dossiers::{all_fields, communes, public_lookup, submission_problems};
+use crate::routes::{get, needs, post, put_chunk, RouteDef, PUBLIC};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use motcua_core::accounts::Permission;
+use motcua_core::dossier::{validate_form, Action, Actor, FieldError, FileError};
+use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent};
+use motcua_store::uploads::{ChunkError, Upload};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub(crate) fn routes() -> Vec<RouteDef> {
+    let submit = needs(Permission::SubmitDossiers);
+    vec![
+        post("/api/v1/uploads", submit, create_upload),
+        get("/api/v1/uploads/{id}", submit, upload_status),
+        put_chunk("/api/v1/uploads/{id}", submit, put_upload_chunk),
+        post("/api/v1/dossiers", submit, create_dossier),
+        get("/api/v1/dossiers", submit, list_dossiers),
+        get("/api/v1/dossiers/{id}", submit, get_dossier),
+        post("/api/v1/dossiers/{id}/withdraw", submit, withdraw_dossier),
+        get("/api/v1/lookup", PUBLIC, lookup),
+    ]
+}
+
+type ApiResult = Result<Response, Response>;
+
+fn store_failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "API request failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the request could not be completed; try again later".into(),
+        None,
+    )
+}
+
+fn file_error(e: &FileError) -> Response {
+    let status = match e {
+        FileError::TooLarge { .. } | FileError::DossierFull { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    error(status, e.code(), e.to_string(), Some("file"))
+}
+
+/// An announced upload.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUpload {
+    /// File name (shown to officials).
+    file_name: String,
+    /// Exact size in bytes.
+    size: i64,
+}
+
+/// Where an upload stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadState {
+    /// Id to send chunks to and to attach.
+    id: String,
+    /// Announced size.
+    size: i64,
+    /// Bytes received: the offset of the next chunk.
+    received: i64,
+    /// All bytes arrived and the file passed its checks.
+    complete: bool,
+    /// Type recognised from the content, once complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_type: Option<String>,
+}
+
+impl From<Upload> for UploadState {
+    fn from(u: Upload) -> Self {
+        UploadState {
+            complete: u.sha256.is_some(),
+            id: u.id,
+            size: u.size,
+            received: u.received,
+            media_type: u.media_type,
+        }
+    }
+}
+
+/// Announces an upload. Empty or oversized files are refused here, before any byte is sent.
+#[utoipa::path(post, path = "/api/v1/uploads", request_body = NewUpload,
+    responses((status = 201, body = UploadState), (status = 413, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn create_upload(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Json(body): Json<NewUpload>,
+) -> ApiResult {
+    let limits = state.site.dossiers.limits;
+    let name = body.file_name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_file_name",
+            "file_name must have 1 to 200 characters".into(),
+            Some("file_name"),
+        ));
+    }
+    if body.size <= 0 {
+        return Err(file_error(&FileError::Empty(name.to_owned())));
+    }
+    if u64::try_from(body.size).unwrap_or(u64::MAX) > limits.per_file {
+        return Err(file_error(&FileError::TooLarge {
+            name: name.to_owned(),
+            limit: limits.per_file,
+        }));
+    }
+    let up = state
+        .store
+        .create_upload(&user.account.id, name, body.size)
+        .await
+        .map_err(store_failed)?;
+    Ok((StatusCode::CREATED, Json(UploadState::from(up))).into_response())
+}
+
+/// Where an upload stands: after a broken connection, continue from `received`.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}",
+    responses((status = 200, body = UploadState), (status = 404, body = crate::api::ApiError)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn upload_status(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let up = state
+        .store
+        .upload(&id, &user.account.id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    Ok(Json(UploadState::from(up)).into_response())
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such object for this account".into(),
+        None,
+    )
+}
+
+/// Sends a chunk at `Upload-Offset`. The last chunk completes the upload: the content is then
+/// checked (PDF, JPEG or PNG) and a refused file is discarded.
+#[utoipa::path(put, path = "/api/v1/uploads/{id}",
+    params(("Upload-Offset" = i64, Header, description = "Offset of this chunk: the `received` the server reported")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = UploadState), (status = 409, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn put_upload_chunk(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let offset = headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "missing_offset",
+                "the Upload-Offset header is required".into(),
+                Some("Upload-Offset"),
+            )
+        })?;
+    let up = match state
+        .store
+        .append_upload(&id, &user.account.id, offset, body.to_vec())
+        .await
+    {
+        Ok(up) => up,
+        Err(ChunkError::NotFound) => return Err(not_found()),
+        Err(e @ ChunkError::Offset { .. }) => {
+            return Err(error(
+                StatusCode::CONFLICT,
+                "offset_mismatch",
+                e.to_string(),
+                Some("Upload-Offset"),
+            ))
+        }
+        Err(e @ ChunkError::PastEnd(_)) => {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "past_end",
+                e.to_string(),
+                None,
+            ))
+        }
+        Err(ChunkError::Store(e)) => return Err(store_failed(e)),
+    };
+    if !up.is_complete() {
+        return Ok(Json(UploadState::from(up)).into_response());
+    }
+    let staged = state.store.stage_upload(&id).await.map_err(store_failed)?;
+    let size = staged.size;
+    match state
+        .site
+        .dossiers
+        .limits
+        .check(&up.file_name, &staged.head, size, 0)
+    {
+        Ok(kind) => {
+            state
+                .store
+                .finish_upload(&id, &staged, kind)
+                .await
+                .map_err(store_failed)?;
+            let done = state
+                .store
+                .upload(&id, &user.account.id)
+                .await
+                .map_err(store_failed)?
+                .ok_or_else(not_found)?;
+            Ok(Json(UploadState::from(done)).into_response())
+        }
+        Err(e) => {
+            state.store.drop_upload(&id).await.map_err(store_failed)?;
+            Err(file_error(&e))
+        }
+    }
+}
+
+/// A file to attach.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewAttachment {
+    /// A complete upload of the caller.
+    upload_id: String,
+    /// Which required document it is (its name as the procedure lists it); other names are
+    /// filed as "Giấy tờ khác".
+    #[serde(default)]
+    document: String,
+}
+
+/// A dossier to file.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewDossier {
+    /// Agency code of the procedure.
+    agency: String,
+    /// National code of the procedure.
+    procedure_code: String,
+    /// Form values: the applicant block (`applicant_name`, `applicant_id`, `applicant_phone`,
+    /// `applicant_email`, `applicant_address`, `applicant_commune`) and the procedure's fields.
+    form: BTreeMap<String, String>,
+    /// Files.
+    #[serde(default)]
+    attachments: Vec<NewAttachment>,
+    /// Submit at once (default) or keep as a draft the citizen finishes on the portal.
+    #[serde(default = "yes")]
+    submit: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One invalid field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// Field key.
+    field: String,
+    /// Stable code (`required`, `invalid_phone`, …).
+    code: &'static str,
+    /// What is wrong (Vietnamese, as the portal shows it).
+    message: String,
+}
+
+/// A refused form: every problem at once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormErrors {
+    /// Always `invalid_form`.
+    code: &'static str,
+    /// Summary in English.
+    message: String,
+    /// The problems.
+    fields: Vec<FieldProblem>,
+}
+
+fn form_errors(errors: Vec<FieldError>, other: Vec<String>) -> Response {
+    let mut fields: Vec<FieldProblem> = errors
+        .into_iter()
+        .map(|e| FieldProblem {
+            field: e.key,
+            code: e.code,
+            message: e.message_vi,
+        })
+        .collect();
+    fields.extend(other.into_iter().map(|m| FieldProblem {
+        field: "attachments".into(),
+        code: "missing_attachments",
+        message: m,
+    }));
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(serde_json::json!({ "error": FormErrors {
+            code: "invalid_form",
+            message: format!("{} problem(s) in the dossier; nothing was submitted", fields.len()),
+            fields,
+        }})),
+    )
+        .into_response()
+}
+
+/// A dossier as the API shows it to its applicant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DossierJson {
+    /// Id.
+    id: String,
+    /// Code, once submitted.
+    code: Option<String>,
+    /// Procedure.
+    procedure_code: String,
+    /// Procedure name.
+    procedure_name: String,
+    /// Competent agency.
+    agency: String,
+    /// Status identifier.
+    status: &'static str,
+    /// Status as citizens read it.
+    status_label: &'static str,
+    /// National status code (DVCQG), where one matches.
+    national_status: Option<u8>,
+    /// Due moment (RFC 3339), once received.
+    due_at: Option<String>,
+    /// What the applicant must add, when supplements are requested.
+    supplement_items: Vec<String>,
+    /// Timeline.
+    events: Vec<EventJson>,
+}
+
+/// One step of a timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventJson {
+    /// What happened.
+    kind: String,
+    /// When (RFC 3339).
+    at: String,
+    /// Status after it.
+    status: String,
+    /// Reason or note (omitted in the public lookup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn dossier_json(d: &Dossier, events: &[DossierEvent], private: bool) -> DossierJson {
+    DossierJson {
+        id: if private { d.id.clone() } else { String::new() },
+        code: d.code.clone(),
+        procedure_code: d.procedure_code.clone(),
+        procedure_name: d.procedure_name.clone(),
+        agency: d.agency_code.clone(),
+        status: d.status.as_str(),
+        status_label: d.status.label_vi(),
+        national_status: d.status.national_code(),
+        due_at: d.due_at.map(rfc3339),
+        supplement_items: d.supplement_items.clone(),
+        events: events
+            .iter()
+            .filter(|e| private || e.kind != "create")
+            .map(|e| EventJson {
+                kind: e.kind.clone(),
+                at: rfc3339(e.at),
+                status: e.status.clone(),
+                note: private.then(|| e.note.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// Files a dossier: validates the form, attaches complete uploads, and submits (unless
+/// `submit` is false). Nothing is submitted unless everything is valid.
+#[utoipa::path(post, path = "/api/v1/dossiers", request_body = NewDossier,
+    responses((status = 201, body = DossierJson), (status = 404, body = crate::api::ApiError), (status = 422, body = FormErrors)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn create_dossier(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Json(body): Json<NewDossier>,
+) -> ApiResult {
+    let stored = state
+        .store
+        .procedure(&body.procedure_code, &body.agency)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                "unknown_procedure",
+                format!(
+                    "no procedure {} at agency {}",
+                    body.procedure_code, body.agency
+                ),
+                Some("procedure_code"),
+            )
+        })?;
+    if !stored.procedure.online_mode.is_some_and(|m| m.is_online()) {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_online",
+            "this procedure is not offered online".into(),
+            Some("procedure_code"),
+        ));
+    }
+    let communes = communes(&state).await.map_err(store_failed)?;
+    let known = |c: &str| communes.iter().any(|(x, _)| x == c);
+    let fields = all_fields(&stored.procedure);
+    let form = match validate_form(&fields, &body.form, body.submit, &known) {
+        Ok(f) => f,
+        Err(e) => return Err(form_errors(e, Vec::new())),
+    };
+    // Every upload must be the caller's and complete before anything is written.
+    let mut uploads = Vec::new();
+    let mut total: u64 = 0;
+    for a in &body.attachments {
+        let up = state
+            .store
+            .upload(&a.upload_id, &user.account.id)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(|| {
+                error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_upload",
+                    format!("upload {} does not exist", a.upload_id),
+                    Some("attachments"),
+                )
+            })?;
+        let (Some(sha), Some(kind)) = (
+            up.sha256.clone(),
+            up.media_type
+                .as_deref()
+                .and_then(motcua_core::dossier::FileKind::from_media_type),
+        ) else {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "upload_incomplete",
+                format!("upload {} has {} of {} bytes", up.id, up.received, up.size),
+                Some("attachments"),
+            ));
+        };
+        total += u64::try_from(up.size).unwrap_or(0);
+        uploads.push((a, up, sha, kind));
+    }
+    let limits = state.site.dossiers.limits;
+    if total > limits.per_dossier {
+        return Err(file_error(&FileError::DossierFull {
+            limit: limits.per_dossier,
+        }));
+    }
+    let mut prefill = form.clone();
+    prefill.retain(|_, v| !v.is_empty());
+    let id = state
+        .store
+        .open_draft(&user.account, &stored.id, &prefill)
+        .await
+        .map_err(store_failed)?;
+    let commune = form.get("applicant_commune").cloned();
+    state
+        .store
+        .save_form(&id, &form, commune.as_deref())
+        .await
+        .map_err(store_failed)?;
+    for (a, up, sha, kind) in &uploads {
+        let document = stored
+            .procedure
+            .required_documents
+            .iter()
+            .find(|r| r.name == a.document)
+            .map_or("Giấy tờ khác", |r| r.name.as_str());
+        state
+            .store
+            .attach_blob(
+                &id,
+                document,
+                &up.file_name,
+                sha,
+                u64::try_from(up.size).unwrap_or(0),
+                *kind,
+            )
+            .await
+            .map_err(store_failed)?;
+    }
+    let d = state
+        .store
+        .dossier(&id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    if body.submit {
+        let (field_errors, other) = submission_problems(&state, &d, &stored.procedure)
+            .await
+            .map_err(store_failed)?;
+        if !field_errors.is_empty() || !other.is_empty() {
+            return Err(form_errors(field_errors, other));
+        }
+        let act = Act {
+            dossier_id: &id,
+            action: Action::Submit,
+            actor: Actor::Applicant,
+            by: &user.account,
+            note: "",
+            items: &[],
+            expected_version: None,
+            time_limit: None,
+        };
+        state
+            .store
+            .act(act, &state.site.dossiers.codes, &state.site.dossiers.hours)
+            .await
+            .map_err(act_error)?;
+    }
+    let d = state
+        .store
+        .dossier(&id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    let events = state
+        .store
+        .dossier_events(&id)
+        .await
+        .map_err(store_failed)?;
+    Ok((StatusCode::CREATED, Json(dossier_json(&d, &events, true))).into_response())
+}
+
+fn act_error(e: ActError) -> Response {
+    match e {
+        ActError::NotFound => not_found(),
+        ActError::Rule(r) => error(StatusCode::CONFLICT, r.code(), r.to_string(), None),
+        ActError::Conflict(s) => error(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("the dossier changed meanwhile; it is now '{}'", s.as_str()),
+            None,
+        ),
+        ActError::NoTimeLimit => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_time_limit",
+            ActError::NoTimeLimit.to_string(),
+            None,
+        ),
+        ActError::Store(e) => store_failed(e),
+    }
+}
+
+async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<Dossier, Response> {
+    let d = state
+        .store
+        .dossier(id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    if d.applicant_id.as_deref() != Some(user.account.id.as_str()) {
+        return Err(not_found());
+    }
+    Ok(d)
+}
+
+/// The caller's dossiers, newest change first.
+#[utoipa::path(get, path = "/api/v1/dossiers",
+    responses((status = 200, body = Vec<DossierJson>)), security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn list_dossiers(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+) -> ApiResult {
+    let list = state
+        .store
+        .dossiers_of(&user.account.id)
+        .await
+        .map_err(store_failed)?;
+    let out: Vec<DossierJson> = list.iter().map(|d| dossier_json(d, &[], true)).collect();
+    Ok(Json(out).into_response())
+}
+
+/// One of the caller's dossiers with its timeline.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}",
+    responses((status = 200, body = DossierJson), (status = 404, body = crate::api::ApiError)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn get_dossier(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let d = owned(&state, &user, &id).await?;
+    let events = state
+        .store
+        .dossier_events(&id)
+        .await
+        .map_err(store_failed)?;
+    Ok(Json(dossier_json(&d, &events, true)).into_response())
+}
+
+/// Why the applicant withdraws.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Withdrawal {
+    /// Reason (1–500 characters).
+    reason: String,
+}
+
+/// Withdraws a dossier the agency has not decided yet; processing stops.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/withdraw", request_body = Withdrawal,
+    responses((status = 200, body = DossierJson), (status = 409, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn withdraw_dossier(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Json(body): Json<Withdrawal>,
+) -> ApiResult {
+    owned(&state, &user, &id).await?;
+    let reason = motcua_core::text::nfc(body.reason.trim());
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_reason",
+            "reason must have 1 to 500 characters".into(),
+            Some("reason"),
+        ));
+    }
+    let act = Act {
+        dossier_id: &id,
+        action: Action::Withdraw,
+        actor: Actor::Applicant,
+        by: &user.account,
+        note: &reason,
+        items: &[],
+        expected_version: None,
+        time_limit: None,
+    };
+    let d = state
+        .store
+        .act(act, &state.site.dossiers.codes, &state.site.dossiers.hours)
+        .await
+        .map_err(act_error)?;
+    let events = state
+        .store
+        .dossier_events(&id)
+        .await
+        .map_err(store_failed)?;
+    Ok(Json(dossier_json(&d, &events, true)).into_response())
+}
+
+/// Public lookup parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LookupParams {
+    /// Dossier code.
+    code: String,
+    /// Last four digits of the applicant's phone.
+    phone_last4: String,
+}
+
+/// Status and timeline of a dossier by code and the last four digits of the applicant's phone;
+/// no personal data.
+#[utoipa::path(get, path = "/api/v1/lookup", params(LookupParams),
+    responses((status = 200, body = DossierJson), (status = 404, body = crate::api::ApiError)), tag = "dossiers")]
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    Query(q): Query<LookupParams>,
+) -> ApiResult {
+    match public_lookup(&state, &ip.0, &q.code, &q.phone_last4).await {
+        Ok(Ok((d, events))) => {
+            let mut j = dossier_json(&d, &events, false);
+            j.supplement_items.clear();
+            Ok(Json(j).into_response())
+        }
+        Ok(Err(_)) => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no dossier with this code and phone (failures are limited per address)".into(),
+            None,
+        )),
+        Err(e) => Err(store_failed(e)),
+    }
+}

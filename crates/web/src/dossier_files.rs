@@ -1,0 +1,277 @@
+//! Files of dossiers over HTTP, and who may see a dossier at all. Multipart forms and file chunks
+//! are streamed to a staging file while being hashed; the type is decided by the content once
+//! the file is complete; nothing reaches the dossier unless every check passed.
+
+use crate::auth::CurrentUser;
+use crate::{AppState, WebError};
+use axum::body::Body;
+use axum::extract::multipart::{Field, Multipart};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use motcua_core::accounts::Permission;
+use motcua_core::dossier::{FileError, FileKind};
+use motcua_store::blobs::{Staged, Staging};
+use motcua_store::dossiers::{Attachment, Dossier};
+use std::collections::BTreeMap;
+
+/// Largest chunk of a resumable upload.
+pub(crate) const MAX_CHUNK: usize = 8 << 20;
+
+/// How the caller stands to a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Viewer {
+    /// The person who filed it.
+    Applicant,
+    /// A reception officer of the desk that receives it.
+    Desk,
+    /// An official of the deciding agency or the desk, without reception rights.
+    Official,
+}
+
+/// The caller's standing, or `None`: the dossier then does not exist for them.
+pub(crate) fn viewer(user: &CurrentUser, d: &Dossier) -> Option<Viewer> {
+    let a = &user.account;
+    if d.applicant_id.as_deref() == Some(a.id.as_str()) {
+        return Some(Viewer::Applicant);
+    }
+    let in_scope = |agency: &Option<String>| {
+        agency.as_deref().is_some_and(|code| {
+            Some(code) == d.desk_code.as_deref() || code == d.agency_code.as_str()
+        })
+    };
+    if a.roles.iter().any(|(r, ag)| {
+        r.allows(Permission::ReceiveDossiers)
+            && ag.as_deref().is_some()
+            && ag.as_deref() == d.desk_code.as_deref()
+    }) {
+        return Some(Viewer::Desk);
+    }
+    let official = a.roles.iter().any(|(r, ag)| {
+        (r.allows(Permission::ReceiveDossiers)
+            || r.allows(Permission::ExamineDossiers)
+            || r.allows(Permission::ApproveDossiers))
+            && in_scope(ag)
+    });
+    (official && d.status != motcua_core::dossier::Status::Draft).then_some(Viewer::Official)
+}
+
+/// Loads a dossier the caller may see; anything else is "not found".
+pub(crate) async fn load(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<(Dossier, Viewer), WebError> {
+    let d = state.store.dossier(id).await?.ok_or(WebError::NotFound)?;
+    let v = viewer(user, &d).ok_or(WebError::NotFound)?;
+    Ok((d, v))
+}
+
+/// A file that arrived in a form, before or after its checks.
+pub(crate) struct Received {
+    /// Form field it came in (`doc_0`, `doc_other`, …).
+    pub field: String,
+    /// Name as the browser gave it.
+    pub name: String,
+    /// The staged content, or why it was refused while arriving.
+    pub staged: Result<Staged, FileError>,
+}
+
+/// What a multipart form brought: text fields and files.
+pub(crate) struct FormUpload {
+    /// Text fields (the last value of a repeated name wins).
+    pub fields: BTreeMap<String, String>,
+    /// Files, in order.
+    pub files: Vec<Received>,
+    /// The body broke off or was malformed; what arrived before is kept.
+    pub broken: bool,
+}
+
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.trim().is_empty() {
+        "tep-dinh-kem".to_owned()
+    } else {
+        motcua_core::text::nfc(cleaned.trim())
+    }
+}
+
+async fn stage_field(
+    state: &AppState,
+    field: &mut Field<'_>,
+    name: &str,
+) -> Result<Result<Staged, FileError>, bool> {
+    let limits = state.site.dossiers.limits;
+    let mut staging = match Staging::new(state.store.blobs().staging_dir()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "staging file could not be created");
+            return Err(true);
+        }
+    };
+    let mut too_large = false;
+    loop {
+        match field.chunk().await {
+            Ok(Some(bytes)) => {
+                if too_large {
+                    continue;
+                }
+                if staging.size() + bytes.len() as u64 > limits.per_file {
+                    too_large = true;
+                    continue;
+                }
+                if let Err(e) = staging.write(&bytes) {
+                    tracing::error!(error = %e, "staging write failed");
+                    staging.discard();
+                    return Err(true);
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                staging.discard();
+                return Err(true);
+            }
+        }
+    }
+    if too_large {
+        staging.discard();
+        return Ok(Err(FileError::TooLarge {
+            name: name.to_owned(),
+            limit: limits.per_file,
+        }));
+    }
+    match tokio::task::spawn_blocking(move || staging.finish()).await {
+        Ok(Ok(staged)) => Ok(Ok(staged)),
+        _ => Err(true),
+    }
+}
+
+/// Reads a multipart form, streaming files to staging.
+pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> FormUpload {
+    let mut out = FormUpload {
+        fields: BTreeMap::new(),
+        files: Vec::new(),
+        broken: false,
+    };
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                out.broken = true;
+                break;
+            }
+        };
+        let key = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                let name = clean_name(&file_name);
+                match stage_field(state, &mut field, &name).await {
+                    // An unused file input arrives as an empty part without a name.
+                    Ok(Err(FileError::Empty(_))) if file_name.is_empty() => {}
+                    Ok(Ok(staged)) if file_name.is_empty() && staged.size == 0 => staged.discard(),
+                    Ok(staged) => out.files.push(Received {
+                        field: key,
+                        name,
+                        staged,
+                    }),
+                    Err(_) => {
+                        out.broken = true;
+                        break;
+                    }
+                }
+            }
+            None => match field.text().await {
+                Ok(text) => {
+                    out.fields.insert(key, text);
+                }
+                Err(_) => {
+                    out.broken = true;
+                    break;
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Checks a staged file against the limits and the dossier's total, then attaches it. Returns
+/// the refusal to show, if any; a refused file is removed from staging.
+pub(crate) async fn check_and_attach(
+    state: &AppState,
+    dossier_id: &str,
+    document: &str,
+    name: &str,
+    staged: Result<Staged, FileError>,
+) -> Result<Option<FileError>, WebError> {
+    let staged = match staged {
+        Ok(s) => s,
+        Err(e) => return Ok(Some(e)),
+    };
+    let used = state.store.dossier_bytes(dossier_id).await?;
+    match state
+        .site
+        .dossiers
+        .limits
+        .check(name, &staged.head, staged.size, used)
+    {
+        Ok(kind) => {
+            let attached = state
+                .store
+                .attach(dossier_id, document, name, &staged, kind)
+                .await;
+            staged.discard();
+            match attached? {
+                Some(_) => Ok(None),
+                None => Err(WebError::NotFound),
+            }
+        }
+        Err(e) => {
+            staged.discard();
+            Ok(Some(e))
+        }
+    }
+}
+
+/// Serves a stored file of a dossier, as an attachment download with the type of its content.
+pub(crate) async fn serve_attachment(
+    state: &AppState,
+    a: &Attachment,
+) -> Result<Response, WebError> {
+    let file = state.store.blobs().open(&a.sha256)?;
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let kind = FileKind::from_media_type(&a.media_type)
+        .map_or("application/octet-stream", FileKind::media_type);
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        a.file_name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+            "_"
+        ),
+        utf8_percent(&a.file_name)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, kind.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::HeaderName::from_static("x-content-type-options"),
+                "nosniff".to_owned(),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+fn utf8_percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
