@@ -33,7 +33,7 @@ pub struct DemoAccount {
 }
 
 /// Phone of the demo citizen (the public lookup asks for its last four digits).
-pub const DEMO_CITIZEN_PHONE: &str = "0912345678";
+pub const DEMO_CITIZEN_PHONE: &str = "0915000001";
 
 /// The demo accounts, one per role.
 pub const DEMO_ACCOUNTS: [DemoAccount; 8] = [

@@ -13,6 +13,10 @@ enum Rule {
     Officials,
     SecurityLog,
     Demo,
+    /// Citizens and organisations: they file dossiers.
+    Applicants,
+    /// Reception officers of a one-stop desk.
+    Reception,
 }
 
 /// Every route with a sample path and its rule. A route the router knows but this table does not
@@ -179,6 +183,54 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         "/admin/procedures/so-tp/9.999999",
         Rule::Officials,
     ),
+    // Dossiers: object-level checks (someone else's id answers 404) are tested in `dossiers`.
+    (
+        "GET",
+        "/procedures/{agency}/{code}/apply",
+        "/procedures/ubnd-xa/1.001193/apply",
+        Rule::Applicants,
+    ),
+    ("GET", "/dossiers", "/dossiers", Rule::Applicants),
+    ("GET", "/dossiers/{id}", "/dossiers/not-mine", Rule::Own),
+    ("GET", "/dossiers/{id}/edit", "/dossiers/not-mine/edit", Rule::Applicants),
+    ("POST", "/dossiers/{id}/edit", "/dossiers/not-mine/edit", Rule::Applicants),
+    (
+        "POST",
+        "/dossiers/{id}/attachments/{att}/delete",
+        "/dossiers/not-mine/attachments/x/delete",
+        Rule::Applicants,
+    ),
+    ("GET", "/dossiers/{id}/review", "/dossiers/not-mine/review", Rule::Applicants),
+    ("POST", "/dossiers/{id}/submit", "/dossiers/not-mine/submit", Rule::Applicants),
+    ("POST", "/dossiers/{id}/withdraw", "/dossiers/not-mine/withdraw", Rule::Applicants),
+    ("POST", "/dossiers/{id}/delete", "/dossiers/not-mine/delete", Rule::Applicants),
+    ("GET", "/dossiers/{id}/files/{att}", "/dossiers/not-mine/files/x", Rule::Own),
+    ("GET", "/dossiers/{id}/receipt.pdf", "/dossiers/not-mine/receipt.pdf", Rule::Own),
+    ("GET", "/dossiers/{id}/supplement.pdf", "/dossiers/not-mine/supplement.pdf", Rule::Own),
+    ("GET", "/lookup", "/lookup", Rule::Public),
+    ("GET", "/notifications", "/notifications", Rule::Own),
+    ("GET", "/office", "/office", Rule::Reception),
+    ("GET", "/office/register", "/office/register", Rule::Reception),
+    ("POST", "/office/register", "/office/register", Rule::Reception),
+    (
+        "POST",
+        "/office/dossiers/{id}/{action}",
+        "/office/dossiers/not-mine/receive",
+        Rule::Reception,
+    ),
+    ("POST", "/api/v1/uploads", "/api/v1/uploads", Rule::Applicants),
+    ("GET", "/api/v1/uploads/{id}", "/api/v1/uploads/not-mine", Rule::Applicants),
+    ("PUT", "/api/v1/uploads/{id}", "/api/v1/uploads/not-mine", Rule::Applicants),
+    ("POST", "/api/v1/dossiers", "/api/v1/dossiers", Rule::Applicants),
+    ("GET", "/api/v1/dossiers", "/api/v1/dossiers", Rule::Applicants),
+    ("GET", "/api/v1/dossiers/{id}", "/api/v1/dossiers/not-mine", Rule::Applicants),
+    (
+        "POST",
+        "/api/v1/dossiers/{id}/withdraw",
+        "/api/v1/dossiers/not-mine/withdraw",
+        Rule::Applicants,
+    ),
+    ("GET", "/api/v1/lookup", "/api/v1/lookup?code=x&phone_last4=1234", Rule::Public),
 ];
 
 /// The demo identities: login name, may manage officials, may read the security log.
@@ -226,6 +278,10 @@ fn expected(rule: Rule, person: Option<(&str, bool, bool)>, api: bool) -> Result
         (Rule::Own, Some(_)) => Ok(()),
         (Rule::Officials, Some((_, officials, _))) if officials => Ok(()),
         (Rule::SecurityLog, Some((_, _, log))) if log => Ok(()),
+        (Rule::Applicants, Some((name, _, _))) if matches!(name, "congdan" | "doanhnghiep") => {
+            Ok(())
+        }
+        (Rule::Reception, Some((name, _, _))) if name == "tiepnhan" => Ok(()),
         _ if signed_in => Err(403),
         _ => Err(login),
     }
@@ -240,6 +296,11 @@ async fn request(
     let url = format!("{}{path}", s.base);
     let builder = if method == "GET" {
         s.client.get(&url)
+    } else if method == "PUT" {
+        s.client
+            .put(&url)
+            .header("upload-offset", "0")
+            .body(b"%PDF-1.4".to_vec())
     } else {
         let token = s.csrf().await;
         s.client.post(&url).form(&[("csrf", token.as_str())])
