@@ -2,7 +2,7 @@
 //! throttling, the notification outbox and the security audit log. Secrets (session ids, tokens,
 //! codes) are stored only as SHA-256 hashes, so a copy of the database opens no account.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::{Store, StoreError};
 use motcua_core::accounts::{Throttle, ThrottleRule};
 use motcua_core::Role;
@@ -295,7 +295,7 @@ impl Store {
             Role::Citizen
         };
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1 OR email = $1 OR phone = $1")
                 .bind(&username).fetch_one(&mut *tx).await?;
             if taken > 0 {
@@ -329,7 +329,7 @@ impl Store {
             _ => ("Mã xác thực tài khoản Cổng Dịch vụ công", format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai.")),
         };
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
                 .bind(now).bind(user_id).bind(purpose).execute(&mut *tx).await?;
             insert_code(&mut tx, user_id, purpose, &code, now).await?;
@@ -380,7 +380,7 @@ impl Store {
     pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3").bind(password_hash).bind(now).bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             tx.commit().await?;
@@ -599,7 +599,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let now = OffsetDateTime::now_utc();
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1").bind(username).fetch_one(&mut *tx).await?;
             if taken > 0 {
                 return Ok(None);
@@ -716,7 +716,7 @@ impl Store {
     ) -> Result<SsoLogin, StoreError> {
         let now = OffsetDateTime::now_utc();
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let linked: Option<(String, String)> = sqlx::query_as(
                 "SELECT u.id, u.username FROM oidc_links l JOIN users u ON u.id = l.user_id WHERE l.issuer = $1 AND l.subject = $2")
                 .bind(issuer).bind(subject).fetch_optional(&mut *tx).await?;

@@ -37,6 +37,41 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads first and writes later cannot wait for the
+/// lock and fails with "database is locked" as soon as another writer committed in between.
+pub(crate) trait BeginWrite {
+    /// The database of the pool.
+    type Db: sqlx::Database;
+    /// Begins a write transaction.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
+}
+
 impl Backend {
     pub(crate) async fn open_sqlite(file: &Path) -> Result<Backend, StoreError> {
         let options = SqliteConnectOptions::new()

@@ -1,7 +1,7 @@
 //! Yearly holiday schedules entered after release, versioned. The statutory rules and the shipped
 //! schedules live in the core; what is stored here overrides the shipped schedule of its year.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::{Store, StoreError};
 use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
 use time::OffsetDateTime;
@@ -73,7 +73,7 @@ impl Store {
             serde_json::to_string(schedule).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM holiday_schedules WHERE year = $1")
                 .bind(i64::from(schedule.year))
                 .fetch_one(&mut *tx)

@@ -2,7 +2,7 @@
 //! districts as history), agencies, and one account per role. Loaded once: the marker row makes a
 //! restart, or several nodes starting together, a no-op.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::{password, Store, StoreError};
 use motcua_core::Role;
 use serde::Deserialize;
@@ -166,7 +166,7 @@ impl Store {
         let now = OffsetDateTime::now_utc();
 
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let claimed = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
                 .bind(MARKER)
                 .bind(now.unix_timestamp().to_string())

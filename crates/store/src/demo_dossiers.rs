@@ -3,7 +3,7 @@
 //! something real from the first start. They are made by a fixed pseudo-random sequence (the
 //! same demo every time) and follow the same rules and code sequence as live dossiers.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::dossiers::{append_event, micros, CodeSettings};
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{OfficeHours, WorkCalendar, VIETNAM};
@@ -102,7 +102,7 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let mut rng = Rng(0x6d6f_7463_7561_2026);
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for i in 0..DEMO_DOSSIERS {
                 // Most samples use a procedure with a published processing time, so that most of
                 // them can move through the whole lifecycle.

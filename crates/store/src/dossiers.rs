@@ -5,7 +5,7 @@
 //! transaction against the row it locked, so two officers acting at once cannot both win.
 
 use crate::accounts::{enqueue, Account};
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::blobs::{BlobStore, Staged};
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{Deadline, OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
@@ -523,7 +523,7 @@ impl Store {
         let form =
             serde_json::to_string(prefill).map_err(|e| StoreError::Invalid(e.to_string()))?;
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO dossiers (id, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'online', 'draft', $12, $13, $13)")
                 .bind(&id).bind(procedure_id).bind(version).bind(&code).bind(&name).bind(&agency)
                 .bind(&applicant.id).bind(&applicant.display_name).bind(applicant.phone.as_deref().unwrap_or(""))
@@ -556,7 +556,7 @@ impl Store {
 
     /// Bytes already attached to a dossier.
     pub async fn dossier_bytes(&self, dossier_id: &str) -> Result<u64, StoreError> {
-        let n: i64 = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM attachments WHERE dossier_id = $1").bind(dossier_id).fetch_one(p).await)?;
+        let n: i64 = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE dossier_id = $1").bind(dossier_id).fetch_one(p).await)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -605,7 +605,7 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(size).unwrap_or(i64::MAX);
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let status: Option<(String, i64)> = sqlx::query_as("SELECT status, supplement_requests FROM dossiers WHERE id = $1").bind(dossier_id).fetch_optional(&mut *tx).await?;
             let round = match status {
                 Some((s, _)) if s == "draft" => 0,
@@ -634,7 +634,7 @@ impl Store {
     /// Deletes a draft and its files' rows.
     pub async fn delete_draft(&self, dossier_id: &str) -> Result<bool, StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM attachments WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?.rows_affected();
             let _ = n;
             sqlx::query("DELETE FROM dossier_events WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?;
@@ -660,7 +660,7 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let limit_override = act.time_limit;
         let result: Result<String, ActError> = on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1");
             let row: Option<Row> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
             let d = Dossier::try_from(row.ok_or(ActError::NotFound)?)?;
@@ -753,7 +753,7 @@ impl Store {
             serde_json::to_string(paper.form).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let get = |k: &str| paper.form.get(k).cloned().unwrap_or_default();
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let proc_row: Option<(i64, String, String, String)> = sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(paper.procedure_id).fetch_optional(&mut *tx).await?;
             let (version, pcode, name, agency) = proc_row.ok_or(ActError::NotFound)?;
             let limit = match paper.time_limit {
@@ -834,7 +834,7 @@ impl Store {
                 continue;
             }
             let done: bool = on_pool!(self.backend(), pool => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 let n = sqlx::query("UPDATE dossiers SET due_at = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4")
                     .bind(due).bind(now).bind(&d.id).bind(d.version).execute(&mut *tx).await?.rows_affected();
                 if n == 1 {

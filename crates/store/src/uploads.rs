@@ -3,7 +3,7 @@
 //! continues from there, so nothing already received is sent again. Every chunk is synced before
 //! the offset that counts it is committed.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::blobs::{append_at, stage_existing, Staged};
 use crate::dossiers::micros;
 use crate::{Store, StoreError};
@@ -164,7 +164,7 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
         on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
                 .bind(&staged.sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
             sqlx::query("UPDATE uploads SET sha256 = $1, media_type = $2 WHERE id = $3")

@@ -9,6 +9,7 @@ mod accounts;
 mod browser;
 mod calendar_cli;
 mod catalogue;
+mod dossiers;
 mod harness;
 mod http;
 mod oidc;

@@ -5,7 +5,7 @@ pub mod files;
 pub mod index;
 pub mod published;
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, BeginWrite};
 use crate::{Store, StoreError};
 use files::{CsvFormat, ReadProcedure, RowError};
 use motcua_core::catalogue::Procedure;
@@ -200,7 +200,7 @@ impl Store {
         let now = OffsetDateTime::now_utc();
         let total = items.len();
         let summary = on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await.map_err(StoreError::from)?;
+            let mut tx = pool.begin_write().await.map_err(StoreError::from)?;
             let mut summary = ImportSummary::default();
             for (i, item) in items.iter().enumerate() {
                 let p = &item.procedure;
