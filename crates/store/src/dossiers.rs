@@ -503,7 +503,8 @@ impl Store {
         )
     }
 
-    /// The applicant's open draft of a procedure, or a new one prefilled with `prefill`.
+    /// The applicant's open draft of a procedure (so a citizen resumes it on any device), or a
+    /// new one prefilled with `prefill`.
     pub async fn open_draft(
         &self,
         applicant: &Account,
@@ -514,6 +515,16 @@ impl Store {
         if let Some(id) = existing {
             return Ok(id);
         }
+        self.create_draft(applicant, procedure_id, prefill).await
+    }
+
+    /// A new draft, whatever drafts exist: each API submission is its own dossier.
+    pub async fn create_draft(
+        &self,
+        applicant: &Account,
+        procedure_id: &str,
+        prefill: &BTreeMap<String, String>,
+    ) -> Result<String, StoreError> {
         let proc_row: Option<(i64, String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(procedure_id).fetch_optional(p).await)?;
         let (version, code, name, agency) = proc_row.ok_or_else(|| {
             StoreError::Invalid(format!("procedure {procedure_id} does not exist"))

@@ -473,7 +473,7 @@ pub(crate) async fn create_dossier(
     prefill.retain(|_, v| !v.is_empty());
     let id = state
         .store
-        .open_draft(&user.account, &stored.id, &prefill)
+        .create_draft(&user.account, &stored.id, &prefill)
         .await
         .map_err(store_failed)?;
     let commune = form.get("applicant_commune").cloned();

@@ -368,10 +368,8 @@ fn expected(rule: Rule, person: Option<(&str, bool, bool)>, api: bool) -> Result
         (Rule::Own, Some(_)) => Ok(()),
         (Rule::Officials, Some((_, officials, _))) if officials => Ok(()),
         (Rule::SecurityLog, Some((_, _, log))) if log => Ok(()),
-        (Rule::Applicants, Some((name, _, _))) if matches!(name, "congdan" | "doanhnghiep") => {
-            Ok(())
-        }
-        (Rule::Reception, Some((name, _, _))) if name == "tiepnhan" => Ok(()),
+        (Rule::Applicants, Some(("congdan" | "doanhnghiep", _, _))) => Ok(()),
+        (Rule::Reception, Some(("tiepnhan", _, _))) => Ok(()),
         _ if signed_in => Err(403),
         _ => Err(login),
     }

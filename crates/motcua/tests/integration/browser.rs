@@ -259,3 +259,161 @@ async fn a_citizen_registers_verifies_logs_in_edits_the_profile_and_logs_out() {
     expect_h1(c, "Đăng nhập").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_files_a_dossier_online_and_anyone_tracks_it_by_code() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::start(Db::Sqlite).await.unwrap();
+    let c = &browser.client;
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "#identifier", "congdan").await;
+    fill(c, "#password", motcua_store::demo::DEMO_PASSWORD).await;
+    submit(c, "form[action='/login']").await;
+    expect_h1(c, "Tài khoản của tôi").await;
+
+    // Search without diacritics, open the procedure, start the online form.
+    c.goto(&app.url("/procedures?q=cap+ban+sao+tu+so+goc"))
+        .await
+        .unwrap();
+    c.find(Locator::XPath(
+        "//main//a[contains(., 'Cấp bản sao từ sổ gốc')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    expect_h1(c, "Cấp bản sao từ sổ gốc").await;
+    c.find(Locator::LinkText("Nộp hồ sơ trực tuyến"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, "Nộp hồ sơ trực tuyến").await;
+    // Prefilled from the profile; the citizen completes the address and attaches a PDF.
+    let name = c
+        .find(Locator::Css("#f-applicant_name"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("Nguyễn Văn An"));
+    fill(
+        c,
+        "#f-applicant_address",
+        "Số 12 phố Lê Lợi, phường Lương Văn Tri",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("to-khai.pdf");
+    std::fs::write(&file, crate::dossiers::pdf(4096)).unwrap();
+    c.find(Locator::Css("#doc_other"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[value='review']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, "Xem lại hồ sơ trước khi nộp").await;
+    let review = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(review.contains("to-khai.pdf"), "{review}");
+    submit(c, "form[action$='/submit']").await;
+    c.wait()
+        .for_element(Locator::Css("#dossier-code"))
+        .await
+        .unwrap();
+    let code = c
+        .find(Locator::Css("#dossier-code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(code.starts_with("000.00.00.H00-"), "{code}");
+    let status = c
+        .find(Locator::Css("#dossier-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "Đã nộp trực tuyến, chờ tiếp nhận");
+
+    // "Hồ sơ của tôi" lists it.
+    c.find(Locator::LinkText("Hồ sơ của tôi"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, "Hồ sơ của tôi").await;
+    c.find(Locator::LinkText(&code)).await.unwrap();
+
+    // Signed out, anyone with the code and the phone's last four digits sees the status only.
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::LinkText("Đăng nhập"))
+        .await
+        .unwrap();
+    c.find(Locator::LinkText("Tra cứu hồ sơ"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, "Tra cứu hồ sơ").await;
+    fill(c, "#code", &code).await;
+    fill(c, "#phone", &motcua_store::demo::DEMO_CITIZEN_PHONE[6..]).await;
+    submit(c, "form[action='/lookup']").await;
+    c.wait()
+        .for_element(Locator::Css("#ket-qua"))
+        .await
+        .unwrap();
+    let result = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        result.contains("Đã nộp trực tuyến, chờ tiếp nhận"),
+        "{result}"
+    );
+    assert!(result.contains("Nộp hồ sơ trực tuyến"), "{result}");
+    for private in ["Nguyễn Văn An", "Lê Lợi", "020190000123", "to-khai.pdf"] {
+        assert!(!result.contains(private), "the lookup shows {private}");
+    }
+    let width = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        width[0].as_i64() <= width[1].as_i64(),
+        "lookup page wider than the phone"
+    );
+    browser.close().await;
+}

@@ -122,7 +122,10 @@ async fn a_stored_schedule_changes_due_moments(db: Db) {
     )
     .await;
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "schedule 2027 stored as version 1\n");
+    assert_eq!(
+        out,
+        "schedule 2027 stored as version 1\n0 open dossier(s) got a new due moment\n"
+    );
     let (_, after, _) = motcua(&["calendar", "due", "2027-03-01T09:00", "5d"], &args).await;
     assert_eq!(
         after, "2027-03-09T17:00+07:00\n",
@@ -147,7 +150,10 @@ async fn a_stored_schedule_changes_due_moments(db: Db) {
         &args,
     )
     .await;
-    assert_eq!(out, "schedule 2027 stored as version 2\n");
+    assert_eq!(
+        out,
+        "schedule 2027 stored as version 2\n0 open dossier(s) got a new due moment\n"
+    );
     assert_eq!(
         motcua(&["calendar", "due", "2027-03-01T09:00", "5d"], &args)
             .await

@@ -385,3 +385,203 @@ async fn a_newer_schema_is_refused_and_left_alone_sqlite() {
 async fn a_newer_schema_is_refused_and_left_alone_postgres() {
     a_newer_schema_is_refused_and_left_alone(Db::Postgres).await;
 }
+
+/// Signs in as the demo citizen over HTTP and creates an API token.
+async fn citizen_token(base: &str) -> String {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::harness::csrf_of(&page);
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("identifier", "congdan"),
+            ("password", motcua_store::demo::DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Signing in issues a fresh CSRF token.
+    let page = client
+        .get(format!("{base}/account/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::harness::csrf_of(&page);
+    let r = client
+        .post(format!("{base}/account/tokens"))
+        .form(&[("csrf", csrf.as_str()), ("name", "crash")])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    let at = html.find(r#"id="new-token">"#).unwrap() + r#"id="new-token">"#.len();
+    html[at..].split('<').next().unwrap().to_owned()
+}
+
+/// One submission through the API with a 100 KB attachment; `Some(code)` when the server said
+/// it succeeded.
+async fn submit_via_api(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> Option<String> {
+    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
+    file.resize(100 * 1024, b'.');
+    let up: serde_json::Value = client
+        .post(format!("{base}/api/v1/uploads"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"file_name": format!("don-{n}.pdf"), "size": file.len()}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let id = up["id"].as_str()?.to_owned();
+    let r = client
+        .put(format!("{base}/api/v1/uploads/{id}"))
+        .bearer_auth(token)
+        .header("upload-offset", "0")
+        .body(file)
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 200 {
+        return None;
+    }
+    let r = client
+        .post(format!("{base}/api/v1/dossiers"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "agency": "ubnd-xa", "procedure_code": "2.000908",
+            "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+                     "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn"},
+            "attachments": [{"upload_id": id}]}))
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 201 {
+        return None;
+    }
+    let d: serde_json::Value = r.json().await.ok()?;
+    d["code"].as_str().map(str::to_owned)
+}
+
+/// kill -9 during a stream of submissions: every submission that got a success answer is there
+/// after a restart, with its file, and no code was given twice.
+async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
+    let Some(data) = TestData::new(db).await else {
+        return;
+    };
+    let mut args = data.args();
+    args.push("--demo".to_owned());
+    let server = spawn_server(&args).await;
+    let token = citizen_token(&server.base).await;
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let (base, token, acked) = (server.base.clone(), token.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                match submit_via_api(&client, &base, &token, w * 100_000 + n).await {
+                    Some(code) => acked.lock().unwrap().push(code),
+                    // The server is gone.
+                    None => break,
+                }
+            }
+        }));
+    }
+    // Let a stream build up, then pull the plug in the middle of it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.kill_9().await;
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acknowledged.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 3,
+        "the stream was too short to test anything: {acked:?}"
+    );
+
+    let again = spawn_server(&args).await;
+    let store = motcua_store::Store::open_shared(&data.store_config())
+        .await
+        .unwrap();
+    for code in &acked {
+        let d = store
+            .dossier_by_code(code)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("acknowledged dossier {code} is lost"));
+        let files = store.attachments(&d.id).await.unwrap();
+        assert_eq!(files.len(), 1, "{code}");
+        let mut blob = store.blobs().open(&files[0].sha256).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut blob, &mut bytes).unwrap();
+        assert_eq!(bytes.len(), 100 * 1024, "{code}");
+        use sha2::Digest;
+        let hex: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex, files[0].sha256,
+            "{code}: the file on disk is the one acknowledged"
+        );
+    }
+    let all = store.verify_events().await.unwrap();
+    assert_eq!(all.1, None, "event chains intact after the crash");
+    let codes: Vec<String> = match store.backend() {
+        motcua_store::Backend::Sqlite(p) => {
+            sqlx::query_scalar("SELECT code FROM dossiers WHERE code IS NOT NULL")
+                .fetch_all(p)
+                .await
+                .unwrap()
+        }
+        motcua_store::Backend::Postgres(p) => {
+            sqlx::query_scalar("SELECT code FROM dossiers WHERE code IS NOT NULL")
+                .fetch_all(p)
+                .await
+                .unwrap()
+        }
+    };
+    let mut unique = codes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), codes.len(), "a code was given twice");
+    // The restarted server goes on numbering after the last code.
+    let next = submit_via_api(&reqwest::Client::new(), &again.base, &token, 999_999)
+        .await
+        .expect("submission after restart");
+    assert!(!codes.contains(&next), "{next} reused");
+    store.close().await;
+    again.kill_9().await;
+}
+
+#[tokio::test]
+async fn killed_during_submissions_loses_no_acknowledged_dossier_sqlite() {
+    killed_during_submissions_loses_no_acknowledged_dossier(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn killed_during_submissions_loses_no_acknowledged_dossier_postgres() {
+    killed_during_submissions_loses_no_acknowledged_dossier(Db::Postgres).await;
+}
