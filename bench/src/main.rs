@@ -1,12 +1,13 @@
 //! Benchmarks of motcua. Each figure is printed next to a baseline measured in the same run,
 //! because absolute numbers on shared machines mean little; the ratio is what to compare.
 //!
-//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [--seconds N]`
+//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [submit] [--seconds N]`
 
 mod calendar;
 mod http;
 mod load;
 mod search;
+mod submit;
 
 use anyhow::{bail, Context};
 
@@ -24,8 +25,8 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--seconds needs a whole number")?;
             }
-            "http" | "calendar" | "search" => which.push(a),
-            other => bail!("unknown benchmark '{other}'; known: http, calendar, search"),
+            "http" | "calendar" | "search" | "submit" => which.push(a),
+            other => bail!("unknown benchmark '{other}'; known: http, calendar, search, submit"),
         }
     }
     if which.is_empty() {
@@ -33,6 +34,7 @@ fn main() -> anyhow::Result<()> {
             "calendar".to_owned(),
             "search".to_owned(),
             "http".to_owned(),
+            "submit".to_owned(),
         ];
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -43,6 +45,7 @@ fn main() -> anyhow::Result<()> {
             "http" => rt.block_on(http::run(seconds))?,
             "calendar" => calendar::run(1_000_000)?,
             "search" => rt.block_on(search::run(seconds))?,
+            "submit" => rt.block_on(submit::run(seconds))?,
             _ => unreachable!("validated above"),
         }
     }

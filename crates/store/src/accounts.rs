@@ -569,23 +569,35 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// The account and scopes behind a bearer token, if it is live.
+    /// The account and scopes behind a bearer token, if it is live, and whether this use opens
+    /// a new period of use (the first in [`TOKEN_USE_PERIOD`]): only then is `last_used_at`
+    /// written, so a busy integration does not turn every API call into a database write.
     pub async fn token_account(
         &self,
         secret: &str,
-    ) -> Result<Option<(Account, Vec<String>)>, StoreError> {
+    ) -> Result<Option<(Account, Vec<String>, bool)>, StoreError> {
         let hash = hash_secret(secret);
-        let row: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT user_id, scopes FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+        let row: Option<(String, String, Option<OffsetDateTime>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT user_id, scopes, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(&hash).fetch_optional(p).await)?;
-        let Some((user_id, scopes)) = row else {
+        let Some((user_id, scopes, last_used)) = row else {
             return Ok(None);
         };
-        on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(OffsetDateTime::now_utc()).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        let now = OffsetDateTime::now_utc();
+        let new_period = last_used.is_none_or(|t| now - t > TOKEN_USE_PERIOD);
+        if new_period {
+            on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(now).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+        }
         Ok(self
             .account(&user_id)
             .await?
             .filter(|a| a.status == "active")
-            .map(|a| (a, scopes.split_whitespace().map(str::to_owned).collect())))
+            .map(|a| {
+                (
+                    a,
+                    scopes.split_whitespace().map(str::to_owned).collect(),
+                    new_period,
+                )
+            }))
     }
 
     /// Creates an active official with roles.
@@ -690,6 +702,9 @@ where
         .await?;
     Ok(())
 }
+
+/// How precisely a token's last use is recorded (and how often its use is logged).
+pub const TOKEN_USE_PERIOD: time::Duration = time::Duration::minutes(5);
 
 /// The outcome of a single sign-on.
 #[derive(Debug, Clone, PartialEq, Eq)]

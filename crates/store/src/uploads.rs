@@ -127,6 +127,12 @@ impl Store {
         tokio::task::spawn_blocking(move || append_at(&path, at, &chunk))
             .await
             .map_err(|e| StoreError::Invalid(format!("upload write interrupted: {e}")))??;
+        if end == up.size {
+            // The last chunk is recorded together with the checked blob (`finish_upload`), in
+            // one commit; until then a retry of it simply rewrites it.
+            up.received = end;
+            return Ok(up);
+        }
         let n = on_pool!(self.backend(), p => sqlx::query("UPDATE uploads SET received = $1 WHERE id = $2 AND received = $3")
             .bind(end).bind(id).bind(offset).execute(p).await.map(|r| r.rows_affected()))
         .map_err(StoreError::from)?;
@@ -153,10 +159,12 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("upload read interrupted: {e}")))?
     }
 
-    /// Records a complete, checked upload as a blob.
+    /// Records a complete, checked upload as a blob, together with its last chunk (which began
+    /// at `last_offset`).
     pub async fn finish_upload(
         &self,
         id: &str,
+        last_offset: i64,
         staged: &Staged,
         kind: FileKind,
     ) -> Result<(), StoreError> {
@@ -167,10 +175,47 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
                 .bind(&staged.sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
-            sqlx::query("UPDATE uploads SET sha256 = $1, media_type = $2 WHERE id = $3")
-                .bind(&staged.sha256).bind(kind.media_type()).bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query("UPDATE uploads SET sha256 = $1, media_type = $2, received = size WHERE id = $3 AND received = $4")
+                .bind(&staged.sha256).bind(kind.media_type()).bind(id).bind(last_offset).execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Err(StoreError::Invalid(format!("upload {id} was finished by another request")));
+            }
             tx.commit().await?;
             Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Records an upload that arrived whole in one request (already staged and checked): the
+    /// blob, its row and the complete upload in one transaction.
+    pub async fn create_complete_upload(
+        &self,
+        owner_id: &str,
+        file_name: &str,
+        staged: &Staged,
+        kind: FileKind,
+    ) -> Result<Upload, StoreError> {
+        self.commit_blob(staged).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = micros(OffsetDateTime::now_utc());
+        let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
+                .bind(&staged.sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO uploads (id, owner_id, file_name, size, received, sha256, media_type, created_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)")
+                .bind(&id).bind(owner_id).bind(file_name).bind(size).bind(&staged.sha256).bind(kind.media_type()).bind(now)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(Upload {
+            id,
+            owner_id: owner_id.to_owned(),
+            file_name: file_name.to_owned(),
+            size,
+            received: size,
+            sha256: Some(staged.sha256.clone()),
+            media_type: Some(kind.media_type().to_owned()),
         })
     }
 

@@ -5,8 +5,8 @@
 use crate::api::error;
 use crate::auth::{ClientIp, CurrentUser};
 
-use crate::dossiers::{all_fields, communes, public_lookup, submission_problems};
-use crate::routes::{get, needs, post, put_chunk, RouteDef, PUBLIC};
+use crate::dossiers::{all_fields, communes, public_lookup};
+use crate::routes::{get, needs, post, put_chunk, upload, RouteDef, PUBLIC};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use motcua_core::accounts::Permission;
 use motcua_core::dossier::{validate_form, Action, Actor, FieldError, FileError};
-use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent};
+use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent, NewFile};
 use motcua_store::uploads::{ChunkError, Upload};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 pub(crate) fn routes() -> Vec<RouteDef> {
     let submit = needs(Permission::SubmitDossiers);
     vec![
-        post("/api/v1/uploads", submit, create_upload),
+        upload("/api/v1/uploads", submit, create_upload),
         get("/api/v1/uploads/{id}", submit, upload_status),
         put_chunk("/api/v1/uploads/{id}", submit, put_upload_chunk),
         post("/api/v1/dossiers", submit, create_dossier),
@@ -92,16 +92,84 @@ impl From<Upload> for UploadState {
     }
 }
 
-/// Announces an upload. Empty or oversized files are refused here, before any byte is sent.
-#[utoipa::path(post, path = "/api/v1/uploads", request_body = NewUpload,
+/// Where a whole file sent in one request may say its name.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// File name, for a file sent whole as `application/octet-stream`.
+    file_name: Option<String>,
+}
+
+/// Announces an upload (JSON `{file_name, size}`), to be sent in chunks; or, with an
+/// `application/octet-stream` body and `?file_name=`, takes a small file whole in one request.
+/// Empty, oversized or wrongly typed files are refused before anything is kept.
+#[utoipa::path(post, path = "/api/v1/uploads", request_body(content = NewUpload, description = "JSON to announce a chunked upload, or the raw file as application/octet-stream"),
+    params(UploadQuery),
     responses((status = 201, body = UploadState), (status = 413, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn create_upload(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    Json(body): Json<NewUpload>,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> ApiResult {
     let limits = state.site.dossiers.limits;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let cap = usize::try_from(limits.per_file)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    if content_type.starts_with("application/octet-stream") {
+        let name = query
+            .file_name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_file_name",
+                "file_name (query) must have 1 to 200 characters".into(),
+                Some("file_name"),
+            ));
+        }
+        let bytes = axum::body::to_bytes(body, cap).await.map_err(|_| {
+            file_error(&FileError::TooLarge {
+                name: name.clone(),
+                limit: limits.per_file,
+            })
+        })?;
+        let kind = limits
+            .check(&name, &bytes[..bytes.len().min(512)], bytes.len() as u64, 0)
+            .map_err(|e| file_error(&e))?;
+        let staged = stage_bytes(&state, bytes).await.map_err(store_failed)?;
+        let up = state
+            .store
+            .create_complete_upload(&user.account.id, &name, &staged, kind)
+            .await;
+        staged.discard();
+        let up = up.map_err(store_failed)?;
+        return Ok((StatusCode::CREATED, Json(UploadState::from(up))).into_response());
+    }
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "an upload announcement is a small JSON object".into(),
+            None,
+        )
+    })?;
+    let body: NewUpload = serde_json::from_slice(&bytes).map_err(|e| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_json",
+            format!("expected {{\"file_name\", \"size\"}}: {e}"),
+            None,
+        )
+    })?;
     let name = body.file_name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(error(
@@ -144,6 +212,21 @@ pub(crate) async fn upload_status(
         .map_err(store_failed)?
         .ok_or_else(not_found)?;
     Ok(Json(UploadState::from(up)).into_response())
+}
+
+/// Writes a whole file to staging and syncs it.
+async fn stage_bytes(
+    state: &AppState,
+    bytes: Bytes,
+) -> Result<motcua_store::blobs::Staged, motcua_store::StoreError> {
+    let dir = state.store.blobs().staging_dir().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut s = motcua_store::blobs::Staging::new(&dir)?;
+        s.write(&bytes)?;
+        s.finish()
+    })
+    .await
+    .map_err(|e| motcua_store::StoreError::Invalid(e.to_string()))?
 }
 
 fn not_found() -> Response {
@@ -220,7 +303,7 @@ pub(crate) async fn put_upload_chunk(
         Ok(kind) => {
             state
                 .store
-                .finish_upload(&id, &staged, kind)
+                .finish_upload(&id, offset, &staged, kind)
                 .await
                 .map_err(store_failed)?;
             let done = state
@@ -423,9 +506,18 @@ pub(crate) async fn create_dossier(
             Some("procedure_code"),
         ));
     }
-    let communes = communes(&state).await.map_err(store_failed)?;
-    let known = |c: &str| communes.iter().any(|(x, _)| x == c);
     let fields = all_fields(&stored.procedure);
+    // The commune list is read only when a commune was given.
+    let needs_units = fields.iter().any(|f| {
+        f.kind == motcua_core::catalogue::FieldKind::AdminUnit
+            && body.form.get(&f.key).is_some_and(|v| !v.trim().is_empty())
+    });
+    let communes = if needs_units {
+        communes(&state).await.map_err(store_failed)?
+    } else {
+        Vec::new()
+    };
+    let known = |c: &str| communes.iter().any(|(x, _)| x == c);
     let form = match validate_form(&fields, &body.form, body.submit, &known) {
         Ok(f) => f,
         Err(e) => return Err(form_errors(e, Vec::new())),
@@ -469,6 +561,47 @@ pub(crate) async fn create_dossier(
             limit: limits.per_dossier,
         }));
     }
+    if body.submit {
+        if !stored.procedure.required_documents.is_empty() && uploads.is_empty() {
+            return Err(form_errors(
+                Vec::new(),
+                vec!["Chưa đính kèm giấy tờ nào trong thành phần hồ sơ.".to_owned()],
+            ));
+        }
+        let files: Vec<NewFile<'_>> = uploads
+            .iter()
+            .map(|(a, up, sha, kind)| NewFile {
+                document: stored
+                    .procedure
+                    .required_documents
+                    .iter()
+                    .find(|r| r.name == a.document)
+                    .map_or("Giấy tờ khác", |r| r.name.as_str()),
+                file_name: &up.file_name,
+                sha256: sha,
+                size: u64::try_from(up.size).unwrap_or(0),
+                kind: *kind,
+            })
+            .collect();
+        let d = state
+            .store
+            .file_dossier(
+                &user.account,
+                &stored.id,
+                &form,
+                &files,
+                &state.site.dossiers.codes,
+            )
+            .await
+            .map_err(act_error)?;
+        let events = state
+            .store
+            .dossier_events(&d.id)
+            .await
+            .map_err(store_failed)?;
+        return Ok((StatusCode::CREATED, Json(dossier_json(&d, &events, true))).into_response());
+    }
+    // A draft the citizen finishes on the portal.
     let mut prefill = form.clone();
     prefill.retain(|_, v| !v.is_empty());
     let id = state
@@ -501,35 +634,6 @@ pub(crate) async fn create_dossier(
             )
             .await
             .map_err(store_failed)?;
-    }
-    let d = state
-        .store
-        .dossier(&id)
-        .await
-        .map_err(store_failed)?
-        .ok_or_else(not_found)?;
-    if body.submit {
-        let (field_errors, other) = submission_problems(&state, &d, &stored.procedure)
-            .await
-            .map_err(store_failed)?;
-        if !field_errors.is_empty() || !other.is_empty() {
-            return Err(form_errors(field_errors, other));
-        }
-        let act = Act {
-            dossier_id: &id,
-            action: Action::Submit,
-            actor: Actor::Applicant,
-            by: &user.account,
-            note: "",
-            items: &[],
-            expected_version: None,
-            time_limit: None,
-        };
-        state
-            .store
-            .act(act, &state.site.dossiers.codes, &state.site.dossiers.hours)
-            .await
-            .map_err(act_error)?;
     }
     let d = state
         .store

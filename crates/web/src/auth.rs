@@ -133,17 +133,21 @@ pub(crate) async fn identify(
             .map(str::to_owned);
         if let Some(secret) = bearer {
             match state.store.token_account(&secret).await {
-                Ok(Some((account, scopes))) => {
-                    let _ = state
-                        .store
-                        .log_security(
-                            "token_used",
-                            Some(&account.id),
-                            Some(&account.username),
-                            Some(&ip),
-                            &path,
-                        )
-                        .await;
+                Ok(Some((account, scopes, new_period))) => {
+                    // Logged once per period of use, not per call: the log stays readable and
+                    // the API does not write on every request.
+                    if new_period {
+                        let _ = state
+                            .store
+                            .log_security(
+                                "token_used",
+                                Some(&account.id),
+                                Some(&account.username),
+                                Some(&ip),
+                                &path,
+                            )
+                            .await;
+                    }
                     request.extensions_mut().insert(CurrentUser {
                         account,
                         session: None,

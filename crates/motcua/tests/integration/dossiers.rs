@@ -896,6 +896,29 @@ on_both_databases!(
             r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
             "invalid_state"
         );
+        // A small file may also come whole in one request; its content is checked the same way.
+        let whole = |bytes: Vec<u8>| {
+            call(reqwest::Method::POST, "/api/v1/uploads?file_name=anh.png")
+                .header("content-type", "application/octet-stream")
+                .body(bytes)
+        };
+        let r = whole(b"MZ\x90\x00 renamed program".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+            "unsupported_file_type"
+        );
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+        let r = whole(png).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let up: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (up["complete"].as_bool(), up["media_type"].as_str()),
+            (Some(true), Some("image/png"))
+        );
         // The OpenAPI document describes the dossier API.
         let doc: serde_json::Value = app
             .client

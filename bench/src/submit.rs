@@ -1,0 +1,258 @@
+//! Durable submissions: full online submissions through the HTTP API (announce an upload, send
+//! 100 KB, file the dossier), each acknowledged only once it is on disk, against the raw storage
+//! rate measured in the same run on the same database and disk: write a 100 KB file, fsync it and
+//! its directory, insert one row and commit.
+
+use motcua_store::{Backend, Store, StoreConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FILE: usize = 100 * 1024;
+const CONCURRENCY: usize = 8;
+
+struct Stats {
+    ops: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn stats(mut all: Vec<Duration>, elapsed: f64) -> Stats {
+    all.sort();
+    let pick = |q: f64| {
+        all.get(((all.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        ops: all.len(),
+        per_second: all.len() as f64 / elapsed,
+        p50: pick(0.5),
+        p99: pick(0.99),
+    }
+}
+
+fn print(name: &str, s: &Stats, base: &Stats) {
+    println!(
+        "{name:<44} {:>8.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({:>5.1} % of baseline, {} ops)",
+        s.per_second,
+        s.p50.as_secs_f64() * 1e3,
+        s.p99.as_secs_f64() * 1e3,
+        100.0 * s.per_second / base.per_second,
+        s.ops
+    );
+}
+
+/// Runs `op` from `CONCURRENCY` loops for `seconds`.
+async fn closed_loop<F, Fut>(seconds: u64, op: F) -> anyhow::Result<Stats>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..CONCURRENCY {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                op(w * 1_000_000 + n).await?;
+                lat.push(t.elapsed());
+                n += 1;
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    Ok(stats(all, started.elapsed().as_secs_f64()))
+}
+
+/// The baseline: one durable file and one committed row per operation.
+async fn raw(store: Arc<Store>, dir: std::path::PathBuf, seconds: u64) -> anyhow::Result<Stats> {
+    let create = "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, sha TEXT NOT NULL, size BIGINT NOT NULL)";
+    match store.backend() {
+        Backend::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
+        Backend::Postgres(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
+    }
+    std::fs::create_dir_all(&dir)?;
+    closed_loop(seconds, move |n| {
+        let store = store.clone();
+        let dir = dir.clone();
+        async move {
+            let mut bytes = format!("%PDF-1.4 raw {n}\n").into_bytes();
+            bytes.resize(FILE, b'.');
+            let path = dir.join(format!("{n}.pdf"));
+            let d = dir.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                use std::io::Write;
+                let mut f = std::fs::File::create(&path)?;
+                f.write_all(&bytes)?;
+                f.sync_all()?;
+                std::fs::File::open(&d)?.sync_all()
+            })
+            .await??;
+            let sql = "INSERT INTO bench_raw (id, sha, size) VALUES ($1, $2, $3)";
+            let id = format!("{n}");
+            match store.backend() {
+                Backend::Sqlite(p) => sqlx::query(sql)
+                    .bind(&id)
+                    .bind(&id)
+                    .bind(FILE as i64)
+                    .execute(p)
+                    .await
+                    .map(|_| ())?,
+                Backend::Postgres(p) => sqlx::query(sql)
+                    .bind(&id)
+                    .bind(&id)
+                    .bind(FILE as i64)
+                    .execute(p)
+                    .await
+                    .map(|_| ())?,
+            }
+            anyhow::Ok(())
+        }
+    })
+    .await
+}
+
+/// One submission through the API, as another portal makes it: the file whole in one request,
+/// or (`resumable`) announced and then sent as a chunk, as a client on a weak line does.
+async fn submit(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+    resumable: bool,
+) -> anyhow::Result<()> {
+    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
+    file.resize(FILE, b'.');
+    let id = if resumable {
+        let up: serde_json::Value = client
+            .post(format!("{base}/api/v1/uploads"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"file_name": "don.pdf", "size": FILE}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = up["id"].as_str().unwrap_or_default().to_owned();
+        client
+            .put(format!("{base}/api/v1/uploads/{id}"))
+            .bearer_auth(token)
+            .header("upload-offset", "0")
+            .body(file)
+            .send()
+            .await?
+            .error_for_status()?;
+        id
+    } else {
+        let up: serde_json::Value = client
+            .post(format!("{base}/api/v1/uploads?file_name=don.pdf"))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(file)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        up["id"].as_str().unwrap_or_default().to_owned()
+    };
+    let r = client
+        .post(format!("{base}/api/v1/dossiers"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "agency": "ubnd-xa", "procedure_code": "2.000908",
+            "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+                     "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn"},
+            "attachments": [{"upload_id": id}]}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 201, "submission refused: {}", r.text().await?);
+    Ok(())
+}
+
+async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::Result<()> {
+    let store = Store::open_and_migrate(&config).await?;
+    store.seed_demo().await?;
+    let store = Arc::new(store);
+    let base_stats = raw(store.clone(), config.data_dir.join("raw"), seconds).await?;
+    let citizen = store
+        .login_record("congdan")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo citizen missing"))?
+        .id;
+    let token = store.create_api_token(&citizen, "bench", "").await?;
+    let base = crate::http::serve_store(store.clone()).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()?;
+    println!("-- {name}");
+    print(
+        "raw: 100 KB file + fsync + row insert (baseline)",
+        &base_stats,
+        &base_stats,
+    );
+    for (label, resumable) in [
+        ("submission: file in one request + dossier", false),
+        ("submission: announce + chunk + dossier", true),
+    ] {
+        submit(&client, &base, &token, 0, resumable).await?;
+        let s = closed_loop(seconds, {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            move |n| {
+                let (client, base, token) = (client.clone(), base.clone(), token.clone());
+                async move { submit(&client, &base, &token, n, resumable).await }
+            }
+        })
+        .await?;
+        print(label, &s, &base_stats);
+    }
+    Ok(())
+}
+
+pub async fn run(seconds: u64) -> anyhow::Result<()> {
+    println!("== durable submissions ({seconds} s each, {CONCURRENCY} concurrent clients, one 100 KB PDF each)");
+    let dir = tempfile::tempdir()?;
+    one_backend(
+        "SQLite (WAL, synchronous=FULL)",
+        StoreConfig {
+            data_dir: dir.path().join("sqlite"),
+            database: None,
+        },
+        seconds,
+    )
+    .await?;
+    let server = std::env::var("MOTCUA_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    match sqlx::PgPool::connect(&format!("{server}/postgres")).await {
+        Ok(admin) => {
+            let name = format!("motcua_bench_{}", std::process::id());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await?;
+            let result = one_backend(
+                "PostgreSQL",
+                StoreConfig {
+                    data_dir: dir.path().join("pg"),
+                    database: Some(format!("{server}/{name}")),
+                },
+                seconds,
+            )
+            .await;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin)
+                .await?;
+            result?;
+        }
+        Err(e) => println!("-- PostgreSQL skipped: {server} not reachable ({e})"),
+    }
+    Ok(())
+}
