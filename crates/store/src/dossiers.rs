@@ -102,7 +102,7 @@ impl Dossier {
 }
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     id: String,
     code: Option<String>,
     procedure_id: String,
@@ -132,7 +132,7 @@ struct Row {
     version: i64,
 }
 
-const COLUMNS: &str = "id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at, version";
+pub(crate) const COLUMNS: &str = "id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at, version";
 
 fn corrupt(id: &str, what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("dossier {id}: stored {what} is corrupt: {e}"))
@@ -754,121 +754,6 @@ impl Store {
         self.dossier(&id).await?.ok_or(ActError::NotFound)
     }
 
-    /// Files a complete online dossier in one transaction: the dossier, its files (blobs already
-    /// stored), its code, its events, the notifications. What the API does for another portal;
-    /// one commit, so a success answer means all of it is on disk and a failure means none.
-    pub async fn file_dossier(
-        &self,
-        applicant: &Account,
-        procedure_id: &str,
-        form: &BTreeMap<String, String>,
-        files: &[NewFile<'_>],
-        codes: &CodeSettings,
-    ) -> Result<Dossier, ActError> {
-        decide(
-            Status::Draft,
-            Action::Submit,
-            Actor::Applicant,
-            History::default(),
-        )?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let now = micros(OffsetDateTime::now_utc());
-        let form_json =
-            serde_json::to_string(form).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let get = |k: &str| form.get(k).cloned().unwrap_or_default();
-        let commune = form
-            .get("applicant_commune")
-            .filter(|c| !c.is_empty())
-            .cloned();
-        let email = Some(get("applicant_email")).filter(|e| !e.is_empty());
-        // Everything that is only read happens before the write lock is taken, so the write
-        // transaction is a handful of inserts (SQLite has one writer at a time).
-        let (version, pcode, name, agency, desk) = on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin().await?;
-            let proc_row: Option<(i64, String, String, String)> = sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(procedure_id).fetch_optional(&mut *tx).await?;
-            let (version, pcode, name, agency) = proc_row.ok_or(ActError::NotFound)?;
-            let levels = procedure_body(&mut tx, procedure_id, version).await?.map(|p| p.levels).unwrap_or_default();
-            let desk = desk_for(&mut tx, &levels, commune.as_deref()).await?;
-            tx.rollback().await?;
-            Ok::<_, ActError>((version, pcode, name, agency, desk))
-        })?;
-        let actor = Some(applicant.id.as_str());
-        let mut events = Vec::with_capacity(2);
-        let mut prev = GENESIS.to_owned();
-        for (seq, kind, status) in [
-            (1, "create", Status::Draft),
-            (2, "submit", Status::Submitted),
-        ] {
-            let mut e = DossierEvent {
-                seq,
-                kind: kind.to_owned(),
-                actor_id: actor.map(str::to_owned),
-                actor_name: applicant.display_name.clone(),
-                at: now,
-                status: status.as_str().to_owned(),
-                note: String::new(),
-                prev_hash: prev.clone(),
-                hash: String::new(),
-            };
-            e.hash = event_hash(&id, &e);
-            prev = e.hash.clone();
-            events.push(e);
-        }
-        let code = on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin_write().await?;
-            let code = next_code(&mut tx, codes, now).await?;
-            sqlx::query("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)")
-                .bind(&id).bind(&code).bind(procedure_id).bind(version).bind(&pcode).bind(&name).bind(&agency).bind(&desk)
-                .bind(&applicant.id).bind(get("applicant_name")).bind(get("applicant_phone")).bind(&email).bind(&commune)
-                .bind(&form_json).bind(now)
-                .execute(&mut *tx).await?;
-            for f in files {
-                sqlx::query("INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)")
-                    .bind(uuid::Uuid::new_v4().to_string()).bind(&id).bind(f.document).bind(f.file_name).bind(f.sha256)
-                    .bind(i64::try_from(f.size).unwrap_or(i64::MAX)).bind(f.kind.media_type()).bind(now)
-                    .execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), ($1, $11, $12, $4, $5, $6, $13, $8, $14, $15)")
-                .bind(&id).bind(events[0].seq).bind(&events[0].kind).bind(actor).bind(&applicant.display_name).bind(now)
-                .bind(&events[0].status).bind("").bind(&events[0].prev_hash).bind(&events[0].hash)
-                .bind(events[1].seq).bind(&events[1].kind).bind(&events[1].status).bind(&events[1].prev_hash).bind(&events[1].hash)
-                .execute(&mut *tx).await?;
-            let d = Dossier {
-                id: id.clone(),
-                code: Some(code.clone()),
-                procedure_id: procedure_id.to_owned(),
-                procedure_version: version,
-                procedure_code: pcode.clone(),
-                procedure_name: name.clone(),
-                agency_code: agency.clone(),
-                desk_code: desk.clone(),
-                applicant_id: Some(applicant.id.clone()),
-                applicant_name: get("applicant_name"),
-                applicant_phone: get("applicant_phone"),
-                applicant_email: email.clone(),
-                admin_unit_code: commune.clone(),
-                channel: Channel::Online,
-                offline_reason: None,
-                status: Status::Submitted,
-                form: form.clone(),
-                deadline: None,
-                due_at: None,
-                supplement_requests: 0,
-                supplement_items: Vec::new(),
-                created_at: now,
-                submitted_at: Some(now),
-                received_at: None,
-                closed_at: None,
-                updated_at: now,
-                version: 1,
-            };
-            notify(&mut tx, &d, Action::Submit, "", &[], now).await?;
-            tx.commit().await?;
-            Ok::<_, ActError>(code)
-        })?;
-        self.dossier_by_code(&code).await?.ok_or(ActError::NotFound)
-    }
-
     /// Registers a paper dossier brought to the counter or received by post: it gets its code and
     /// is received at once, so its clock starts now.
     pub async fn register_paper(
@@ -1030,7 +915,7 @@ impl Store {
     }
 }
 
-async fn procedure_body<'c, DB>(
+pub(crate) async fn procedure_body<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     procedure_id: &str,
     version: i64,
@@ -1061,7 +946,7 @@ where
 
 /// The one-stop desk for a procedure implemented at `levels`, filed for `commune`: that
 /// commune's centre for commune-level procedures, else the provincial centre.
-async fn desk_for<'c, DB>(
+pub(crate) async fn desk_for<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     levels: &[motcua_core::catalogue::Level],
     commune: Option<&str>,
@@ -1093,7 +978,7 @@ where
 /// The next code of the day, in the caller's transaction. The per-day counter row is locked by
 /// the upsert until the transaction ends, so concurrent submissions never share a number, and a
 /// rolled-back submission's number is simply never used.
-async fn next_code<'c, DB>(
+pub(crate) async fn next_code<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     codes: &CodeSettings,
     now: OffsetDateTime,
@@ -1182,7 +1067,7 @@ where
 
 /// Tells the applicant: in the app (when they have an account) and by email or SMS through the
 /// outbox, in the caller's transaction. The idempotency key is the dossier, action and moment.
-async fn notify<'c, DB>(
+pub(crate) async fn notify<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     d: &Dossier,
     action: Action,

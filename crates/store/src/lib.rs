@@ -11,6 +11,7 @@ pub mod demo;
 mod demo_dossiers;
 pub mod dossiers;
 mod error;
+mod filing;
 mod lock;
 pub mod password;
 mod reference;
@@ -39,6 +40,8 @@ pub struct Store {
     backend: Backend,
     data_dir: PathBuf,
     blobs: std::sync::Arc<blobs::FsBlobStore>,
+    // Started on first use, in the runtime that uses the store.
+    filings: std::sync::OnceLock<filing::FilingQueue>,
     // Held for the store's whole life: a second process on the same SQLite data dir must refuse.
     _lock: Option<DataDirLock>,
 }
@@ -59,6 +62,7 @@ impl Store {
         Ok(Store {
             backend,
             blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
+            filings: std::sync::OnceLock::new(),
             data_dir: config.data_dir.clone(),
             _lock: lock,
         })
@@ -75,6 +79,7 @@ impl Store {
         let store = Store {
             backend,
             blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
+            filings: std::sync::OnceLock::new(),
             data_dir: config.data_dir.clone(),
             _lock: None,
         };

@@ -703,6 +703,41 @@ on_both_databases!(
         unique.dedup();
         assert_eq!(unique.len(), codes.len(), "{codes:?}");
 
+        // Filings committed together: one that fails (its file is not stored) is rolled back
+        // alone, the others are kept.
+        let mut filings = Vec::new();
+        for i in 0..12 {
+            let store = app.store.clone();
+            let account = account.clone();
+            let pid = procedure.id.clone();
+            let form = form.clone();
+            let codes = app.state.site.dossiers.codes.clone();
+            filings.push(tokio::spawn(async move {
+                let sha = if i == 5 { "f".repeat(64) } else { String::new() };
+                let file = motcua_store::dossiers::NewFile {
+                    document: "Giấy tờ khác",
+                    file_name: "x.pdf",
+                    sha256: &sha,
+                    size: 10,
+                    kind: motcua_core::dossier::FileKind::Pdf,
+                };
+                let files: &[motcua_store::dossiers::NewFile<'_>] = if i == 5 { &[file] } else { &[] };
+                store.file_dossier(&account, &pid, &form, files, &codes).await.map(|d| d.code.unwrap())
+            }));
+        }
+        let mut filed = Vec::new();
+        for (i, f) in filings.into_iter().enumerate() {
+            match f.await.unwrap() {
+                Ok(code) => filed.push(code),
+                Err(e) => assert_eq!(i, 5, "{e}"),
+            }
+        }
+        assert_eq!(filed.len(), 11);
+        for code in &filed {
+            assert!(!codes.contains(code), "{code} given twice");
+            assert!(app.store.dossier_by_code(code).await.unwrap().is_some());
+        }
+
         // Two officers receive the same dossier at once: one wins, the other changes nothing.
         let desk = app
             .store

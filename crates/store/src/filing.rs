@@ -1,0 +1,267 @@
+//! Filing complete online dossiers with group commit. Each filing is a handful of inserts; what
+//! costs is the commit (a synced write of the log). Concurrent filings are therefore queued to
+//! one writer task that takes whatever is waiting, writes each behind its own savepoint, and
+//! commits them together: one synced write for many dossiers, and a failure of one rolls back
+//! that one only. A caller is answered only after the commit that holds its dossier.
+
+use crate::accounts::Account;
+use crate::backend::{on_pool, BeginWrite};
+use crate::dossiers::{
+    desk_for, event_hash, micros, next_code, notify, procedure_body, ActError, CodeSettings,
+    Dossier, DossierEvent, NewFile, GENESIS,
+};
+use crate::{Backend, Store, StoreError};
+use motcua_core::dossier::{decide, Action, Actor, Channel, FileKind, History, Status};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most filings written under one commit.
+const MAX_BATCH: usize = 64;
+
+/// A file to attach, owned so the filing can wait in the queue.
+#[derive(Debug, Clone)]
+struct OwnedFile {
+    document: String,
+    file_name: String,
+    sha256: String,
+    size: i64,
+    kind: FileKind,
+}
+
+/// Everything a filing writes, prepared (and read) before it joins the queue.
+struct Filing {
+    dossier: Dossier,
+    codes: CodeSettings,
+    files: Vec<OwnedFile>,
+    events: Vec<DossierEvent>,
+    form_json: String,
+    reply: oneshot::Sender<Result<String, ActError>>,
+}
+
+/// The queue to the writer task.
+pub(crate) struct FilingQueue(mpsc::Sender<Filing>);
+
+impl FilingQueue {
+    /// Starts the writer task for `backend` in the current runtime.
+    pub(crate) fn start(backend: Backend) -> FilingQueue {
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(writer(backend, rx));
+        FilingQueue(tx)
+    }
+}
+
+async fn writer(backend: Backend, mut rx: mpsc::Receiver<Filing>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let filings = std::mem::take(&mut batch);
+        write_batch(&backend, filings).await;
+    }
+}
+
+async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
+    let mut results: Vec<Result<String, ActError>> = Vec::with_capacity(filings.len());
+    let committed: Result<(), sqlx::Error> = on_pool!(backend, pool => {
+        async {
+            let mut tx = pool.begin_write().await?;
+            for f in &filings {
+                sqlx::query("SAVEPOINT filing").execute(&mut *tx).await?;
+                match write_one(&mut tx, f).await {
+                    Ok(code) => {
+                        sqlx::query("RELEASE SAVEPOINT filing").execute(&mut *tx).await?;
+                        results.push(Ok(code));
+                    }
+                    Err(e) => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT filing").execute(&mut *tx).await?;
+                        sqlx::query("RELEASE SAVEPOINT filing").execute(&mut *tx).await?;
+                        results.push(Err(e));
+                    }
+                }
+            }
+            tx.commit().await
+        }.await
+    });
+    match committed {
+        Ok(()) => {
+            for (f, r) in filings.into_iter().zip(results) {
+                let _ = f.reply.send(r);
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for f in filings {
+                let _ = f
+                    .reply
+                    .send(Err(ActError::Store(StoreError::Invalid(format!(
+                        "the filing was not stored: {message}"
+                    )))));
+            }
+        }
+    }
+}
+
+async fn write_one<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    f: &Filing,
+) -> Result<String, ActError>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
+{
+    let d = &f.dossier;
+    let now = d.created_at;
+    let code = next_code(tx, &f.codes, now).await?;
+    sqlx::query::<DB>("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)")
+        .bind(d.id.as_str()).bind(code.as_str()).bind(d.procedure_id.as_str()).bind(d.procedure_version)
+        .bind(d.procedure_code.as_str()).bind(d.procedure_name.as_str()).bind(d.agency_code.as_str()).bind(d.desk_code.clone())
+        .bind(d.applicant_id.clone()).bind(d.applicant_name.as_str()).bind(d.applicant_phone.as_str())
+        .bind(d.applicant_email.clone()).bind(d.admin_unit_code.clone())
+        .bind(f.form_json.as_str()).bind(now)
+        .execute(&mut **tx).await?;
+    for a in &f.files {
+        sqlx::query::<DB>("INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)")
+            .bind(uuid::Uuid::new_v4().to_string()).bind(d.id.as_str()).bind(a.document.as_str()).bind(a.file_name.as_str())
+            .bind(a.sha256.as_str()).bind(a.size).bind(a.kind.media_type()).bind(now)
+            .execute(&mut **tx).await?;
+    }
+    for e in &f.events {
+        sqlx::query::<DB>("INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(d.id.as_str()).bind(e.seq).bind(e.kind.as_str()).bind(e.actor_id.clone()).bind(e.actor_name.as_str())
+            .bind(e.at).bind(e.status.as_str()).bind(e.note.as_str()).bind(e.prev_hash.as_str()).bind(e.hash.as_str())
+            .execute(&mut **tx).await?;
+    }
+    let with_code = Dossier {
+        code: Some(code.clone()),
+        ..d.clone()
+    };
+    notify(tx, &with_code, Action::Submit, "", &[], now).await?;
+    Ok(code)
+}
+
+impl Store {
+    /// Files a complete online dossier: the dossier, its files (blobs already stored), its code,
+    /// its events and the notifications, written together and committed with whatever other
+    /// filings are waiting. A success answer means all of it is on disk; a failure, none.
+    pub async fn file_dossier(
+        &self,
+        applicant: &Account,
+        procedure_id: &str,
+        form: &BTreeMap<String, String>,
+        files: &[NewFile<'_>],
+        codes: &CodeSettings,
+    ) -> Result<Dossier, ActError> {
+        decide(
+            Status::Draft,
+            Action::Submit,
+            Actor::Applicant,
+            History::default(),
+        )?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = micros(OffsetDateTime::now_utc());
+        let form_json =
+            serde_json::to_string(form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+        let commune = form
+            .get("applicant_commune")
+            .filter(|c| !c.is_empty())
+            .cloned();
+        // Reads happen here, outside the shared write transaction.
+        let (version, pcode, name, agency, desk) = on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin().await?;
+            let proc_row: Option<(i64, String, String, String)> = sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(procedure_id).fetch_optional(&mut *tx).await?;
+            let (version, pcode, name, agency) = proc_row.ok_or(ActError::NotFound)?;
+            let levels = procedure_body(&mut tx, procedure_id, version).await?.map(|p| p.levels).unwrap_or_default();
+            let desk = desk_for(&mut tx, &levels, commune.as_deref()).await?;
+            tx.rollback().await?;
+            Ok::<_, ActError>((version, pcode, name, agency, desk))
+        })?;
+        let mut events = Vec::with_capacity(2);
+        let mut prev = GENESIS.to_owned();
+        for (seq, kind, status) in [
+            (1, "create", Status::Draft),
+            (2, "submit", Status::Submitted),
+        ] {
+            let mut e = DossierEvent {
+                seq,
+                kind: kind.to_owned(),
+                actor_id: Some(applicant.id.clone()),
+                actor_name: applicant.display_name.clone(),
+                at: now,
+                status: status.as_str().to_owned(),
+                note: String::new(),
+                prev_hash: prev.clone(),
+                hash: String::new(),
+            };
+            e.hash = event_hash(&id, &e);
+            prev = e.hash.clone();
+            events.push(e);
+        }
+        let dossier = Dossier {
+            id,
+            code: None,
+            procedure_id: procedure_id.to_owned(),
+            procedure_version: version,
+            procedure_code: pcode,
+            procedure_name: name,
+            agency_code: agency,
+            desk_code: desk,
+            applicant_id: Some(applicant.id.clone()),
+            applicant_name: get("applicant_name"),
+            applicant_phone: get("applicant_phone"),
+            applicant_email: Some(get("applicant_email")).filter(|e| !e.is_empty()),
+            admin_unit_code: commune,
+            channel: Channel::Online,
+            offline_reason: None,
+            status: Status::Submitted,
+            form: form.clone(),
+            deadline: None,
+            due_at: None,
+            supplement_requests: 0,
+            supplement_items: Vec::new(),
+            created_at: now,
+            submitted_at: Some(now),
+            received_at: None,
+            closed_at: None,
+            updated_at: now,
+            version: 1,
+        };
+        let files = files
+            .iter()
+            .map(|f| OwnedFile {
+                document: f.document.to_owned(),
+                file_name: f.file_name.to_owned(),
+                sha256: f.sha256.to_owned(),
+                size: i64::try_from(f.size).unwrap_or(i64::MAX),
+                kind: f.kind,
+            })
+            .collect();
+        let (reply, answer) = oneshot::channel();
+        let queue = self
+            .filings
+            .get_or_init(|| FilingQueue::start(self.backend().clone()));
+        queue
+            .0
+            .send(Filing {
+                dossier,
+                codes: codes.clone(),
+                files,
+                events,
+                form_json,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))?;
+        let code = answer
+            .await
+            .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))??;
+        self.dossier_by_code(&code).await?.ok_or(ActError::NotFound)
+    }
+}
