@@ -32,6 +32,11 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         get("/api/v1/dossiers/{id}", submit, get_dossier),
         post("/api/v1/dossiers/{id}/withdraw", submit, withdraw_dossier),
         get("/api/v1/lookup", PUBLIC, lookup),
+        // The same resumable uploads for the portal's own form (session and CSRF header).
+        upload("/uploads", submit, create_upload),
+        get("/uploads/{id}", submit, upload_status),
+        put_chunk("/uploads/{id}", submit, put_upload_chunk),
+        post("/dossiers/{id}/attach-upload", submit, attach_upload),
     ]
 }
 
@@ -319,6 +324,61 @@ pub(crate) async fn put_upload_chunk(
             Err(file_error(&e))
         }
     }
+}
+
+/// A finished upload to attach to a draft from the portal's form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AttachUpload {
+    upload_id: String,
+    /// The form's file input (`doc_0`, `doc_other`, …): which required document it is.
+    field: String,
+}
+
+/// Attaches a finished upload to the caller's draft (or dossier awaiting supplements).
+pub(crate) async fn attach_upload(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+    Json(body): Json<AttachUpload>,
+) -> ApiResult {
+    let d = owned(&state, &user, &id).await?;
+    if !matches!(d.status, motcua_core::dossier::Status::Draft | motcua_core::dossier::Status::SupplementRequested) {
+        return Err(error(StatusCode::CONFLICT, "invalid_state", "files can only be added to a draft or a dossier awaiting supplements".into(), None));
+    }
+    let up = state
+        .store
+        .upload(&body.upload_id, &user.account.id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    let (Some(sha), Some(kind)) = (up.sha256.clone(), up.media_type.as_deref().and_then(motcua_core::dossier::FileKind::from_media_type)) else {
+        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "upload_incomplete", format!("upload {} has {} of {} bytes", up.id, up.received, up.size), Some("upload_id")));
+    };
+    let limits = state.site.dossiers.limits;
+    let used = state.store.dossier_bytes(&id).await.map_err(store_failed)?;
+    let size = u64::try_from(up.size).unwrap_or(0);
+    if used + size > limits.per_dossier {
+        return Err(file_error(&FileError::DossierFull { limit: limits.per_dossier }));
+    }
+    let procedure = state
+        .store
+        .procedure_version(&d.procedure_id, d.procedure_version)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    let document = body
+        .field
+        .strip_prefix("doc_")
+        .and_then(|i| i.parse::<usize>().ok())
+        .and_then(|i| procedure.required_documents.get(i))
+        .map_or("Giấy tờ khác", |r| r.name.as_str());
+    state
+        .store
+        .attach_blob(&id, document, &up.file_name, &sha, size, kind)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    Ok(Json(serde_json::json!({"attached": true})).into_response())
 }
 
 /// A file to attach.

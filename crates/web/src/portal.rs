@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse};
 use motcua_core::{AdminUnitKind, AgencyKind};
 
 const APP_CSS: &str = include_str!("../assets/app.css");
+const UPLOAD_JS: &str = include_str!("../assets/upload.js");
 
 pub(crate) fn routes() -> Vec<RouteDef> {
     vec![
@@ -16,6 +17,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         get("/agencies", PUBLIC, agencies),
         get("/admin-units", PUBLIC, admin_units),
         get("/static/app.css", PUBLIC, css),
+        get("/static/upload.js", PUBLIC, upload_js),
     ]
 }
 
@@ -110,6 +112,16 @@ async fn css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         APP_CSS,
+    )
+}
+
+async fn upload_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        UPLOAD_JS,
     )
 }
 

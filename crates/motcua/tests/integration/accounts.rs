@@ -321,6 +321,16 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         "/api/v1/lookup?code=x&phone_last4=1234",
         Rule::Public,
     ),
+    ("GET", "/static/upload.js", "/static/upload.js", Rule::Public),
+    ("POST", "/uploads", "/uploads", Rule::Applicants),
+    ("GET", "/uploads/{id}", "/uploads/not-mine", Rule::Applicants),
+    ("PUT", "/uploads/{id}", "/uploads/not-mine", Rule::Applicants),
+    (
+        "POST",
+        "/dossiers/{id}/attach-upload",
+        "/dossiers/not-mine/attach-upload",
+        Rule::Applicants,
+    ),
 ];
 
 /// The demo identities: login name, may manage officials, may read the security log.
@@ -388,6 +398,7 @@ async fn request(
         s.client
             .put(&url)
             .header("upload-offset", "0")
+            .header("x-csrf-token", s.csrf().await)
             .body(b"%PDF-1.4".to_vec())
     } else {
         let token = s.csrf().await;
