@@ -342,8 +342,16 @@ pub(crate) async fn attach_upload(
     Json(body): Json<AttachUpload>,
 ) -> ApiResult {
     let d = owned(&state, &user, &id).await?;
-    if !matches!(d.status, motcua_core::dossier::Status::Draft | motcua_core::dossier::Status::SupplementRequested) {
-        return Err(error(StatusCode::CONFLICT, "invalid_state", "files can only be added to a draft or a dossier awaiting supplements".into(), None));
+    if !matches!(
+        d.status,
+        motcua_core::dossier::Status::Draft | motcua_core::dossier::Status::SupplementRequested
+    ) {
+        return Err(error(
+            StatusCode::CONFLICT,
+            "invalid_state",
+            "files can only be added to a draft or a dossier awaiting supplements".into(),
+            None,
+        ));
     }
     let up = state
         .store
@@ -351,14 +359,26 @@ pub(crate) async fn attach_upload(
         .await
         .map_err(store_failed)?
         .ok_or_else(not_found)?;
-    let (Some(sha), Some(kind)) = (up.sha256.clone(), up.media_type.as_deref().and_then(motcua_core::dossier::FileKind::from_media_type)) else {
-        return Err(error(StatusCode::UNPROCESSABLE_ENTITY, "upload_incomplete", format!("upload {} has {} of {} bytes", up.id, up.received, up.size), Some("upload_id")));
+    let (Some(sha), Some(kind)) = (
+        up.sha256.clone(),
+        up.media_type
+            .as_deref()
+            .and_then(motcua_core::dossier::FileKind::from_media_type),
+    ) else {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload_incomplete",
+            format!("upload {} has {} of {} bytes", up.id, up.received, up.size),
+            Some("upload_id"),
+        ));
     };
     let limits = state.site.dossiers.limits;
     let used = state.store.dossier_bytes(&id).await.map_err(store_failed)?;
     let size = u64::try_from(up.size).unwrap_or(0);
     if used + size > limits.per_dossier {
-        return Err(file_error(&FileError::DossierFull { limit: limits.per_dossier }));
+        return Err(file_error(&FileError::DossierFull {
+            limit: limits.per_dossier,
+        }));
     }
     let procedure = state
         .store

@@ -321,10 +321,25 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         "/api/v1/lookup?code=x&phone_last4=1234",
         Rule::Public,
     ),
-    ("GET", "/static/upload.js", "/static/upload.js", Rule::Public),
+    (
+        "GET",
+        "/static/upload.js",
+        "/static/upload.js",
+        Rule::Public,
+    ),
     ("POST", "/uploads", "/uploads", Rule::Applicants),
-    ("GET", "/uploads/{id}", "/uploads/not-mine", Rule::Applicants),
-    ("PUT", "/uploads/{id}", "/uploads/not-mine", Rule::Applicants),
+    (
+        "GET",
+        "/uploads/{id}",
+        "/uploads/not-mine",
+        Rule::Applicants,
+    ),
+    (
+        "PUT",
+        "/uploads/{id}",
+        "/uploads/not-mine",
+        Rule::Applicants,
+    ),
     (
         "POST",
         "/dossiers/{id}/attach-upload",

@@ -357,14 +357,16 @@ async fn a_citizen_files_a_dossier_online_and_anyone_tracks_it_by_code() {
     // With JavaScript the file went as a resumable upload, then was attached.
     let d = app.store.dossier_by_code(&code).await.unwrap().unwrap();
     let files = app.store.attachments(&d.id).await.unwrap();
-    assert_eq!((files.len(), files[0].file_name.as_str()), (1, "to-khai.pdf"));
+    assert_eq!(
+        (files.len(), files[0].file_name.as_str()),
+        (1, "to-khai.pdf")
+    );
     if let motcua_store::Backend::Sqlite(p) = app.store.backend() {
-        let resumable: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE sha256 = $1")
-                .bind(&files[0].sha256)
-                .fetch_one(p)
-                .await
-                .unwrap();
+        let resumable: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM uploads WHERE sha256 = $1")
+            .bind(&files[0].sha256)
+            .fetch_one(p)
+            .await
+            .unwrap();
         assert_eq!(resumable, 1, "the page used the resumable upload");
     }
 

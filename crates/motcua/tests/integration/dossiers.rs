@@ -713,7 +713,11 @@ on_both_databases!(
             let form = form.clone();
             let codes = app.state.site.dossiers.codes.clone();
             filings.push(tokio::spawn(async move {
-                let sha = if i == 5 { "f".repeat(64) } else { String::new() };
+                let sha = if i == 5 {
+                    "f".repeat(64)
+                } else {
+                    String::new()
+                };
                 let file = motcua_store::dossiers::NewFile {
                     document: "Giấy tờ khác",
                     file_name: "x.pdf",
@@ -721,8 +725,12 @@ on_both_databases!(
                     size: 10,
                     kind: motcua_core::dossier::FileKind::Pdf,
                 };
-                let files: &[motcua_store::dossiers::NewFile<'_>] = if i == 5 { &[file] } else { &[] };
-                store.file_dossier(&account, &pid, &form, files, &codes).await.map(|d| d.code.unwrap())
+                let files: &[motcua_store::dossiers::NewFile<'_>] =
+                    if i == 5 { &[file] } else { &[] };
+                store
+                    .file_dossier(&account, &pid, &form, files, &codes)
+                    .await
+                    .map(|d| d.code.unwrap())
             }));
         }
         let mut filed = Vec::new();
@@ -967,5 +975,75 @@ on_both_databases!(
         for path in ["/api/v1/dossiers", "/api/v1/uploads/{id}", "/api/v1/lookup"] {
             assert!(doc["paths"][path].is_object(), "{path}");
         }
+    }
+);
+
+on_both_databases!(
+    a_new_day_off_moves_the_due_moment_of_open_dossiers,
+    |app: TestApp| async move {
+        let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
+        let (id, _) = submit_one(&app, &citizen).await;
+        let version = app
+            .store
+            .dossier(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version
+            .to_string();
+        desk.post(
+            &format!("/office/dossiers/{id}/receive"),
+            &[("version", &version)],
+        )
+        .await;
+        let before = app
+            .store
+            .dossier(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .due_at
+            .unwrap();
+        let day = before
+            .to_offset(motcua_core::calendar::deadline::VIETNAM)
+            .date();
+        // The due day becomes a day off (as a yearly announcement can make it).
+        let calendar = app.store.holiday_calendar().await.unwrap();
+        let mut schedule = calendar.schedule(day.year()).cloned().unwrap_or(
+            motcua_core::calendar::holidays::YearSchedule {
+                year: day.year(),
+                source: String::new(),
+                overrides: Vec::new(),
+                days_off: Vec::new(),
+                working_days: Vec::new(),
+            },
+        );
+        schedule.source = "Thông báo nghỉ đột xuất (kiểm thử)".into();
+        schedule.days_off.push(
+            serde_json::from_value(serde_json::json!({
+                "date": day.to_string(), "name": "Nghỉ đột xuất"
+            }))
+            .unwrap(),
+        );
+        app.store
+            .add_holiday_schedule(&schedule, "quantri")
+            .await
+            .unwrap();
+        let moved = app
+            .store
+            .recompute_due_moments(&app.state.site.dossiers.hours)
+            .await
+            .unwrap();
+        assert!(moved >= 1);
+        let after = app.store.dossier(&id).await.unwrap().unwrap();
+        assert!(
+            after.due_at.unwrap() > before,
+            "{before} → {:?}",
+            after.due_at
+        );
+        let last = app.store.dossier_events(&id).await.unwrap().pop().unwrap();
+        assert_eq!(last.kind, "recompute_due");
+        assert_eq!(app.store.verify_events().await.unwrap().1, None);
     }
 );
