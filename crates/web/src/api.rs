@@ -39,6 +39,8 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         crate::api_dossiers::list_dossiers,
         crate::api_dossiers::get_dossier,
         crate::api_dossiers::withdraw_dossier,
+        crate::api_dossiers::attach_upload,
+        crate::api_dossiers::submit_dossier,
         crate::api_dossiers::lookup
     ),
     components(schemas(
@@ -56,7 +58,8 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         crate::api_dossiers::FormErrors,
         crate::api_dossiers::DossierJson,
         crate::api_dossiers::EventJson,
-        crate::api_dossiers::Withdrawal
+        crate::api_dossiers::Withdrawal,
+        crate::api_dossiers::AttachUpload
     )),
     modifiers(&BearerAuth)
 )]

@@ -31,6 +31,8 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         get("/api/v1/dossiers", submit, list_dossiers),
         get("/api/v1/dossiers/{id}", submit, get_dossier),
         post("/api/v1/dossiers/{id}/withdraw", submit, withdraw_dossier),
+        post("/api/v1/dossiers/{id}/attachments", submit, attach_upload),
+        post("/api/v1/dossiers/{id}/submit", submit, submit_dossier),
         get("/api/v1/lookup", PUBLIC, lookup),
         // The same resumable uploads for the portal's own form (session and CSRF header).
         upload("/uploads", submit, create_upload),
@@ -326,15 +328,24 @@ pub(crate) async fn put_upload_chunk(
     }
 }
 
-/// A finished upload to attach to a draft from the portal's form.
-#[derive(Debug, Deserialize)]
-pub(crate) struct AttachUpload {
+/// A finished upload to attach to a draft or to a dossier awaiting supplements.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AttachUpload {
+    /// A complete upload of the caller.
     upload_id: String,
-    /// The form's file input (`doc_0`, `doc_other`, …): which required document it is.
+    /// The portal form's file input (`doc_0`, `doc_other`, …).
+    #[serde(default)]
     field: String,
+    /// Or the required document's name as the procedure lists it.
+    #[serde(default)]
+    document: String,
 }
 
-/// Attaches a finished upload to the caller's draft (or dossier awaiting supplements).
+/// Attaches a finished upload to the caller's draft or to a dossier awaiting supplements (the
+/// files of the supplement round).
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", request_body = AttachUpload,
+    responses((status = 200, description = "Attached"), (status = 404, body = crate::api::ApiError), (status = 409, body = crate::api::ApiError), (status = 413, body = crate::api::ApiError)),
+    security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn attach_upload(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -391,6 +402,12 @@ pub(crate) async fn attach_upload(
         .strip_prefix("doc_")
         .and_then(|i| i.parse::<usize>().ok())
         .and_then(|i| procedure.required_documents.get(i))
+        .or_else(|| {
+            procedure
+                .required_documents
+                .iter()
+                .find(|r| r.name == body.document)
+        })
         .map_or("Giấy tờ khác", |r| r.name.as_str());
     state
         .store
@@ -788,6 +805,61 @@ pub(crate) async fn get_dossier(
     Path(id): Path<String>,
 ) -> ApiResult {
     let d = owned(&state, &user, &id).await?;
+    let events = state
+        .store
+        .dossier_events(&id)
+        .await
+        .map_err(store_failed)?;
+    Ok(Json(dossier_json(&d, &events, true)).into_response())
+}
+
+/// Submits a draft, or resubmits a dossier after a supplement request (with the new files
+/// attached first). Refused with every problem listed when something is missing.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit",
+    responses((status = 200, body = DossierJson), (status = 409, body = crate::api::ApiError), (status = 422, body = FormErrors)),
+    security(("bearer" = [])), tag = "dossiers")]
+pub(crate) async fn submit_dossier(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let d = owned(&state, &user, &id).await?;
+    let action = match d.status {
+        motcua_core::dossier::Status::Draft => Action::Submit,
+        _ => Action::Resubmit,
+    };
+    let procedure = state
+        .store
+        .procedure_version(&d.procedure_id, d.procedure_version)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    if matches!(
+        d.status,
+        motcua_core::dossier::Status::Draft | motcua_core::dossier::Status::SupplementRequested
+    ) {
+        let (field_errors, other) = crate::dossiers::submission_problems(&state, &d, &procedure)
+            .await
+            .map_err(store_failed)?;
+        if !field_errors.is_empty() || !other.is_empty() {
+            return Err(form_errors(field_errors, other));
+        }
+    }
+    let act = Act {
+        dossier_id: &id,
+        action,
+        actor: Actor::Applicant,
+        by: &user.account,
+        note: "",
+        items: &[],
+        expected_version: Some(d.version),
+        time_limit: None,
+    };
+    let d = state
+        .store
+        .act(act, &state.site.dossiers.codes, &state.site.dossiers.hours)
+        .await
+        .map_err(act_error)?;
     let events = state
         .store
         .dossier_events(&id)

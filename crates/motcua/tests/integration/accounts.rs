@@ -329,6 +329,18 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ),
     ("POST", "/uploads", "/uploads", Rule::Applicants),
     (
+        "POST",
+        "/api/v1/dossiers/{id}/attachments",
+        "/api/v1/dossiers/not-mine/attachments",
+        Rule::Applicants,
+    ),
+    (
+        "POST",
+        "/api/v1/dossiers/{id}/submit",
+        "/api/v1/dossiers/not-mine/submit",
+        Rule::Applicants,
+    ),
+    (
         "GET",
         "/uploads/{id}",
         "/uploads/not-mine",

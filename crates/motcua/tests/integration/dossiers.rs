@@ -939,6 +939,37 @@ on_both_databases!(
             r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
             "invalid_state"
         );
+        // A draft filed by the portal, finished later: files attached, then submitted.
+        let r = call(reqwest::Method::POST, "/api/v1/dossiers")
+            .json(&serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908", "form": form, "submit": false}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let draft: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (draft["status"].as_str(), draft["code"].as_str()),
+            (Some("draft"), None)
+        );
+        let draft_id = draft["id"].as_str().unwrap().to_owned();
+        let r = call(
+            reqwest::Method::POST,
+            &format!("/api/v1/dossiers/{draft_id}/attachments"),
+        )
+        .json(&serde_json::json!({"upload_id": uid}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = call(
+            reqwest::Method::POST,
+            &format!("/api/v1/dossiers/{draft_id}/submit"),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let done: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(done["status"], "submitted");
+        assert!(done["code"].as_str().is_some());
         // A small file may also come whole in one request; its content is checked the same way.
         let whole = |bytes: Vec<u8>| {
             call(reqwest::Method::POST, "/api/v1/uploads?file_name=anh.png")
