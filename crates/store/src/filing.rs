@@ -1,8 +1,10 @@
 //! Filing complete online dossiers with group commit. Each filing is a handful of inserts; what
-//! costs is the commit (a synced write of the log). Concurrent filings are therefore queued to
-//! one writer task that takes whatever is waiting, writes each behind its own savepoint, and
-//! commits them together: one synced write for many dossiers, and a failure of one rolls back
-//! that one only. A caller is answered only after the commit that holds its dossier.
+//! costs is the commit (a synced write of the log). On SQLite, which has one writer at a time,
+//! concurrent filings are queued to one writer task that takes whatever is waiting, writes each
+//! behind its own savepoint, and commits them together: one synced write for many dossiers, and a
+//! failure of one rolls back that one only. PostgreSQL already groups concurrent commits into one
+//! WAL flush and runs writers in parallel, so there each filing commits on its own connection. A
+//! caller is answered only after the commit that holds its dossier.
 
 use crate::accounts::Account;
 use crate::backend::{on_pool, BeginWrite};
@@ -244,19 +246,28 @@ impl Store {
             })
             .collect();
         let (reply, answer) = oneshot::channel();
+        let filing = Filing {
+            dossier,
+            codes: codes.clone(),
+            files,
+            events,
+            form_json,
+            reply,
+        };
+        if let Backend::Postgres(pool) = self.backend() {
+            // PostgreSQL already flushes concurrent commits together and takes writers in
+            // parallel: each filing gets its own transaction on its own connection.
+            let mut tx = pool.begin().await.map_err(StoreError::from)?;
+            let code = write_one(&mut tx, &filing).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            return self.dossier_by_code(&code).await?.ok_or(ActError::NotFound);
+        }
         let queue = self
             .filings
             .get_or_init(|| FilingQueue::start(self.backend().clone()));
         queue
             .0
-            .send(Filing {
-                dossier,
-                codes: codes.clone(),
-                files,
-                events,
-                form_json,
-                reply,
-            })
+            .send(filing)
             .await
             .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))?;
         let code = answer
