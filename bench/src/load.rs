@@ -13,6 +13,17 @@ pub struct LoadStats {
 
 /// Sends GET `url` from `concurrency` loops for `seconds`; every answer must be 200.
 pub async fn run(url: &str, concurrency: usize, seconds: u64) -> anyhow::Result<LoadStats> {
+    run_urls(&[url.to_owned()], concurrency, seconds).await
+}
+
+/// Like [`run`], each loop cycling through `urls` from its own starting point.
+pub async fn run_urls(
+    urls: &[String],
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<LoadStats> {
+    anyhow::ensure!(!urls.is_empty(), "no URL to load");
+    let url = &urls[0];
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
@@ -29,15 +40,17 @@ pub async fn run(url: &str, concurrency: usize, seconds: u64) -> anyhow::Result<
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for worker in 0..concurrency {
         let client = client.clone();
-        let url = url.to_owned();
+        let urls = urls.to_vec();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut i = worker * urls.len() / concurrency.max(1);
             while Instant::now() < deadline {
                 let t = Instant::now();
+                i = (i + 1) % urls.len();
                 client
-                    .get(&url)
+                    .get(&urls[i])
                     .send()
                     .await?
                     .error_for_status()?

@@ -160,7 +160,7 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
             seconds,
         )
         .await?;
-        crate::http::report(&format!("search API q={q}"), &s, &base);
+        crate::http::report(&format!("search API q={q} (repeated)"), &s, &base);
         println!(
             "{:>90}",
             format!(
@@ -169,5 +169,29 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
             )
         );
     }
+    // Every request a different search (more than the answer cache holds): the engine and the
+    // JSON on every request.
+    let distinct: Vec<String> = (1..=500)
+        .flat_map(|page| QUERIES.iter().map(move |q| (page, q)))
+        .map(|(page, q)| {
+            format!(
+                "{motcua}/api/v1/procedures?q={}&page={page}",
+                q.replace(' ', "+")
+            )
+        })
+        .collect();
+    let s = load::run_urls(&distinct, concurrency, seconds).await?;
+    crate::http::report(
+        &format!("search API, {} distinct searches", distinct.len()),
+        &s,
+        &base,
+    );
+    println!(
+        "{:>90}",
+        format!(
+            "{:.1} % of the same-server bare handler",
+            100.0 * s.per_second / same.per_second
+        )
+    );
     Ok(())
 }

@@ -4,7 +4,8 @@
 use crate::routes::{get, RouteDef, PUBLIC};
 use crate::search_params::{ParamError, SearchParams, PER_PAGE};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -180,6 +181,7 @@ pub struct SearchResponse {
 )]
 async fn search_procedures(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     Query(params): Query<SearchParams>,
 ) -> Response {
     let request = match params.validate() {
@@ -187,6 +189,11 @@ async fn search_procedures(
         Err(e) => return e.into(),
     };
     let index = state.catalogue.get();
+    let key = raw.unwrap_or_default();
+    let json = [(header::CONTENT_TYPE, "application/json")];
+    if let Some(body) = state.catalogue.answer(index.revision, &key) {
+        return (json, body).into_response();
+    }
     let results = index.search(&request.query());
     let items = results
         .hits
@@ -219,13 +226,27 @@ async fn search_procedures(
             }
         })
         .collect();
-    Json(SearchResponse {
+    let answer = SearchResponse {
         total: results.total,
         page: request.page,
         per_page: PER_PAGE,
         items,
-    })
-    .into_response()
+    };
+    match serde_json::to_vec(&answer) {
+        Ok(body) => {
+            let body = axum::body::Bytes::from(body);
+            state
+                .catalogue
+                .keep_answer(index.revision, &key, body.clone());
+            (json, body).into_response()
+        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the answer could not be written: {e}"),
+            None,
+        ),
+    }
 }
 
 /// One procedure, everything it publishes (current version).

@@ -298,8 +298,21 @@ on_both_databases!(
             .await
             .unwrap()
             .unwrap();
+        // A search answered (and kept) before the edit...
+        let search = "/api/v1/procedures?q=khai+sinh+mau+son";
+        let codes = |v: &serde_json::Value| -> Vec<String> {
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["code"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let before: serde_json::Value = app.get(search).await.json().await.unwrap();
+        assert!(!codes(&before).contains(&"1.001193".to_owned()), "{before}");
         let mut edited = old.procedure.clone();
         edited.result = "Giấy khai sinh".into();
+        edited.name = format!("{} tại xã Mẫu Sơn", old.procedure.name);
         let json = serde_json::to_vec(&vec![edited.clone()]).unwrap();
         let summary = import(&app, &json, FileFormat::Json).await.unwrap();
         assert_eq!(
@@ -347,6 +360,9 @@ on_both_databases!(
             (seen["version"].as_i64(), seen["result"].as_str()),
             (Some(2), Some("Giấy khai sinh"))
         );
+        // ...is not served stale after it: answers are kept per catalogue revision.
+        let after: serde_json::Value = app.get(search).await.json().await.unwrap();
+        assert!(codes(&after).contains(&"1.001193".to_owned()), "{after}");
         assert!(
             !app.state.catalogue.refresh(&app.store).await.unwrap(),
             "nothing to do when nothing moved"
