@@ -158,6 +158,35 @@ async fn submit(
     file_dossier(client, base, token, &id).await
 }
 
+/// One submission as a single multipart request: the dossier's JSON and its file together.
+async fn submit_multipart(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
+    file.resize(FILE, b'.');
+    let meta = serde_json::json!({
+        "agency": "ubnd-xa", "procedure_code": "2.000908",
+        "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+                 "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn"}});
+    let form = reqwest::multipart::Form::new()
+        .text("dossier", meta.to_string())
+        .part(
+            "don",
+            reqwest::multipart::Part::bytes(file).file_name("don.pdf"),
+        );
+    let r = client
+        .post(format!("{base}/api/v1/dossiers"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 201, "submission refused: {}", r.text().await?);
+    Ok(())
+}
+
 async fn upload_whole(
     client: &reqwest::Client,
     base: &str,
@@ -241,6 +270,16 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     })
     .await?;
     print("  part: filing with an uploaded file", &parts, &base_stats);
+    submit_multipart(&client, &base, &token, 0).await?;
+    let s = closed_loop(seconds, {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        move |n| {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            async move { submit_multipart(&client, &base, &token, n).await }
+        }
+    })
+    .await?;
+    print("submission: one multipart request", &s, &base_stats);
     for (label, resumable) in [
         ("submission: file in one request + dossier", false),
         ("submission: announce + chunk + dossier", true),

@@ -9,7 +9,7 @@ use crate::dossiers::{all_fields, communes, public_lookup};
 use crate::routes::{get, needs, post, put_chunk, upload, RouteDef, PUBLIC};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         upload("/api/v1/uploads", submit, create_upload),
         get("/api/v1/uploads/{id}", submit, upload_status),
         put_chunk("/api/v1/uploads/{id}", submit, put_upload_chunk),
-        post("/api/v1/dossiers", submit, create_dossier),
+        upload("/api/v1/dossiers", submit, create_dossier),
         get("/api/v1/dossiers", submit, list_dossiers),
         get("/api/v1/dossiers/{id}", submit, get_dossier),
         post("/api/v1/dossiers/{id}/withdraw", submit, withdraw_dossier),
@@ -569,32 +569,191 @@ fn dossier_json(d: &Dossier, events: &[DossierEvent], private: bool) -> DossierJ
     }
 }
 
-/// Files a dossier: validates the form, attaches complete uploads, and submits (unless
-/// `submit` is false). Nothing is submitted unless everything is valid.
-#[utoipa::path(post, path = "/api/v1/dossiers", request_body = NewDossier,
-    responses((status = 201, body = DossierJson), (status = 404, body = crate::api::ApiError), (status = 422, body = FormErrors)),
+/// The required document a file is for: its listed name, or "Giấy tờ khác".
+fn document_name<'a>(p: &'a motcua_core::catalogue::Procedure, document: &str) -> &'a str {
+    p.required_documents
+        .iter()
+        .find(|r| r.name == document)
+        .map_or("Giấy tờ khác", |r| r.name.as_str())
+}
+
+/// A file on its way into a dossier: a finished upload, or a part of the same request.
+struct Incoming {
+    document: String,
+    file_name: String,
+    sha256: String,
+    size: u64,
+    kind: motcua_core::dossier::FileKind,
+}
+
+/// Reads the request: JSON, or `multipart/form-data` with the JSON in a part named `dossier` and
+/// the files in parts named by their required document (or anything else for "Giấy tờ khác").
+/// Inline files are checked by content and stored as blobs before the filing.
+async fn read_new_dossier(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<(NewDossier, Vec<Incoming>), Response> {
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    if !multipart {
+        let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .map_err(|_| {
+                error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "a dossier's JSON is at most 1 MiB; send files as uploads or multipart parts"
+                        .into(),
+                    None,
+                )
+            })?;
+        let body: NewDossier = serde_json::from_slice(&bytes).map_err(|e| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_json",
+                format!("the dossier is not valid JSON: {e}"),
+                None,
+            )
+        })?;
+        return Ok((body, Vec::new()));
+    }
+    let parts = axum::extract::Multipart::from_request(request, state)
+        .await
+        .map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid_multipart",
+                e.body_text(),
+                None,
+            )
+        })?;
+    let form = crate::dossier_files::read_form(state, parts).await;
+    let discard = |files: &[crate::dossier_files::Received]| {
+        for f in files {
+            if let Ok(s) = &f.staged {
+                s.discard();
+            }
+        }
+    };
+    if form.broken {
+        discard(&form.files);
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "broken_body",
+            "the multipart body broke off; nothing was stored".into(),
+            None,
+        ));
+    }
+    let Some(json) = form.fields.get("dossier") else {
+        discard(&form.files);
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_dossier",
+            "the multipart body needs a part named 'dossier' with the JSON".into(),
+            Some("dossier"),
+        ));
+    };
+    let body: NewDossier = match serde_json::from_str(json) {
+        Ok(b) => b,
+        Err(e) => {
+            discard(&form.files);
+            return Err(error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_json",
+                format!("the 'dossier' part is not valid JSON: {e}"),
+                Some("dossier"),
+            ));
+        }
+    };
+    let limits = state.site.dossiers.limits;
+    let mut checked = Vec::new();
+    let mut total = 0u64;
+    let mut refusal = None;
+    for f in form.files {
+        let staged = match f.staged {
+            Ok(s) => s,
+            Err(e) => {
+                refusal.get_or_insert(file_error(&e));
+                continue;
+            }
+        };
+        if refusal.is_some() {
+            staged.discard();
+            continue;
+        }
+        match limits.check(&f.name, &staged.head, staged.size, total) {
+            Ok(kind) => {
+                total += staged.size;
+                checked.push((f.field, f.name, staged, kind));
+            }
+            Err(e) => {
+                staged.discard();
+                refusal = Some(file_error(&e));
+            }
+        }
+    }
+    if let Some(r) = refusal {
+        for (_, _, s, _) in &checked {
+            s.discard();
+        }
+        return Err(r);
+    }
+    let mut incoming = Vec::new();
+    for (field, name, staged, kind) in checked {
+        let stored = state.store.commit_blob(&staged).await;
+        staged.discard();
+        stored.map_err(store_failed)?;
+        incoming.push(Incoming {
+            document: field,
+            file_name: name,
+            sha256: staged.sha256.clone(),
+            size: staged.size,
+            kind,
+        });
+    }
+    Ok((body, incoming))
+}
+
+/// Files a dossier: validates the form, attaches complete uploads (or the files sent in the same
+/// multipart request), and submits (unless `submit` is false). Nothing is submitted unless
+/// everything is valid.
+#[utoipa::path(post, path = "/api/v1/dossiers", request_body(content = NewDossier, description = "JSON; or multipart/form-data with the JSON in a part named `dossier` and files in parts named by their required document"),
+    responses((status = 201, body = DossierJson), (status = 404, body = crate::api::ApiError), (status = 413, body = crate::api::ApiError), (status = 422, body = FormErrors)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn create_dossier(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
-    Json(body): Json<NewDossier>,
+    request: axum::extract::Request,
 ) -> ApiResult {
-    let stored = state
-        .store
-        .procedure(&body.procedure_code, &body.agency)
-        .await
-        .map_err(store_failed)?
-        .ok_or_else(|| {
-            error(
-                StatusCode::NOT_FOUND,
-                "unknown_procedure",
-                format!(
-                    "no procedure {} at agency {}",
-                    body.procedure_code, body.agency
-                ),
-                Some("procedure_code"),
-            )
-        })?;
+    let (body, inline) = read_new_dossier(&state, request).await?;
+    // The catalogue snapshot has it unless it was added in the last seconds.
+    let cached = state
+        .catalogue
+        .get()
+        .find(&body.agency, &body.procedure_code)
+        .cloned();
+    let stored = match cached {
+        Some(p) => Some(p),
+        None => state
+            .store
+            .procedure(&body.procedure_code, &body.agency)
+            .await
+            .map_err(store_failed)?,
+    }
+    .ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "unknown_procedure",
+            format!(
+                "no procedure {} at agency {}",
+                body.procedure_code, body.agency
+            ),
+            Some("procedure_code"),
+        )
+    })?;
     if !stored.procedure.online_mode.is_some_and(|m| m.is_online()) {
         return Err(error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -620,8 +779,8 @@ pub(crate) async fn create_dossier(
         Err(e) => return Err(form_errors(e, Vec::new())),
     };
     // Every upload must be the caller's and complete before anything is written.
-    let mut uploads = Vec::new();
-    let mut total: u64 = 0;
+    let mut uploads = inline;
+    let mut total: u64 = uploads.iter().map(|f| f.size).sum();
     for a in &body.attachments {
         let up = state
             .store
@@ -650,7 +809,13 @@ pub(crate) async fn create_dossier(
             ));
         };
         total += u64::try_from(up.size).unwrap_or(0);
-        uploads.push((a, up, sha, kind));
+        uploads.push(Incoming {
+            document: a.document.clone(),
+            file_name: up.file_name,
+            sha256: sha,
+            size: u64::try_from(up.size).unwrap_or(0),
+            kind,
+        });
     }
     let limits = state.site.dossiers.limits;
     if total > limits.per_dossier {
@@ -667,35 +832,25 @@ pub(crate) async fn create_dossier(
         }
         let files: Vec<NewFile<'_>> = uploads
             .iter()
-            .map(|(a, up, sha, kind)| NewFile {
-                document: stored
-                    .procedure
-                    .required_documents
-                    .iter()
-                    .find(|r| r.name == a.document)
-                    .map_or("Giấy tờ khác", |r| r.name.as_str()),
-                file_name: &up.file_name,
-                sha256: sha,
-                size: u64::try_from(up.size).unwrap_or(0),
-                kind: *kind,
+            .map(|f| NewFile {
+                document: document_name(&stored.procedure, &f.document),
+                file_name: &f.file_name,
+                sha256: &f.sha256,
+                size: f.size,
+                kind: f.kind,
             })
             .collect();
-        let d = state
+        let (d, events) = state
             .store
             .file_dossier(
                 &user.account,
-                &stored.id,
+                &stored,
                 &form,
                 &files,
                 &state.site.dossiers.codes,
             )
             .await
             .map_err(act_error)?;
-        let events = state
-            .store
-            .dossier_events(&d.id)
-            .await
-            .map_err(store_failed)?;
         return Ok((StatusCode::CREATED, Json(dossier_json(&d, &events, true))).into_response());
     }
     // A draft the citizen finishes on the portal.
@@ -712,22 +867,16 @@ pub(crate) async fn create_dossier(
         .save_form(&id, &form, commune.as_deref())
         .await
         .map_err(store_failed)?;
-    for (a, up, sha, kind) in &uploads {
-        let document = stored
-            .procedure
-            .required_documents
-            .iter()
-            .find(|r| r.name == a.document)
-            .map_or("Giấy tờ khác", |r| r.name.as_str());
+    for f in &uploads {
         state
             .store
             .attach_blob(
                 &id,
-                document,
-                &up.file_name,
-                sha,
-                u64::try_from(up.size).unwrap_or(0),
-                *kind,
+                document_name(&stored.procedure, &f.document),
+                &f.file_name,
+                &f.sha256,
+                f.size,
+                f.kind,
             )
             .await
             .map_err(store_failed)?;

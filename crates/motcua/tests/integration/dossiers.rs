@@ -703,34 +703,23 @@ on_both_databases!(
         unique.dedup();
         assert_eq!(unique.len(), codes.len(), "{codes:?}");
 
-        // Filings committed together: one that fails (its file is not stored) is rolled back
-        // alone, the others are kept.
+        // Filings committed together: one that fails (its applicant does not exist) is rolled
+        // back alone, the others are kept.
         let mut filings = Vec::new();
         for i in 0..12 {
             let store = app.store.clone();
-            let account = account.clone();
-            let pid = procedure.id.clone();
+            let mut account = account.clone();
+            if i == 5 {
+                account.id = "no-such-account".into();
+            }
+            let procedure = procedure.clone();
             let form = form.clone();
             let codes = app.state.site.dossiers.codes.clone();
             filings.push(tokio::spawn(async move {
-                let sha = if i == 5 {
-                    "f".repeat(64)
-                } else {
-                    String::new()
-                };
-                let file = motcua_store::dossiers::NewFile {
-                    document: "Giấy tờ khác",
-                    file_name: "x.pdf",
-                    sha256: &sha,
-                    size: 10,
-                    kind: motcua_core::dossier::FileKind::Pdf,
-                };
-                let files: &[motcua_store::dossiers::NewFile<'_>] =
-                    if i == 5 { &[file] } else { &[] };
                 store
-                    .file_dossier(&account, &pid, &form, files, &codes)
+                    .file_dossier(&account, &procedure, &form, &[], &codes)
                     .await
-                    .map(|d| d.code.unwrap())
+                    .map(|(d, _)| d.code.unwrap())
             }));
         }
         let mut filed = Vec::new();
@@ -970,6 +959,41 @@ on_both_databases!(
         let done: serde_json::Value = r.json().await.unwrap();
         assert_eq!(done["status"], "submitted");
         assert!(done["code"].as_str().is_some());
+        // Or all in one multipart request: the JSON and the files together.
+        let meta =
+            serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908", "form": form})
+                .to_string();
+        let multipart = |file: Vec<u8>| {
+            Form::new()
+                .text("dossier", meta.clone())
+                .part("to_khai", Part::bytes(file).file_name("to-khai.pdf"))
+        };
+        let r = call(reqwest::Method::POST, "/api/v1/dossiers")
+            .multipart(multipart(b"MZ\x90\x00 program".to_vec()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+            "unsupported_file_type"
+        );
+        let r = call(reqwest::Method::POST, "/api/v1/dossiers")
+            .multipart(multipart(pdf(3000)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let one: serde_json::Value = r.json().await.unwrap();
+        let atts = app
+            .store
+            .attachments(one["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (atts.len(), atts[0].size, atts[0].file_name.as_str()),
+            (1, 3000, "to-khai.pdf")
+        );
         // A small file may also come whole in one request; its content is checked the same way.
         let whole = |bytes: Vec<u8>| {
             call(reqwest::Method::POST, "/api/v1/uploads?file_name=anh.png")
