@@ -219,6 +219,48 @@ impl Store {
         })
     }
 
+    /// Clears what interrupted work leaves behind: uploads announced but not finished within
+    /// `abandoned_after`, and staging files older than that (a crash between staging and blob).
+    /// Finished uploads stay: their blobs may be attached later; blobs are never removed here.
+    /// Returns (upload rows, files) removed.
+    pub async fn sweep_uploads(
+        &self,
+        abandoned_after: time::Duration,
+    ) -> Result<(u64, u64), StoreError> {
+        let cutoff = OffsetDateTime::now_utc() - abandoned_after;
+        let stale: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT id FROM uploads WHERE sha256 IS NULL AND created_at < $1").bind(cutoff).fetch_all(p).await)?;
+        for id in &stale {
+            self.drop_upload(id).await?;
+        }
+        let dir = self.blobs().staging_dir().to_path_buf();
+        let old = std::time::SystemTime::now()
+            .checked_sub(std::time::Duration::from_secs(
+                u64::try_from(abandoned_after.whole_seconds()).unwrap_or(0),
+            ))
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let files = tokio::task::spawn_blocking(move || {
+            let mut removed = 0;
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return 0;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // Uploads in progress are theirs to keep until their row is swept.
+                if name.starts_with("upload-") {
+                    continue;
+                }
+                let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                if modified.is_some_and(|m| m < old) && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            removed
+        })
+        .await
+        .unwrap_or(0);
+        Ok((stale.len() as u64, files))
+    }
+
     /// Forgets an upload that was refused (wrong type, empty).
     pub async fn drop_upload(&self, id: &str) -> Result<(), StoreError> {
         let _ = std::fs::remove_file(self.upload_path(id));

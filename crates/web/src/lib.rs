@@ -141,6 +141,23 @@ pub fn router(state: AppState) -> Router {
     observe::layer(routes, state.clone()).with_state(state)
 }
 
+/// Every six hours (and at start) clears abandoned uploads and stale staging files, a day old.
+fn spawn_sweeper(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
+        loop {
+            tick.tick().await;
+            match store.sweep_uploads(time::Duration::days(1)).await {
+                Ok((0, 0)) => {}
+                Ok((rows, files)) => {
+                    tracing::info!(rows, files, "abandoned uploads and staging files removed")
+                }
+                Err(e) => tracing::warn!(error = %e, "sweeping abandoned uploads failed"),
+            }
+        }
+    })
+}
+
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then lets in-flight requests
 /// finish for at most `grace` before giving up on them.
 pub async fn serve(
@@ -165,6 +182,7 @@ pub async fn serve(
             .clone()
             .spawn_refresher(state.store.clone(), Duration::from_secs(5)),
     );
+    let _sweeper = AbortOnDrop(spawn_sweeper(state.store.clone()));
     let _mail_worker = state.mailer.clone().map(|(mailer, config)| {
         AbortOnDrop(outbox::spawn_email_worker(
             state.store.clone(),

@@ -1102,3 +1102,64 @@ on_both_databases!(
         assert_eq!(app.store.verify_events().await.unwrap().1, None);
     }
 );
+
+on_both_databases!(
+    abandoned_uploads_are_swept_and_finished_ones_kept,
+    |app: TestApp| async move {
+        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+        let token = app
+            .store
+            .create_api_token(&citizen, "portal", "")
+            .await
+            .unwrap();
+        let call = |method: reqwest::Method, path: &str| {
+            app.client
+                .request(method, app.url(path))
+                .bearer_auth(&token)
+        };
+        let started: serde_json::Value = call(reqwest::Method::POST, "/api/v1/uploads")
+            .json(&serde_json::json!({"file_name": "nua-chung.pdf", "size": 5000}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let half = started["id"].as_str().unwrap().to_owned();
+        let r = call(reqwest::Method::PUT, &format!("/api/v1/uploads/{half}"))
+            .header("upload-offset", "0")
+            .body(pdf(5000)[..2000].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let done: serde_json::Value =
+            call(reqwest::Method::POST, "/api/v1/uploads?file_name=xong.pdf")
+                .header("content-type", "application/octet-stream")
+                .body(pdf(3000))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let leftover = app.store.blobs().staging_dir().join("crash-leftover.part");
+        std::fs::write(&leftover, b"partial").unwrap();
+        let (rows, files) = app.store.sweep_uploads(time::Duration::ZERO).await.unwrap();
+        assert_eq!((rows, files), (1, 1));
+        assert!(!leftover.exists());
+        let gone = call(reqwest::Method::GET, &format!("/api/v1/uploads/{half}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), 404);
+        let kept = call(
+            reqwest::Method::GET,
+            &format!("/api/v1/uploads/{}", done["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(kept.status(), 200);
+    }
+);
