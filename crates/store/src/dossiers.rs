@@ -313,6 +313,28 @@ pub struct Act<'a> {
     pub time_limit: Option<TimeLimit>,
 }
 
+impl<'a> Act<'a> {
+    /// An applicant's action (submit, resubmit, withdraw): no items, no time limit.
+    pub fn by_applicant(
+        dossier_id: &'a str,
+        action: Action,
+        by: &'a Account,
+        note: &'a str,
+        expected_version: Option<i64>,
+    ) -> Act<'a> {
+        Act {
+            dossier_id,
+            action,
+            actor: Actor::Applicant,
+            by,
+            note,
+            items: &[],
+            expected_version,
+            time_limit: None,
+        }
+    }
+}
+
 /// A stored file to attach when filing a dossier in one go.
 #[derive(Debug, Clone, Copy)]
 pub struct NewFile<'a> {

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use motcua_core::accounts::Permission;
-use motcua_core::dossier::{validate_form, Action, Actor, FieldError, FileError};
+use motcua_core::dossier::{validate_form, Action, FieldError, FileError};
 use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent, NewFile};
 use motcua_store::uploads::{ChunkError, Upload};
 use serde::{Deserialize, Serialize};
@@ -994,16 +994,16 @@ pub(crate) async fn submit_dossier(
             return Err(form_errors(field_errors, other));
         }
     }
-    let act = Act {
-        dossier_id: &id,
-        action,
-        actor: Actor::Applicant,
-        by: &user.account,
-        note: "",
-        items: &[],
-        expected_version: Some(d.version),
-        time_limit: None,
-    };
+    apply(
+        &state,
+        Act::by_applicant(&id, action, &user.account, "", Some(d.version)),
+    )
+    .await
+}
+
+/// Applies an applicant's action and answers with the dossier and its timeline.
+async fn apply(state: &AppState, act: Act<'_>) -> ApiResult {
+    let id = act.dossier_id.to_owned();
     let d = state
         .store
         .act(act, &state.site.dossiers.codes, &state.site.dossiers.hours)
@@ -1044,27 +1044,11 @@ pub(crate) async fn withdraw_dossier(
             Some("reason"),
         ));
     }
-    let act = Act {
-        dossier_id: &id,
-        action: Action::Withdraw,
-        actor: Actor::Applicant,
-        by: &user.account,
-        note: &reason,
-        items: &[],
-        expected_version: None,
-        time_limit: None,
-    };
-    let d = state
-        .store
-        .act(act, &state.site.dossiers.codes, &state.site.dossiers.hours)
-        .await
-        .map_err(act_error)?;
-    let events = state
-        .store
-        .dossier_events(&id)
-        .await
-        .map_err(store_failed)?;
-    Ok(Json(dossier_json(&d, &events, true)).into_response())
+    apply(
+        &state,
+        Act::by_applicant(&id, Action::Withdraw, &user.account, &reason, None),
+    )
+    .await
 }
 
 /// Public lookup parameters.

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use motcua_core::accounts::{Access, Permission};
 use motcua_core::catalogue::{FieldKind, FormField, Procedure};
-use motcua_core::dossier::{applicant_fields, validate_form, Action, Actor, FieldError, Status};
+use motcua_core::dossier::{applicant_fields, validate_form, Action, FieldError, Status};
 use motcua_store::dossiers::{format_local, Act, ActError, Attachment, Dossier, DossierEvent};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -601,43 +601,8 @@ async fn submit_dossier(
     } else {
         Action::Resubmit
     };
-    let act = Act {
-        dossier_id: &id,
-        action,
-        actor: Actor::Applicant,
-        by: &user.account,
-        note: "",
-        items: &[],
-        expected_version: form.version,
-        time_limit: None,
-    };
-    match ctx
-        .state
-        .store
-        .act(
-            act,
-            &ctx.state.site.dossiers.codes,
-            &ctx.state.site.dossiers.hours,
-        )
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/dossiers/{id}?notice=submitted")).into_response()),
-        Err(ActError::Conflict(_)) => {
-            Ok(Redirect::to(&format!("/dossiers/{id}?notice=conflict")).into_response())
-        }
-        Err(ActError::Rule(e)) => {
-            let d = ctx
-                .state
-                .store
-                .dossier(&id)
-                .await?
-                .ok_or(WebError::NotFound)?;
-            render_dossier(&ctx, &user, d, Some(e.message_vi())).await
-        }
-        Err(ActError::NotFound) => Err(WebError::NotFound),
-        Err(ActError::NoTimeLimit) => Err(WebError::Internal("no time limit on submit".into())),
-        Err(ActError::Store(e)) => Err(e.into()),
-    }
+    let act = Act::by_applicant(&id, action, &user.account, "", form.version);
+    act_and_show(&ctx, &user, &id, act, "submitted").await
 }
 
 #[derive(Deserialize)]
@@ -665,16 +630,7 @@ async fn withdraw(
         )
         .await;
     }
-    let act = Act {
-        dossier_id: &id,
-        action: Action::Withdraw,
-        actor: Actor::Applicant,
-        by: &user.account,
-        note: &reason,
-        items: &[],
-        expected_version: form.version,
-        time_limit: None,
-    };
+    let act = Act::by_applicant(&id, Action::Withdraw, &user.account, &reason, form.version);
     act_and_show(&ctx, &user, &id, act, "withdrawn").await
 }
 

@@ -426,8 +426,17 @@ fn tracking_url(ctx: &Ctx, headers: &HeaderMap, d: &Dossier) -> String {
     )
 }
 
-fn pdf(bytes: Vec<u8>, name: &str) -> Response {
-    (
+/// Renders a form off the async threads (layout and font subsetting take milliseconds) and
+/// serves it inline under `name`.
+async fn pdf<F>(render: F, name: &str) -> Result<Response, WebError>
+where
+    F: FnOnce() -> Result<Vec<u8>, motcua_docs::LayoutError> + Send + 'static,
+{
+    let bytes = tokio::task::spawn_blocking(render)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
             (
@@ -437,7 +446,7 @@ fn pdf(bytes: Vec<u8>, name: &str) -> Response {
         ],
         bytes,
     )
-        .into_response()
+        .into_response())
 }
 
 async fn receipt_pdf(
@@ -496,11 +505,11 @@ async fn receipt_pdf(
         tracking_url: tracking_url(&ctx, &headers, &d),
         code: code.clone(),
     };
-    let bytes = tokio::task::spawn_blocking(move || motcua_docs::receipt(&receipt))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(pdf(bytes, &format!("mau-01-{code}.pdf")))
+    pdf(
+        move || motcua_docs::receipt(&receipt),
+        &format!("mau-01-{code}.pdf"),
+    )
+    .await
 }
 
 async fn supplement_pdf(
@@ -536,9 +545,9 @@ async fn supplement_pdf(
         tracking_url: tracking_url(&ctx, &headers, &d),
         code: code.clone(),
     };
-    let bytes = tokio::task::spawn_blocking(move || motcua_docs::supplement_request(&doc))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(pdf(bytes, &format!("mau-02-{code}.pdf")))
+    pdf(
+        move || motcua_docs::supplement_request(&doc),
+        &format!("mau-02-{code}.pdf"),
+    )
+    .await
 }
