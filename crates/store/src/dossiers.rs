@@ -683,8 +683,7 @@ impl Store {
     pub async fn delete_draft(&self, dossier_id: &str) -> Result<bool, StoreError> {
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
-            let n = sqlx::query("DELETE FROM attachments WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?.rows_affected();
-            let _ = n;
+            sqlx::query("DELETE FROM attachments WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM dossier_events WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?;
             let n = sqlx::query("DELETE FROM dossiers WHERE id = $1 AND status = 'draft'").bind(dossier_id).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;

@@ -1075,12 +1075,10 @@ pub(crate) async fn lookup(
             j.supplement_items.clear();
             Ok(Json(j).into_response())
         }
-        Ok(Err(_)) => Err(error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no dossier with this code and phone (failures are limited per address)".into(),
-            None,
-        )),
-        Err(e) => Err(store_failed(e)),
+        Ok(Err((status, _))) => Err(match status {
+            StatusCode::TOO_MANY_REQUESTS => error(status, "too_many_attempts", "too many failed lookups from this address or for this code; try again in 15 minutes".into(), None),
+            StatusCode::BAD_REQUEST => error(status, "invalid_parameter", "code must look like 000.00.00.H00-261130-0001 and phone_last4 have 4 digits".into(), None),
+            _ => error(StatusCode::NOT_FOUND, "not_found", "no dossier with this code and phone (failures are limited per address and per code)".into(), None),
+        }),        Err(e) => Err(store_failed(e)),
     }
 }

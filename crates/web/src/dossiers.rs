@@ -913,6 +913,7 @@ struct LookupPage {
     phone: String,
     error: Option<&'static str>,
     found: Option<PublicDossier>,
+    status: StatusCode,
 }
 
 /// What anyone with the code and the phone's last digits may see: no names, no documents.
@@ -933,22 +934,25 @@ pub(crate) async fn public_lookup(
     ip: &str,
     code: &str,
     last4: &str,
-) -> Result<Result<(Dossier, Vec<DossierEvent>), &'static str>, WebError> {
-    let key = format!("lookup:{ip}");
-    let rule = motcua_core::accounts::ThrottleRule::ADDRESS;
+) -> Result<Result<(Dossier, Vec<DossierEvent>), (StatusCode, &'static str)>, WebError> {
+    let rule = motcua_core::accounts::ThrottleRule::LOOKUP;
     let now = time::OffsetDateTime::now_utc();
-    if rule
-        .locked_until(&state.store.throttle(&key).await?, now)
-        .is_some()
-    {
-        return Ok(Err(
-            "Bạn đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau 15 phút.",
-        ));
-    }
     let code = code.trim().to_ascii_uppercase();
+    let keys = [format!("lookup:ip:{ip}"), format!("lookup:code:{code}")];
+    for key in &keys {
+        if rule
+            .locked_until(&state.store.throttle(key).await?, now)
+            .is_some()
+        {
+            return Ok(Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                "Đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau 15 phút.",
+            )));
+        }
+    }
     let last4: String = last4.chars().filter(char::is_ascii_digit).collect();
     if code.parse::<motcua_core::dossier::DossierCode>().is_err() || last4.len() != 4 {
-        return Ok(Err("Hãy nhập đúng mã hồ sơ (dạng 000.00.00.H00-261130-0001) và 4 chữ số cuối của số điện thoại."));
+        return Ok(Err((StatusCode::BAD_REQUEST, "Hãy nhập đúng mã hồ sơ (dạng 000.00.00.H00-261130-0001) và 4 chữ số cuối của số điện thoại.")));
     }
     match state.store.lookup(&code, &last4).await? {
         Some(d) => {
@@ -956,8 +960,13 @@ pub(crate) async fn public_lookup(
             Ok(Ok((d, events)))
         }
         None => {
-            state.store.throttle_fail(&key, rule).await?;
-            Ok(Err("Không tìm thấy hồ sơ với mã và số điện thoại này."))
+            for key in &keys {
+                state.store.throttle_fail(key, rule).await?;
+            }
+            Ok(Err((
+                StatusCode::NOT_FOUND,
+                "Không tìm thấy hồ sơ với mã và số điện thoại này.",
+            )))
         }
     }
 }
@@ -971,6 +980,7 @@ async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebE
         phone: phone.clone(),
         error: None,
         found: None,
+        status: StatusCode::OK,
     };
     if !code.is_empty() || !phone.is_empty() {
         match public_lookup(&ctx.state, &ctx.ip, &code, &phone).await? {
@@ -997,15 +1007,13 @@ async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebE
                         .collect(),
                 });
             }
-            Err(message) => page.error = Some(message),
+            Err((status, message)) => {
+                page.status = status;
+                page.error = Some(message);
+            }
         }
     }
-    let status = if page.error.is_some() {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Html(page.render()?)).into_response())
+    Ok((page.status, Html(page.render()?)).into_response())
 }
 
 #[derive(Template)]

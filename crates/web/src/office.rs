@@ -164,6 +164,8 @@ async fn act(
         "receive" => (Action::Receive, "received"),
         "request-supplement" => (Action::RequestSupplement, "supplement"),
         "refuse" => (Action::Refuse, "refused"),
+        // Asked in person or by post: the desk records it and processing stops.
+        "withdraw" => (Action::Withdraw, "withdrawn"),
         _ => return Err(WebError::NotFound),
     };
     let reason = motcua_core::text::nfc(form.reason.as_deref().unwrap_or("").trim());
@@ -181,6 +183,9 @@ async fn act(
         }
         Action::RequestSupplement if items.is_empty() => {
             Some("Hãy liệt kê ít nhất một giấy tờ cần bổ sung, hoàn thiện.".to_owned())
+        }
+        Action::Withdraw if reason.is_empty() => {
+            Some("Hãy ghi lý do người nộp yêu cầu rút hồ sơ.".to_owned())
         }
         _ if reason.chars().count() > 1000 || items.iter().any(|i| i.chars().count() > 500) => {
             Some("Nội dung quá dài (lý do tối đa 1000 ký tự, mỗi mục tối đa 500 ký tự).".to_owned())

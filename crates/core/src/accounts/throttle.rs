@@ -32,6 +32,13 @@ impl ThrottleRule {
         max_failures: 100,
         lock: Duration::minutes(15),
     };
+    /// The public dossier lookup (code + last four phone digits, 10,000 guesses a code): 20 misses
+    /// lock it for 15 minutes, counted per client address and per code, so neither one address
+    /// nor many addresses against one code can walk the digits.
+    pub const LOOKUP: ThrottleRule = ThrottleRule {
+        max_failures: 20,
+        lock: Duration::minutes(15),
+    };
 
     /// The end of the lock in force at `now`, if any.
     pub fn locked_until(&self, t: &Throttle, now: OffsetDateTime) -> Option<OffsetDateTime> {

@@ -1163,3 +1163,52 @@ on_both_databases!(
         assert_eq!(kept.status(), 200);
     }
 );
+
+on_both_databases!(
+    guessing_the_phone_digits_is_stopped_and_the_desk_records_a_withdrawal,
+    |app: TestApp| async move {
+        let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let (id, code) = submit_one(&app, &citizen).await;
+        let guesser = Session::new(&app);
+        for n in 5000..5020 {
+            let (status, _, _) = guesser.get(&format!("/lookup?code={code}&phone={n}")).await;
+            assert_eq!(status, 404);
+        }
+        // Even the right digits are refused now, from this address and for this code.
+        let right = &DEMO_CITIZEN_PHONE[6..];
+        let (status, page, _) = guesser
+            .get(&format!("/lookup?code={code}&phone={right}"))
+            .await;
+        assert_eq!(status, 429);
+        assert!(page.contains("Đã tra cứu sai quá nhiều lần"));
+        let r = app
+            .client
+            .get(app.url(&format!("/api/v1/lookup?code={code}&phone_last4={right}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+
+        // The applicant asks at the counter to stop: the desk records it with the reason.
+        let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
+        let (status, page, _) = desk
+            .post(&format!("/office/dossiers/{id}/withdraw"), &[])
+            .await;
+        assert_eq!(status, 422);
+        assert!(page.contains("Hãy ghi lý do người nộp yêu cầu rút hồ sơ."));
+        let (status, _, _) = desk
+            .post(
+                &format!("/office/dossiers/{id}/withdraw"),
+                &[("reason", "Đơn xin rút hồ sơ nộp trực tiếp")],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.status, Status::Withdrawn);
+        let last = app.store.dossier_events(&id).await.unwrap().pop().unwrap();
+        assert_eq!(
+            (last.kind.as_str(), last.actor_name.as_str()),
+            ("withdraw", "Hoàng Thị Bình")
+        );
+    }
+);
