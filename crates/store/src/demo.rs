@@ -32,6 +32,9 @@ pub struct DemoAccount {
     pub agency_code: Option<&'static str>,
 }
 
+/// Plan 147/KH-UBND of Lạng Sơn (8 November 2018), every task of the seed document, as data.
+pub const PLAN_147_JSON: &str = include_str!("../demo/plan-147.json");
+
 /// Phone of the demo citizen (the public lookup asks for its last four digits).
 pub const DEMO_CITIZEN_PHONE: &str = "0915000001";
 
@@ -131,6 +134,11 @@ impl Store {
     /// transaction, then the demo catalogue when the catalogue is empty.
     pub async fn seed_demo(&self) -> Result<SeedOutcome, StoreError> {
         let outcome = self.seed_reference().await?;
+        if self.plans().await?.is_empty() {
+            let plan: motcua_core::plan::Plan = serde_json::from_str(PLAN_147_JSON)
+                .map_err(|e| StoreError::Invalid(format!("plan-147.json: {e}")))?;
+            self.put_plan(&plan).await?;
+        }
         if self.procedures().await?.is_empty() {
             self.import_procedures(
                 PROCEDURES_CSV.as_bytes(),

@@ -14,6 +14,7 @@ mod error;
 mod filing;
 mod lock;
 pub mod password;
+pub mod plans;
 mod reference;
 mod schema;
 pub mod uploads;

@@ -1,0 +1,313 @@
+//! Plans and their progress reports in the store. The plan document is kept whole as JSON (its
+//! shape is the core's `Plan`); reports are rows, so totals per task, target, agency and month
+//! are plain queries.
+
+use crate::backend::{on_pool, BeginWrite};
+use crate::blobs::Staged;
+use crate::dossiers::micros;
+use crate::{Store, StoreError};
+use motcua_core::dossier::FileKind;
+use motcua_core::plan::{Month, Plan};
+use time::OffsetDateTime;
+
+/// A stored plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPlan {
+    /// Id.
+    pub id: String,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// A progress report as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProgressReport {
+    /// Id.
+    pub id: String,
+    /// Task number.
+    pub task_code: String,
+    /// Target key, if the report counts towards one.
+    pub target: Option<String>,
+    /// Reporting agency.
+    pub agency_code: String,
+    /// Month of delivery, YYYY-MM.
+    pub month: String,
+    /// Quantity.
+    pub quantity: i64,
+    /// Cost in đồng.
+    pub cost_vnd: i64,
+    /// What was done.
+    pub done: String,
+    /// Link to the evidence.
+    pub evidence_url: Option<String>,
+    /// Evidence file (blob).
+    pub evidence_sha256: Option<String>,
+    /// Its name.
+    pub evidence_name: Option<String>,
+    /// Reporting official.
+    pub reported_by: String,
+    /// When.
+    pub created_at: OffsetDateTime,
+}
+
+impl ProgressReport {
+    /// The month as a value.
+    pub fn month(&self) -> Option<Month> {
+        self.month.parse().ok()
+    }
+}
+
+/// A report to store (already checked against its task).
+#[derive(Debug, Clone)]
+pub struct NewReport<'a> {
+    /// Plan id.
+    pub plan_id: &'a str,
+    /// Task number.
+    pub task_code: &'a str,
+    /// Target key.
+    pub target: Option<&'a str>,
+    /// Agency.
+    pub agency_code: &'a str,
+    /// Month.
+    pub month: Month,
+    /// Quantity.
+    pub quantity: i64,
+    /// Cost.
+    pub cost_vnd: i64,
+    /// What was done.
+    pub done: &'a str,
+    /// Link.
+    pub evidence_url: Option<&'a str>,
+    /// File, staged and checked.
+    pub evidence_file: Option<(&'a Staged, FileKind, &'a str)>,
+    /// Reporting official.
+    pub reported_by: &'a str,
+}
+
+fn decode(id: String, body: &str) -> Result<StoredPlan, StoreError> {
+    let plan = serde_json::from_str(body)
+        .map_err(|e| StoreError::Invalid(format!("plan {id} is corrupt: {e}")))?;
+    Ok(StoredPlan { id, plan })
+}
+
+impl Store {
+    /// Stores a plan, or replaces the one with the same code. Returns its id.
+    pub async fn put_plan(&self, plan: &Plan) -> Result<String, StoreError> {
+        let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let now = micros(OffsetDateTime::now_utc());
+        let id = uuid::Uuid::new_v4().to_string();
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("INSERT INTO plans (id, code, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (code) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")
+                .bind(&id).bind(&plan.code).bind(&body).bind(now).execute(&mut *tx).await?;
+            let id: String = sqlx::query_scalar("SELECT id FROM plans WHERE code = $1").bind(&plan.code).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    /// Every plan, newest first.
+    pub async fn plans(&self) -> Result<Vec<StoredPlan>, StoreError> {
+        let rows: Vec<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, body FROM plans ORDER BY created_at DESC").fetch_all(p).await)?;
+        rows.into_iter().map(|(id, b)| decode(id, &b)).collect()
+    }
+
+    /// A plan by id.
+    pub async fn plan(&self, id: &str) -> Result<Option<StoredPlan>, StoreError> {
+        let row: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, body FROM plans WHERE id = $1").bind(id).fetch_optional(p).await)?;
+        row.map(|(id, b)| decode(id, &b)).transpose()
+    }
+
+    /// The reports of a plan, oldest month first.
+    pub async fn progress_reports(&self, plan_id: &str) -> Result<Vec<ProgressReport>, StoreError> {
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, task_code, target, agency_code, month, quantity, cost_vnd, done, evidence_url, evidence_sha256, evidence_name, reported_by, created_at FROM progress_reports WHERE plan_id = $1 ORDER BY month, created_at").bind(plan_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// Stores a checked report (and its evidence file, made durable first).
+    pub async fn add_progress_report(&self, r: NewReport<'_>) -> Result<String, StoreError> {
+        if let Some((staged, _, _)) = r.evidence_file {
+            self.commit_blob(staged).await?;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = micros(OffsetDateTime::now_utc());
+        let file = r.evidence_file.map(|(s, k, n)| {
+            (
+                s.sha256.clone(),
+                i64::try_from(s.size).unwrap_or(i64::MAX),
+                k,
+                n.to_owned(),
+            )
+        });
+        on_pool!(self.backend(), pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Some((sha, size, kind, _)) = &file {
+                sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
+                    .bind(sha).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO progress_reports (id, plan_id, task_code, target, agency_code, month, quantity, cost_vnd, done, evidence_url, evidence_sha256, evidence_name, reported_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                .bind(&id).bind(r.plan_id).bind(r.task_code).bind(r.target).bind(r.agency_code).bind(r.month.to_string())
+                .bind(r.quantity).bind(r.cost_vnd).bind(r.done).bind(r.evidence_url)
+                .bind(file.as_ref().map(|f| f.0.clone())).bind(file.as_ref().map(|f| f.3.clone()))
+                .bind(r.reported_by).bind(now)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(id)
+    }
+
+    /// The agencies `agency` speaks for: itself and, recursively, those merged into it.
+    pub async fn acting_for(&self, agency: &str) -> Result<Vec<String>, StoreError> {
+        let links: Vec<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT code, successor_code FROM agencies WHERE successor_code IS NOT NULL").fetch_all(p).await)?;
+        let mut out = vec![agency.to_owned()];
+        let mut i = 0;
+        while i < out.len() {
+            let current = out[i].clone();
+            for (code, successor) in &links {
+                if *successor == current && !out.contains(code) {
+                    out.push(code.clone());
+                }
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::demo::PLAN_147_JSON;
+    use motcua_core::plan::Plan;
+    use motcua_core::text::fold_vi;
+
+    const SEED: &str = include_str!("../demo/plan-147-KH-UBND-2018.txt");
+
+    /// How the seed names each agency the data refers to.
+    const NAMES: [(&str, &str); 8] = [
+        ("cong-ttdt", "Cổng thông tin điện tử của tỉnh"),
+        ("bao-ls", "Báo Lạng Sơn"),
+        ("dai-ptth", "Đài Phát thanh và Truyền hình tỉnh"),
+        ("so-tttt", "Sở Thông tin và Truyền thông"),
+        ("vp-ubnd-tinh", "Văn phòng UBND tỉnh"),
+        ("so-nv", "Sở Nội vụ"),
+        ("vien-thong-ls", "Doanh nghiệp viễn thông"),
+        ("so-khcn", "Sở Khoa học và Công nghệ"),
+    ];
+
+    /// The text of a task's section in the seed: from its heading to the next one.
+    fn section(code: &str) -> String {
+        let lines: Vec<&str> = SEED.lines().collect();
+        let heading = format!("{code}. ");
+        // Tasks are numbered inside part III (parts I and II number their own paragraphs).
+        let part = lines
+            .iter()
+            .position(|l| l.starts_with("III. "))
+            .expect("part III");
+        let start = part
+            + lines[part..]
+                .iter()
+                .position(|l| l.starts_with(&heading))
+                .unwrap_or_else(|| panic!("task {code} is not in the seed"));
+        let is_heading = |l: &str| {
+            let head = l.split(' ').next().unwrap_or("");
+            head.ends_with('.')
+                && head
+                    .trim_end_matches('.')
+                    .split('.')
+                    .all(|p| p.parse::<u32>().is_ok())
+                || l.starts_with("IV. ")
+        };
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| is_heading(l))
+            .map_or(lines.len(), |i| start + 1 + i);
+        lines[start..end].join("\n")
+    }
+
+    fn vietnamese_number(n: u32) -> String {
+        if n < 10 {
+            return format!("{n:02}");
+        }
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push('.');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_demo_plan_holds_every_task_of_plan_147_as_the_seed_writes_it() {
+        let plan: Plan = serde_json::from_str(PLAN_147_JSON).expect("plan json");
+        assert_eq!(plan.code, "147/KH-UBND");
+        assert!(SEED.contains("Số: 147/KH-UBND") && SEED.contains("ngày 08 tháng 11 năm 2018"));
+        assert_eq!(plan.issued_on, "2018-11-08");
+        let codes: Vec<&str> = plan.tasks.iter().map(|t| t.code.as_str()).collect();
+        assert_eq!(codes, ["1", "2.1", "2.2", "2.3", "3", "4"]);
+        for task in &plan.tasks {
+            let text = section(&task.code);
+            let name = |code: &str| {
+                NAMES
+                    .iter()
+                    .find(|(c, _)| *c == code)
+                    .map(|(_, n)| *n)
+                    .unwrap_or_else(|| panic!("no seed name for {code}"))
+            };
+            for a in task.lead_agencies.iter().chain(&task.coordinating_agencies) {
+                assert!(
+                    text.contains(name(a)),
+                    "task {}: {a} not in\n{text}",
+                    task.code
+                );
+            }
+            for t in &task.targets {
+                let stated = format!("{} {}", vietnamese_number(t.quantity), t.unit);
+                assert!(
+                    text.contains(&stated) || text.contains(&t.unit),
+                    "task {}: target '{stated}' not in\n{text}",
+                    task.code
+                );
+                if let Some(from) = t.from {
+                    let month = format!("háng {}/{}", from.month, from.year);
+                    let quarter = format!("Quý IV năm {}", from.year);
+                    assert!(
+                        text.contains(&month) || text.contains(&quarter),
+                        "task {}: {month} not in\n{text}",
+                        task.code
+                    );
+                }
+            }
+            // Compared folded: the seed writes "qúy" as well as "quý".
+            let folded = fold_vi(&text);
+            let start_quarter = fold_vi(&format!("quý IV/{}", task.start.year));
+            let start_year = fold_vi(&format!("từ năm {}", task.start.year));
+            let start_q = fold_vi(&format!("quý IV năm {}", task.start.year));
+            assert!(
+                folded.contains(&start_quarter)
+                    || folded.contains(&start_year)
+                    || folded.contains(&start_q),
+                "task {}: start {} not in\n{text}",
+                task.code,
+                task.start
+            );
+            if let Some(end) = task.end {
+                assert!(
+                    text.contains(&format!("năm {}", end.year)),
+                    "task {}",
+                    task.code
+                );
+            }
+        }
+        // The exact figures of the plan.
+        assert!(section("2.1").contains("Mỗi tháng 01 phóng sự (thời lượng từ 03 - 05 phút)"));
+        assert!(section("2.2").contains("01 video clip (thời lượng 5-10 phút)"));
+        assert!(
+            section("2.3").contains("in 700 quyển") && section("2.3").contains("20.000 tờ gấp")
+        );
+    }
+}
