@@ -30,6 +30,8 @@ static FACES: LazyLock<Option<Faces>> = LazyLock::new(|| {
     })
 });
 
+/// A4 in PDF points (210 × 297 mm): Mẫu 06 and reports.
+pub const A4: (f32, f32) = (595.28, 841.89);
 /// A5 in PDF points (148 × 210 mm): Mẫu 01–05 are A5.
 pub const A5: (f32, f32) = (419.53, 595.28);
 const MARGIN: f32 = 34.0;
@@ -91,16 +93,23 @@ pub struct Sheet {
     pages: Vec<Vec<Item>>,
     y: f32,
     faces: &'static Faces,
+    size: (f32, f32),
 }
 
 impl Sheet {
     /// An empty A5 document.
     pub fn new() -> Result<Sheet, LayoutError> {
+        Sheet::with_size(A5)
+    }
+
+    /// An empty document of pages `size` (width, height) points.
+    pub fn with_size(size: (f32, f32)) -> Result<Sheet, LayoutError> {
         let faces = FACES.as_ref().ok_or(LayoutError::Font)?;
         Ok(Sheet {
             pages: vec![Vec::new()],
             y: MARGIN,
             faces,
+            size,
         })
     }
 
@@ -121,7 +130,7 @@ impl Sheet {
     }
 
     fn ensure_room(&mut self, height: f32) {
-        if self.y + height > A5.1 - MARGIN {
+        if self.y + height > self.size.1 - MARGIN {
             self.pages.push(Vec::new());
             self.y = MARGIN;
         }
@@ -157,7 +166,14 @@ impl Sheet {
 
     /// A paragraph, wrapped to the text width.
     pub fn text(&mut self, text: &str, size: f32, weight: Weight, align: Align) {
-        self.text_at(MARGIN, A5.0 - 2.0 * MARGIN, text, size, weight, align);
+        self.text_at(
+            MARGIN,
+            self.size.0 - 2.0 * MARGIN,
+            text,
+            size,
+            weight,
+            align,
+        );
     }
 
     fn text_at(
@@ -192,7 +208,7 @@ impl Sheet {
     pub fn field(&mut self, label: &str, value: &str, size: f32) {
         let label = format!("{label}: ");
         let label_width = self.width_of(&label, size, Weight::Bold);
-        let text_width = A5.0 - 2.0 * MARGIN;
+        let text_width = self.size.0 - 2.0 * MARGIN;
         let leading = size * 1.35;
         self.ensure_room(leading);
         let y_label = self.y + leading - size * 0.3;
@@ -221,7 +237,7 @@ impl Sheet {
 
     /// Two texts centred in the left and right halves of one line (signature blocks).
     pub fn two_columns(&mut self, left: &str, right: &str, size: f32, weight: Weight) {
-        let half = (A5.0 - 2.0 * MARGIN) / 2.0;
+        let half = (self.size.0 - 2.0 * MARGIN) / 2.0;
         let leading = size * 1.35;
         self.ensure_room(leading);
         self.y += leading;
@@ -265,7 +281,7 @@ impl Sheet {
             .map(|c| c == qrcode::Color::Dark)
             .collect();
         self.ensure_room(side);
-        let (x, y) = (A5.0 - MARGIN - side, self.y);
+        let (x, y) = (self.size.0 - MARGIN - side, self.y);
         self.page().push(Item::Qr {
             modules,
             width,
@@ -280,7 +296,8 @@ impl Sheet {
     pub fn finish(self) -> Result<Vec<u8>, LayoutError> {
         let mut document = Document::new();
         for items in &self.pages {
-            let settings = PageSettings::from_wh(A5.0, A5.1).ok_or(LayoutError::Font)?;
+            let settings =
+                PageSettings::from_wh(self.size.0, self.size.1).ok_or(LayoutError::Font)?;
             let mut page = document.start_page_with(settings);
             let mut surface = page.surface();
             surface.set_fill(Some(Fill {
@@ -310,7 +327,9 @@ impl Sheet {
                         );
                     }
                     Item::Rule { y } => {
-                        if let Some(rect) = Rect::from_xywh(MARGIN, *y, A5.0 - 2.0 * MARGIN, 0.6) {
+                        if let Some(rect) =
+                            Rect::from_xywh(MARGIN, *y, self.size.0 - 2.0 * MARGIN, 0.6)
+                        {
                             let mut pb = PathBuilder::new();
                             pb.push_rect(rect);
                             if let Some(path) = pb.finish() {

@@ -268,6 +268,110 @@ pub fn supplement_request(r: &SupplementRequest) -> Result<Vec<u8>, LayoutError>
     s.finish()
 }
 
+/// One task's lines in the consolidated report.
+#[derive(Debug, Clone)]
+pub struct ReportTask {
+    /// "2.1. Xây dựng phóng sự…".
+    pub heading: String,
+    /// Lead and coordinating agencies, period, channels.
+    pub facts: Vec<(String, String)>,
+    /// "Chỉ tiêu … đã thực hiện … (83 %)".
+    pub targets: Vec<String>,
+    /// What the agencies reported, one line each.
+    pub reports: Vec<String>,
+}
+
+/// The consolidated report on a plan to the Provincial People's Committee.
+#[derive(Debug, Clone)]
+pub struct PlanReport {
+    /// Reporting body ("SỞ KHOA HỌC VÀ CÔNG NGHỆ").
+    pub reporter: String,
+    /// Superior ("UBND TỈNH LẠNG SƠN").
+    pub superior: String,
+    /// "Lạng Sơn, ngày 29 tháng 11 năm 2026".
+    pub place_date: String,
+    /// Plan reported on ("Kế hoạch số 147/KH-UBND ngày 08/11/2018 …").
+    pub plan: String,
+    /// Reporting period ("đến tháng 11/2026").
+    pub period: String,
+    /// Tasks in plan order.
+    pub tasks: Vec<ReportTask>,
+    /// Totals and assessment, one paragraph each.
+    pub summary: Vec<String>,
+}
+
+/// The consolidated report as an A4 PDF in administrative style.
+pub fn plan_report(r: &PlanReport) -> Result<Vec<u8>, LayoutError> {
+    let mut s = Sheet::with_size(layout::A4)?;
+    s.two_columns(
+        &r.superior,
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        10.0,
+        Weight::Regular,
+    );
+    s.two_columns(
+        &r.reporter,
+        "Độc lập - Tự do - Hạnh phúc",
+        10.0,
+        Weight::Bold,
+    );
+    s.gap(6.0);
+    s.text(&r.place_date, 10.0, Weight::Regular, Align::Centre);
+    s.gap(12.0);
+    s.text("BÁO CÁO", 13.0, Weight::Bold, Align::Centre);
+    s.text(
+        &format!("Kết quả thực hiện {} {}", r.plan, r.period),
+        11.0,
+        Weight::Bold,
+        Align::Centre,
+    );
+    s.gap(4.0);
+    s.text(
+        "Kính gửi: Ủy ban nhân dân tỉnh",
+        11.0,
+        Weight::Regular,
+        Align::Centre,
+    );
+    s.rule();
+    s.text(
+        "I. KẾT QUẢ THỰC HIỆN CÁC NHIỆM VỤ",
+        11.0,
+        Weight::Bold,
+        Align::Left,
+    );
+    for t in &r.tasks {
+        s.gap(4.0);
+        s.text(&t.heading, 10.5, Weight::Bold, Align::Left);
+        for (label, value) in &t.facts {
+            s.field(label, value, 10.0);
+        }
+        for line in &t.targets {
+            s.text(&format!("- {line}"), 10.0, Weight::Regular, Align::Left);
+        }
+        if t.reports.is_empty() {
+            s.text(
+                "- Chưa có báo cáo tiến độ.",
+                10.0,
+                Weight::Regular,
+                Align::Left,
+            );
+        }
+        for line in &t.reports {
+            s.text(&format!("+ {line}"), 9.5, Weight::Regular, Align::Left);
+        }
+    }
+    s.gap(6.0);
+    s.text("II. ĐÁNH GIÁ CHUNG", 11.0, Weight::Bold, Align::Left);
+    for p in &r.summary {
+        s.text(p, 10.0, Weight::Regular, Align::Left);
+    }
+    s.gap(12.0);
+    s.two_columns("Nơi nhận:", "NGƯỜI BÁO CÁO", 10.0, Weight::Bold);
+    s.two_columns("- UBND tỉnh (báo cáo);", "", 9.0, Weight::Regular);
+    s.two_columns("- Lưu: VT.", "", 9.0, Weight::Regular);
+    s.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ mod observe;
 mod office;
 pub mod oidc;
 pub mod outbox;
+mod plans;
 mod portal;
 mod procedures;
 pub mod routes;

@@ -90,6 +90,7 @@ fn definitions() -> Vec<RouteDef> {
         crate::dossiers::routes(),
         crate::office::routes(),
         crate::api_dossiers::routes(),
+        crate::plans::routes(),
     ]
     .into_iter()
     .flatten()

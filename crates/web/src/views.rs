@@ -17,6 +17,8 @@ pub(crate) struct Layout {
     pub applicant: bool,
     /// Whether they work at a one-stop desk.
     pub office: bool,
+    /// Whether they follow or report on the communication plan.
+    pub plans: bool,
     /// The CSRF token every form carries.
     pub csrf: String,
 }
@@ -32,6 +34,7 @@ impl Layout {
             admin: false,
             applicant: false,
             office: false,
+            plans: false,
             csrf: String::new(),
         }
     }
@@ -85,6 +88,8 @@ impl Ctx {
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::SubmitDossiers)),
             office: account
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::ReceiveDossiers)),
+            plans: account
+                .is_some_and(|a| a.can(motcua_core::accounts::Permission::ReportPlanProgress)),
             csrf: self.csrf.clone(),
         }
     }

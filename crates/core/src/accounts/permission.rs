@@ -23,6 +23,8 @@ pub enum Permission {
     ManageOfficials,
     /// Follow and edit the communication plan.
     MonitorPlan,
+    /// See the plan and file progress reports for one's agency's tasks.
+    ReportPlanProgress,
     /// Read the security audit log.
     ReadSecurityLog,
     /// Enter yearly holiday schedules.
@@ -57,6 +59,7 @@ impl Role {
             ManageAgencyCatalogue => matches!(self, Role::AgencyAdmin | Role::SystemAdmin),
             ManageOfficials => matches!(self, Role::AgencyAdmin | Role::SystemAdmin),
             MonitorPlan => matches!(self, Role::PlanMonitor | Role::SystemAdmin),
+            ReportPlanProgress => !matches!(self, Role::Citizen | Role::Organisation),
             ReadSecurityLog => matches!(self, Role::SystemAdmin),
             ManageCalendar => matches!(self, Role::SystemAdmin),
         }
@@ -93,7 +96,7 @@ mod tests {
         }
     }
 
-    const ALL: [Permission; 10] = [
+    const ALL: [Permission; 11] = [
         Permission::OwnAccount,
         Permission::SubmitDossiers,
         Permission::ReceiveDossiers,
@@ -102,6 +105,7 @@ mod tests {
         Permission::ManageAgencyCatalogue,
         Permission::ManageOfficials,
         Permission::MonitorPlan,
+        Permission::ReportPlanProgress,
         Permission::ReadSecurityLog,
         Permission::ManageCalendar,
     ];

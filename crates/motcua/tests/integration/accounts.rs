@@ -17,6 +17,10 @@ enum Rule {
     Applicants,
     /// Reception officers of a one-stop desk.
     Reception,
+    /// Every official: the plan and its progress reports.
+    PlanPeople,
+    /// The plan monitor and system admins.
+    Monitor,
 }
 
 /// Every route with a sample path and its rule. A route the router knows but this table does not
@@ -328,6 +332,26 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         Rule::Public,
     ),
     ("POST", "/uploads", "/uploads", Rule::Applicants),
+    ("GET", "/plans", "/plans", Rule::PlanPeople),
+    ("GET", "/plans/{id}", "/plans/not-a-plan", Rule::PlanPeople),
+    (
+        "GET",
+        "/plans/{id}/tasks/{code}",
+        "/plans/not-a-plan/tasks/2.1",
+        Rule::PlanPeople,
+    ),
+    (
+        "POST",
+        "/plans/{id}/tasks/{code}/reports",
+        "/plans/not-a-plan/tasks/2.1/reports",
+        Rule::PlanPeople,
+    ),
+    (
+        "GET",
+        "/plans/{id}/report.pdf",
+        "/plans/not-a-plan/report.pdf",
+        Rule::Monitor,
+    ),
     (
         "POST",
         "/api/v1/dossiers/{id}/attachments",
@@ -407,6 +431,10 @@ fn expected(rule: Rule, person: Option<(&str, bool, bool)>, api: bool) -> Result
         (Rule::SecurityLog, Some((_, _, log))) if log => Ok(()),
         (Rule::Applicants, Some(("congdan" | "doanhnghiep", _, _))) => Ok(()),
         (Rule::Reception, Some(("tiepnhan", _, _))) => Ok(()),
+        (Rule::PlanPeople, Some((name, _, _))) if !matches!(name, "congdan" | "doanhnghiep") => {
+            Ok(())
+        }
+        (Rule::Monitor, Some(("theodoikehoach" | "quantri", _, _))) => Ok(()),
         _ if signed_in => Err(403),
         _ => Err(login),
     }

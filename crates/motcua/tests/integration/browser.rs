@@ -433,3 +433,111 @@ async fn a_citizen_files_a_dossier_online_and_anyone_tracks_it_by_code() {
     );
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_reports_progress_and_the_monitor_sees_it_and_downloads_the_report() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::start(Db::Sqlite).await.unwrap();
+    crate::plans::radio_official(&app).await;
+    let plan = crate::plans::plan_id(&app).await;
+    let c = &browser.client;
+    let login_url = app.url("/login");
+    let login = |user: &'static str| {
+        let login_url = login_url.clone();
+        async move {
+            c.goto(&login_url).await.unwrap();
+            fill(c, "#identifier", user).await;
+            fill(c, "#password", motcua_store::demo::DEMO_PASSWORD).await;
+            submit(c, "form[action='/login']").await;
+            expect_h1(c, "Tài khoản của tôi").await;
+        }
+    };
+    login("dai-ptth").await;
+    c.find(Locator::LinkText("Kế hoạch"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, "Kế hoạch tuyên truyền").await;
+    c.goto(&app.url(&format!("/plans/{plan}/tasks/2.1")))
+        .await
+        .unwrap();
+    expect_h1(c, "Nhiệm vụ 2.1").await;
+    let month = {
+        let now = time::OffsetDateTime::now_utc();
+        format!("{:04}-{:02}", now.year(), u8::from(now.month()))
+    };
+    // A month input takes its value by script in headless Chromium.
+    c.execute(
+        &format!("document.getElementById('month').value = '{month}';"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("#target option[value='reportage']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(c, "#quantity", "1").await;
+    fill(c, "#done", "Phóng sự tháng này về dịch vụ công trực tuyến").await;
+    fill(c, "#cost_vnd", "3000000").await;
+    fill(c, "#evidence_url", "https://langsontv.vn/phong-su").await;
+    submit(c, "#report-form").await;
+    c.wait().for_element(Locator::Css(".notice")).await.unwrap();
+    let page = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Đã ghi nhận báo cáo tiến độ"), "{page}");
+    assert!(page.contains("Phóng sự tháng này về dịch vụ công trực tuyến"));
+
+    // The monitor sees the task's progress change and downloads the consolidated report.
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::LinkText("Đăng nhập"))
+        .await
+        .unwrap();
+    login("theodoikehoach").await;
+    c.goto(&app.url(&format!("/plans/{plan}"))).await.unwrap();
+    expect_h1(c, "Kế hoạch số 147/KH-UBND").await;
+    let dash = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dash.contains("1 báo cáo; 3.000.000 đồng"), "{dash}");
+    let link = c
+        .find(Locator::LinkText("Tải báo cáo tổng hợp (PDF)"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let got = c
+        .execute(
+            &format!(
+                "return fetch('{link}').then(r => r.status + ' ' + r.headers.get('content-type'));"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.as_str(), Some("200 application/pdf"));
+    browser.close().await;
+}

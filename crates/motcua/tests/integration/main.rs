@@ -14,4 +14,5 @@ mod harness;
 mod http;
 mod oidc;
 mod outbox;
+mod plans;
 mod process;

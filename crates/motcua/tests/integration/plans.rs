@@ -1,0 +1,156 @@
+//! The communication plan through the real HTTP stack, on both databases: agencies file progress
+//! reports, bad reports change nothing, the monitor sees progress and downloads the report.
+
+use crate::dossiers::{pdf, post_files};
+use crate::harness::{Session, TestApp};
+use crate::on_both_databases;
+use motcua_store::demo::DEMO_PASSWORD;
+
+/// Adds a reporter at the provincial radio and television station (lead of task 2.1).
+pub async fn radio_official(app: &TestApp) -> Session {
+    let hash = motcua_store::password::hash(DEMO_PASSWORD).unwrap();
+    app.store
+        .create_official(
+            "dai-ptth",
+            "Lộc Văn Sơn",
+            &hash,
+            &[(motcua_core::Role::Specialist, Some("dai-ptth".into()))],
+        )
+        .await
+        .unwrap();
+    Session::login(app, "dai-ptth", DEMO_PASSWORD).await
+}
+
+pub async fn plan_id(app: &TestApp) -> String {
+    app.store.plans().await.unwrap()[0].id.clone()
+}
+
+on_both_databases!(
+    agencies_report_progress_and_bad_reports_change_nothing,
+    |app: TestApp| async move {
+        let plan = plan_id(&app).await;
+        let radio = radio_official(&app).await;
+        let task = format!("/plans/{plan}/tasks/2.1");
+        let (status, page, _) = radio.get(&task).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Mỗi tháng") || page.contains("phóng sự"),
+            "{page}"
+        );
+        assert!(page.contains("Báo cáo tiến độ của Đài Phát thanh và Truyền hình tỉnh Lạng Sơn"));
+        let report = |month: &'static str, quantity: &'static str| {
+            vec![
+                ("month", month),
+                ("target", "reportage"),
+                ("quantity", quantity),
+                ("done", "Phóng sự \"Nộp hồ sơ không cần đến cơ quan\""),
+                ("cost_vnd", "4.500.000"),
+                ("evidence_url", "https://langsontv.vn/phong-su-dvctt"),
+            ]
+        };
+        let (status, _, location) = post_files(
+            &radio,
+            &format!("{task}/reports"),
+            &report("2019-03", "1"),
+            &[("evidence", "kich-ban.pdf", pdf(1200))],
+        )
+        .await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some(format!("{task}?notice=reported").as_str()))
+        );
+        let stored = app.store.progress_reports(&plan).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(
+            (
+                stored[0].quantity,
+                stored[0].cost_vnd,
+                stored[0].evidence_name.as_deref()
+            ),
+            (1, 4_500_000, Some("kich-ban.pdf"))
+        );
+
+        // Refused with a clear message, nothing stored: another agency's task, a negative
+        // quantity, a month before the task began.
+        for (path, fields, message) in [
+            (
+                format!("/plans/{plan}/tasks/2.3/reports"),
+                report("2018-11", "1"),
+                "không chủ trì hoặc phối hợp",
+            ),
+            (
+                format!("{task}/reports"),
+                report("2019-04", "-2"),
+                "Số lượng không được âm.",
+            ),
+            (
+                format!("{task}/reports"),
+                report("2018-09", "1"),
+                "nằm ngoài thời gian thực hiện",
+            ),
+        ] {
+            let (status, page, _) = post_files(&radio, &path, &fields, &[]).await;
+            assert_eq!(status, 422, "{path}");
+            assert!(page.contains(message), "{message}: {page}");
+        }
+        assert_eq!(app.store.progress_reports(&plan).await.unwrap().len(), 1);
+
+        // The merged department reports for its predecessor's task (Sở TT&TT → Sở KH&CN).
+        let monitor = Session::login(&app, "theodoikehoach", DEMO_PASSWORD).await;
+        let (status, page, _) = monitor.get(&format!("/plans/{plan}/tasks/2.2")).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("Sở Thông tin và Truyền thông (nay: Sở Khoa học và Công nghệ)"),
+            "{page}"
+        );
+        let clip = vec![
+            ("month", "2018-11"),
+            ("target", "clip"),
+            ("quantity", "1"),
+            ("done", "Video clip hướng dẫn sử dụng DVCTT"),
+        ];
+        let (status, _, _) = post_files(
+            &monitor,
+            &format!("/plans/{plan}/tasks/2.2/reports"),
+            &clip,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 303);
+        // The dashboard and the consolidated report show it.
+        let (_, dash, _) = monitor.get(&format!("/plans/{plan}?as_of=2019-04")).await;
+        assert!(dash.contains("1/6 phóng sự"), "{dash}");
+        assert!(dash.contains("1/1 video clip (100 %)"), "{dash}");
+        let r = monitor
+            .client
+            .get(format!("{}/plans/{plan}/report.pdf", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let bytes = r.bytes().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("r.pdf"), &bytes).unwrap();
+        match std::process::Command::new("pdftotext")
+            .arg(dir.path().join("r.pdf"))
+            .arg("-")
+            .output()
+        {
+            Ok(out) => {
+                let text = String::from_utf8(out.stdout).unwrap();
+                assert!(
+                    text.contains("BÁO CÁO") && text.contains("147/KH-UBND"),
+                    "{text}"
+                );
+                assert!(
+                    text.contains("Video clip hướng dẫn sử dụng DVCTT"),
+                    "{text}"
+                );
+            }
+            Err(e) => crate::harness::skip("PDF text check", &format!("pdftotext: {e}")),
+        }
+        // Only the monitor downloads the consolidated report.
+        assert_eq!(radio.get(&format!("/plans/{plan}/report.pdf")).await.0, 403);
+    }
+);
