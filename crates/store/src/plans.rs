@@ -311,3 +311,130 @@ mod tests {
         );
     }
 }
+
+/// A difficulty (vướng mắc) raised on a task, and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Difficulty {
+    /// Id.
+    pub id: String,
+    /// Task number.
+    pub task_code: String,
+    /// Raising agency.
+    pub agency_code: String,
+    /// What is in the way.
+    pub text: String,
+    /// When.
+    pub raised_at: OffsetDateTime,
+    /// The monitor's answer.
+    pub response: Option<String>,
+    /// When it was answered.
+    pub responded_at: Option<OffsetDateTime>,
+}
+
+/// A budget estimate (dự toán).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BudgetEstimate {
+    /// Id.
+    pub id: String,
+    /// Task number.
+    pub task_code: String,
+    /// Agency.
+    pub agency_code: String,
+    /// Budget year.
+    pub year: i64,
+    /// Amount in đồng.
+    pub amount_vnd: i64,
+    /// `province` or `local`.
+    pub funding: String,
+    /// What it covers.
+    pub note: String,
+    /// `draft`, `submitted`, `approved`, `returned`.
+    pub status: String,
+    /// The monitor's decision note.
+    pub decision: Option<String>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+}
+
+impl Store {
+    /// Raises a difficulty on a task for an agency.
+    pub async fn raise_difficulty(
+        &self,
+        plan_id: &str,
+        task_code: &str,
+        agency: &str,
+        text: &str,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = micros(OffsetDateTime::now_utc());
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO plan_difficulties (id, plan_id, task_code, agency_code, text, raised_by, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&id).bind(plan_id).bind(task_code).bind(agency).bind(text).bind(by).bind(now).execute(p).await.map(|_| ()))?;
+        Ok(id)
+    }
+
+    /// Answers a difficulty once; false if it was already answered (or does not exist).
+    pub async fn respond_difficulty(
+        &self,
+        plan_id: &str,
+        id: &str,
+        response: &str,
+        by: &str,
+    ) -> Result<bool, StoreError> {
+        let now = micros(OffsetDateTime::now_utc());
+        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE plan_difficulties SET response = $1, responded_by = $2, responded_at = $3 WHERE id = $4 AND plan_id = $5 AND responded_at IS NULL")
+            .bind(response).bind(by).bind(now).bind(id).bind(plan_id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// The difficulties of a plan, open ones first.
+    pub async fn difficulties(&self, plan_id: &str) -> Result<Vec<Difficulty>, StoreError> {
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, task_code, agency_code, text, raised_at, response, responded_at FROM plan_difficulties WHERE plan_id = $1 ORDER BY responded_at IS NOT NULL, raised_at").bind(plan_id).fetch_all(p).await)?,
+        )
+    }
+
+    /// Drafts a budget estimate.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn draft_estimate(
+        &self,
+        plan_id: &str,
+        task_code: &str,
+        agency: &str,
+        year: i32,
+        amount_vnd: i64,
+        funding: &str,
+        note: &str,
+        by: &str,
+    ) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = micros(OffsetDateTime::now_utc());
+        on_pool!(self.backend(), p => sqlx::query("INSERT INTO budget_estimates (id, plan_id, task_code, agency_code, year, amount_vnd, funding, note, status, created_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)")
+            .bind(&id).bind(plan_id).bind(task_code).bind(agency).bind(i64::from(year)).bind(amount_vnd).bind(funding).bind(note).bind(by).bind(now)
+            .execute(p).await.map(|_| ()))?;
+        Ok(id)
+    }
+
+    /// Moves an estimate from `from` to `to` if it is still in `from`; false otherwise (someone
+    /// acted first, or the rules did not allow it).
+    pub async fn move_estimate(
+        &self,
+        plan_id: &str,
+        id: &str,
+        from: motcua_core::plan::BudgetStatus,
+        to: motcua_core::plan::BudgetStatus,
+        decision: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let now = micros(OffsetDateTime::now_utc());
+        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE budget_estimates SET status = $1, decision = COALESCE($2, decision), updated_at = $3, version = version + 1 WHERE id = $4 AND plan_id = $5 AND status = $6")
+            .bind(to.as_str()).bind(decision).bind(now).bind(id).bind(plan_id).bind(from.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// The budget estimates of a plan.
+    pub async fn estimates(&self, plan_id: &str) -> Result<Vec<BudgetEstimate>, StoreError> {
+        Ok(
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, task_code, agency_code, year, amount_vnd, funding, note, status, decision, version FROM budget_estimates WHERE plan_id = $1 ORDER BY task_code, year, agency_code").bind(plan_id).fetch_all(p).await)?,
+        )
+    }
+}

@@ -4,7 +4,7 @@
 //! report to the Provincial People's Committee as PDF.
 
 use crate::auth::CurrentUser;
-use crate::routes::{get, needs, upload, RouteDef};
+use crate::routes::{get, needs, post, upload, RouteDef};
 use crate::views::{Ctx, Layout};
 use crate::{AppState, WebError};
 use askama::Template;
@@ -31,10 +31,35 @@ pub(crate) fn routes() -> Vec<RouteDef> {
             needs(Permission::MonitorPlan),
             report_pdf,
         ),
+        post(
+            "/plans/{id}/tasks/{code}/difficulties",
+            see,
+            crate::plan_followup::raise,
+        ),
+        post(
+            "/plans/{id}/difficulties/{d}/respond",
+            needs(Permission::MonitorPlan),
+            crate::plan_followup::respond,
+        ),
+        post(
+            "/plans/{id}/tasks/{code}/budgets",
+            see,
+            crate::plan_followup::draft_budget,
+        ),
+        post(
+            "/plans/{id}/budgets/{b}/submit",
+            see,
+            crate::plan_followup::submit_budget,
+        ),
+        post(
+            "/plans/{id}/budgets/{b}/decide",
+            needs(Permission::MonitorPlan),
+            crate::plan_followup::decide_budget,
+        ),
     ]
 }
 
-fn this_month() -> Month {
+pub(crate) fn this_month() -> Month {
     Month::of(
         time::OffsetDateTime::now_utc()
             .to_offset(motcua_core::calendar::deadline::VIETNAM)
@@ -42,7 +67,7 @@ fn this_month() -> Month {
     )
 }
 
-fn agency_name(state: &AppState, code: &str) -> String {
+pub(crate) fn agency_name(state: &AppState, code: &str) -> String {
     state
         .catalogue
         .get()
@@ -69,7 +94,10 @@ async fn agency_label(state: &AppState, code: &str) -> Result<String, WebError> 
     })
 }
 
-async fn load(state: &AppState, id: &str) -> Result<(StoredPlan, Vec<ProgressReport>), WebError> {
+pub(crate) async fn load(
+    state: &AppState,
+    id: &str,
+) -> Result<(StoredPlan, Vec<ProgressReport>), WebError> {
     let plan = state.store.plan(id).await?.ok_or(WebError::NotFound)?;
     let reports = state.store.progress_reports(id).await?;
     Ok((plan, reports))
@@ -121,7 +149,7 @@ struct TaskRow {
     silent: Vec<String>,
 }
 
-fn vnd(n: i64) -> String {
+pub(crate) fn vnd(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -159,6 +187,7 @@ async fn plans(ctx: Ctx) -> Result<Response, WebError> {
 #[derive(Deserialize)]
 struct AsOf {
     as_of: Option<String>,
+    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -173,6 +202,10 @@ struct DashboardPage {
     cost_by_agency: Vec<(String, String)>,
     chart: Vec<(String, i64, u32)>,
     monitor: bool,
+    difficulties: Vec<crate::plan_followup::DifficultyRow>,
+    budgets: Vec<crate::plan_followup::BudgetRow>,
+    budget_totals: Vec<(String, String)>,
+    message: Option<&'static str>,
 }
 
 async fn task_rows(
@@ -295,13 +328,17 @@ async fn dashboard(
         cost_by_agency: by_agency.into_iter().map(|(a, c)| (a, vnd(c))).collect(),
         chart,
         monitor: user.account.can(Permission::MonitorPlan),
+        difficulties: crate::plan_followup::difficulty_rows(&ctx.state, &stored.id, None).await?,
+        budgets: crate::plan_followup::budget_rows(&ctx.state, &stored.id, None).await?,
+        budget_totals: crate::plan_followup::budget_totals(&ctx.state, &stored.id).await?,
+        message: crate::plan_followup::message(q.notice.as_deref()),
         plan: stored.plan,
     };
     Ok(Html(page.render()?).into_response())
 }
 
 /// The agencies the official may report for: their agency and those merged into it.
-async fn reporting_agency(
+pub(crate) async fn reporting_agency(
     state: &AppState,
     user: &CurrentUser,
     task: &PlanTask,
@@ -339,6 +376,9 @@ struct TaskPage {
     errors: Vec<String>,
     notice: Option<&'static str>,
     values: BTreeMap<String, String>,
+    difficulties: Vec<crate::plan_followup::DifficultyRow>,
+    budgets: Vec<crate::plan_followup::BudgetRow>,
+    this_year: i32,
 }
 
 struct ReportRow {
@@ -357,7 +397,7 @@ struct NoticeQuery {
     notice: Option<String>,
 }
 
-async fn render_task(
+pub(crate) async fn render_task(
     ctx: &Ctx,
     user: &CurrentUser,
     id: &str,
@@ -404,7 +444,13 @@ async fn render_task(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let difficulties =
+        crate::plan_followup::difficulty_rows(&ctx.state, id, Some(&task.code)).await?;
+    let budgets = crate::plan_followup::budget_rows(&ctx.state, id, Some(&task.code)).await?;
     let page = TaskPage {
+        difficulties,
+        budgets,
+        this_year: this_month().year,
         layout: ctx.layout(format!("Nhiệm vụ {}", task.code)),
         id: id.to_owned(),
         plan_code: stored.plan.code.clone(),
@@ -427,8 +473,7 @@ async fn task_page(
     Path((id, code)): Path<(String, String)>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, WebError> {
-    let notice =
-        (q.notice.as_deref() == Some("reported")).then_some("Đã ghi nhận báo cáo tiến độ.");
+    let notice = crate::plan_followup::message(q.notice.as_deref());
     render_task(&ctx, &user, &id, &code, Vec::new(), BTreeMap::new(), notice).await
 }
 

@@ -2,9 +2,11 @@
 //! periods, recurrence and targets, and the rules that turn progress reports into "expected
 //! versus delivered".
 
+pub mod budget;
 pub mod period;
 pub mod progress;
 
+pub use budget::{next_budget_status, BudgetAction, BudgetActor, BudgetStatus};
 pub use period::{periods, Month, MonthError, Period, Recurrence};
 pub use progress::{check_report, progress, ReportError, ReportInput, TargetProgress};
 

@@ -354,6 +354,36 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ),
     (
         "POST",
+        "/plans/{id}/tasks/{code}/difficulties",
+        "/plans/not-a-plan/tasks/2.1/difficulties",
+        Rule::PlanPeople,
+    ),
+    (
+        "POST",
+        "/plans/{id}/difficulties/{d}/respond",
+        "/plans/not-a-plan/difficulties/x/respond",
+        Rule::Monitor,
+    ),
+    (
+        "POST",
+        "/plans/{id}/tasks/{code}/budgets",
+        "/plans/not-a-plan/tasks/2.1/budgets",
+        Rule::PlanPeople,
+    ),
+    (
+        "POST",
+        "/plans/{id}/budgets/{b}/submit",
+        "/plans/not-a-plan/budgets/x/submit",
+        Rule::PlanPeople,
+    ),
+    (
+        "POST",
+        "/plans/{id}/budgets/{b}/decide",
+        "/plans/not-a-plan/budgets/x/decide",
+        Rule::Monitor,
+    ),
+    (
+        "POST",
         "/api/v1/dossiers/{id}/attachments",
         "/api/v1/dossiers/not-mine/attachments",
         Rule::Applicants,

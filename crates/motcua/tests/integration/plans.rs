@@ -154,3 +154,103 @@ on_both_databases!(
         assert_eq!(radio.get(&format!("/plans/{plan}/report.pdf")).await.0, 403);
     }
 );
+
+on_both_databases!(
+    difficulties_are_answered_and_budgets_go_through_approval,
+    |app: TestApp| async move {
+        let plan = plan_id(&app).await;
+        let radio = radio_official(&app).await;
+        let monitor = Session::login(&app, "theodoikehoach", DEMO_PASSWORD).await;
+        let task = format!("/plans/{plan}/tasks/2.1");
+        // A difficulty goes to the monitor and comes back answered.
+        let (status, _, _) = radio
+            .post(
+                &format!("{task}/difficulties"),
+                &[("text", "Thiếu thiết bị quay phim 4K")],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let d = app.store.difficulties(&plan).await.unwrap();
+        assert_eq!((d.len(), d[0].response.is_none()), (1, true));
+        let (_, dash, _) = monitor.get(&format!("/plans/{plan}")).await;
+        assert!(dash.contains("Thiếu thiết bị quay phim 4K"));
+        let respond = format!("/plans/{plan}/difficulties/{}/respond", d[0].id);
+        let (status, _, location) = monitor
+            .post(&respond, &[("text", "Sở KH&CN hỗ trợ thiết bị trong quý")])
+            .await;
+        assert_eq!(
+            (status, location.unwrap().contains("notice=answered")),
+            (303, true)
+        );
+        let (_, _, location) = monitor.post(&respond, &[("text", "lần hai")]).await;
+        assert!(
+            location.unwrap().contains("already_answered"),
+            "an answer is given once"
+        );
+        assert_eq!(
+            app.store.difficulties(&plan).await.unwrap()[0]
+                .response
+                .as_deref(),
+            Some("Sở KH&CN hỗ trợ thiết bị trong quý")
+        );
+        // Only the monitor answers.
+        assert_eq!(radio.post(&respond, &[("text", "x")]).await.0, 403);
+
+        // A budget: bad amount refused; drafted and submitted; returned needs a reason; approved.
+        let (status, page, _) = radio
+            .post(
+                &format!("{task}/budgets"),
+                &[("year", "2019"), ("amount_vnd", "-5"), ("intent", "submit")],
+            )
+            .await;
+        assert_eq!(status, 422);
+        assert!(page.contains("Số tiền dự toán phải là số nguyên dương"));
+        assert!(app.store.estimates(&plan).await.unwrap().is_empty());
+        let (status, _, _) = radio
+            .post(
+                &format!("{task}/budgets"),
+                &[
+                    ("year", "2019"),
+                    ("amount_vnd", "60.000.000"),
+                    ("funding", "province"),
+                    ("note", "12 phóng sự"),
+                    ("intent", "submit"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let b = app.store.estimates(&plan).await.unwrap().remove(0);
+        assert_eq!((b.status.as_str(), b.amount_vnd), ("submitted", 60_000_000));
+        let decide = format!("/plans/{plan}/budgets/{}/decide", b.id);
+        let (_, _, location) = monitor.post(&decide, &[("decision", "return")]).await;
+        assert!(location.unwrap().contains("return_needs_reason"));
+        assert_eq!(radio.post(&decide, &[("decision", "approve")]).await.0, 403);
+        monitor
+            .post(
+                &decide,
+                &[
+                    ("decision", "return"),
+                    ("note", "Tách chi phí thuê thiết bị"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            app.store.estimates(&plan).await.unwrap()[0].status,
+            "returned"
+        );
+        let (status, _, _) = radio
+            .post(&format!("/plans/{plan}/budgets/{}/submit", b.id), &[])
+            .await;
+        assert_eq!(status, 303);
+        monitor.post(&decide, &[("decision", "approve")]).await;
+        assert_eq!(
+            app.store.estimates(&plan).await.unwrap()[0].status,
+            "approved"
+        );
+        let (_, dash, _) = monitor.get(&format!("/plans/{plan}")).await;
+        assert!(
+            dash.contains("Ngân sách tỉnh: đã duyệt 60.000.000 đồng"),
+            "{dash}"
+        );
+    }
+);
