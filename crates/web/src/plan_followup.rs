@@ -335,10 +335,10 @@ pub(crate) async fn submit_budget(
         .ok_or(WebError::NotFound)?
         .clone();
     // Only the agency that owns the estimate (or its successor) submits it.
-    let owner = match reporting_agency(&ctx.state, &user, &task).await? {
-        Some((_, acting)) if acting.contains(&estimate.agency_code) => true,
-        _ => false,
-    };
+    let owner = matches!(
+        reporting_agency(&ctx.state, &user, &task).await?,
+        Some((_, acting)) if acting.contains(&estimate.agency_code)
+    );
     if !owner {
         return Err(WebError::NotFound);
     }
