@@ -438,3 +438,85 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// Reminds the officials of each agency that leads a task (and of the agency it was merged
+    /// into) when a period closes within days with its target unmet, and chases them when it
+    /// closed unmet: an in-app notification and, for those with an email, an outbox message.
+    /// Each reminder is written once, however often this runs. Returns how many were written.
+    pub async fn send_plan_reminders(&self, today: time::Date) -> Result<u64, StoreError> {
+        let agencies: Vec<(String, Option<String>, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT code, successor_code, name FROM agencies").fetch_all(p).await)?;
+        let officials: Vec<(String, Option<String>, String, Option<String>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT u.id, u.email, r.role, r.agency_code FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.kind = 'official' AND u.status = 'active'").fetch_all(p).await)?;
+        let now = micros(OffsetDateTime::now_utc());
+        let mut written = 0;
+        for stored in self.plans().await? {
+            let reports = self.progress_reports(&stored.id).await?;
+            for task in &stored.plan.tasks {
+                let delivered: Vec<(String, Month, i64)> = reports
+                    .iter()
+                    .filter(|r| r.task_code == task.code)
+                    .filter_map(|r| Some((r.target.clone()?, r.month()?, r.quantity)))
+                    .collect();
+                for reminder in motcua_core::plan::reminders(task, &delivered, today) {
+                    let target = task.targets.iter().find(|t| t.key == reminder.target);
+                    let unit = target.map_or("", |t| t.unit.as_str());
+                    for lead in &task.lead_agencies {
+                        // The agency and whoever took it over.
+                        let mut chain = vec![lead.clone()];
+                        while let Some((_, Some(next), _)) =
+                            agencies.iter().find(|(c, _, _)| Some(c) == chain.last())
+                        {
+                            if chain.contains(next) {
+                                break;
+                            }
+                            chain.push(next.clone());
+                        }
+                        let name = agencies
+                            .iter()
+                            .find(|(c, _, _)| c == lead)
+                            .map_or(lead.as_str(), |(_, _, n)| n.as_str());
+                        let (title, body) = match reminder.kind {
+                            motcua_core::plan::ReminderKind::Closing => (
+                                format!("Sắp hết kỳ báo cáo nhiệm vụ {} ({})", task.code, reminder.period.label_vi()),
+                                format!("Kế hoạch {}: nhiệm vụ {} của {} chưa báo cáo đủ chỉ tiêu {} kỳ {}. Đề nghị cập nhật báo cáo tiến độ trước khi hết kỳ.", stored.plan.code, task.code, name, unit, reminder.period.label_vi()),
+                            ),
+                            motcua_core::plan::ReminderKind::Late => (
+                                format!("Quá hạn báo cáo nhiệm vụ {} ({})", task.code, reminder.period.label_vi()),
+                                format!("Kế hoạch {}: kỳ {} của nhiệm vụ {} đã kết thúc nhưng {} chưa báo cáo đủ chỉ tiêu {}. Đề nghị báo cáo ngay.", stored.plan.code, reminder.period.label_vi(), task.code, name, unit),
+                            ),
+                        };
+                        let kind = format!("{:?}", reminder.kind);
+                        for (user, email, role, agency) in &officials {
+                            let reports_for = agency.as_ref().is_some_and(|a| chain.contains(a))
+                                && role.parse::<motcua_core::Role>().is_ok_and(|r| {
+                                    r.allows(motcua_core::accounts::Permission::ReportPlanProgress)
+                                });
+                            if !reports_for {
+                                continue;
+                            }
+                            let key = format!(
+                                "plan:{}:{}:{}:{}:{}:{kind}:{user}",
+                                stored.id, task.code, reminder.target, lead, reminder.period.start
+                            );
+                            let inserted = on_pool!(self.backend(), pool => {
+                                let mut tx = pool.begin_write().await?;
+                                let n = sqlx::query("INSERT INTO notifications (id, user_id, title, body, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING")
+                                    .bind(uuid::Uuid::new_v4().to_string()).bind(user).bind(&title).bind(&body).bind(now).bind(&key)
+                                    .execute(&mut *tx).await?.rows_affected();
+                                if n == 1 {
+                                    if let Some(to) = email.as_deref().filter(|e| !e.is_empty()) {
+                                        crate::accounts::enqueue(&mut tx, to, &title, &body, &key, now).await?;
+                                    }
+                                }
+                                tx.commit().await?;
+                                Ok::<_, StoreError>(n)
+                            })?;
+                            written += inserted;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(written)
+    }
+}

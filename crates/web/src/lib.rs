@@ -160,6 +160,25 @@ fn spawn_sweeper(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// At start and every six hours, reminds agencies of plan targets whose period is closing or
+/// closed unmet (each reminder is written once).
+fn spawn_plan_reminders(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
+        loop {
+            tick.tick().await;
+            let today = time::OffsetDateTime::now_utc()
+                .to_offset(motcua_core::calendar::deadline::VIETNAM)
+                .date();
+            match store.send_plan_reminders(today).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(n, "plan reminders written"),
+                Err(e) => tracing::warn!(error = %e, "plan reminders failed"),
+            }
+        }
+    })
+}
+
 /// Serves `router(state)` on `listener` until `shutdown` resolves, then lets in-flight requests
 /// finish for at most `grace` before giving up on them.
 pub async fn serve(
@@ -185,6 +204,7 @@ pub async fn serve(
             .spawn_refresher(state.store.clone(), Duration::from_secs(5)),
     );
     let _sweeper = AbortOnDrop(spawn_sweeper(state.store.clone()));
+    let _reminders = AbortOnDrop(spawn_plan_reminders(state.store.clone()));
     let _mail_worker = state.mailer.clone().map(|(mailer, config)| {
         AbortOnDrop(outbox::spawn_email_worker(
             state.store.clone(),

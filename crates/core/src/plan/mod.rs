@@ -8,7 +8,10 @@ pub mod progress;
 
 pub use budget::{next_budget_status, BudgetAction, BudgetActor, BudgetStatus};
 pub use period::{periods, Month, MonthError, Period, Recurrence};
-pub use progress::{check_report, progress, ReportError, ReportInput, TargetProgress};
+pub use progress::{
+    check_report, progress, reminders, Reminder, ReminderKind, ReportError, ReportInput,
+    TargetProgress,
+};
 
 use serde::{Deserialize, Serialize};
 

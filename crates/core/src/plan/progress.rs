@@ -298,3 +298,136 @@ mod tests {
         );
     }
 }
+
+/// Why an agency is reminded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ReminderKind {
+    /// The period closes within the notice and the target is not met yet.
+    Closing,
+    /// The period closed (recently) without the target met.
+    Late,
+}
+
+/// A reminder to send about one target of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reminder {
+    /// The target.
+    pub target: String,
+    /// Its period.
+    pub period: Period,
+    /// Why.
+    pub kind: ReminderKind,
+}
+
+/// Days before a period closes when agencies are reminded, and days after it closed during which
+/// a missing report is chased.
+pub const REMIND_BEFORE_DAYS: i64 = 5;
+/// See [`REMIND_BEFORE_DAYS`].
+pub const CHASE_AFTER_DAYS: i64 = 10;
+
+fn last_day(m: Month) -> Option<time::Date> {
+    let first_next = m.next();
+    let month = time::Month::try_from(first_next.month).ok()?;
+    time::Date::from_calendar_date(first_next.year, month, 1)
+        .ok()?
+        .previous_day()
+}
+
+/// The reminders due on `today` for `task`: each target whose current period closes within
+/// [`REMIND_BEFORE_DAYS`] unmet, or whose period closed at most [`CHASE_AFTER_DAYS`] ago unmet.
+pub fn reminders(
+    task: &PlanTask,
+    delivered: &[(String, Month, i64)],
+    today: time::Date,
+) -> Vec<Reminder> {
+    let now = Month::of(today);
+    let mut out = Vec::new();
+    for t in &task.targets {
+        let from = t.from.unwrap_or(task.start);
+        let until = t.until.or(task.end);
+        let reach = now.next();
+        for p in periods(from, until, t.per, reach) {
+            let Some(close) = last_day(p.end) else {
+                continue;
+            };
+            let days = (close - today).whole_days();
+            let kind = if (0..=REMIND_BEFORE_DAYS).contains(&days) {
+                ReminderKind::Closing
+            } else if (-CHASE_AFTER_DAYS..0).contains(&days) {
+                ReminderKind::Late
+            } else {
+                continue;
+            };
+            let got: i64 = delivered
+                .iter()
+                .filter(|(k, m, _)| *k == t.key && p.contains(*m))
+                .map(|(_, _, q)| q)
+                .sum();
+            if got < i64::from(t.quantity) {
+                out.push(Reminder {
+                    target: t.key.clone(),
+                    period: p,
+                    kind,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod reminder_tests {
+    use super::super::{Funding, Target};
+    use super::*;
+    use time::macros::date;
+
+    fn monthly() -> PlanTask {
+        PlanTask {
+            code: "2.1".into(),
+            title: String::new(),
+            lead_agencies: vec!["dai-ptth".into()],
+            lead_text: String::new(),
+            coordinating_agencies: vec![],
+            coordinating_text: String::new(),
+            start: "2019-01".parse().expect("m"),
+            end: None,
+            period_text: String::new(),
+            recurrence: Recurrence::Monthly,
+            targets: vec![Target {
+                key: "reportage".into(),
+                quantity: 1,
+                unit: "phóng sự".into(),
+                spec: String::new(),
+                per: Recurrence::Monthly,
+                from: None,
+                until: None,
+            }],
+            products: String::new(),
+            channels: vec![],
+            funding: Funding::Province,
+        }
+    }
+
+    #[test]
+    fn agencies_are_reminded_before_a_period_closes_and_chased_after() {
+        let task = monthly();
+        let march = "2019-03".parse().expect("m");
+        // 27 March: March closes in 4 days, nothing reported yet.
+        let r = reminders(&task, &[], date!(2019 - 03 - 27));
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].kind, r[0].period.start),
+            (ReminderKind::Closing, march)
+        );
+        // Reported: no reminder.
+        let done = vec![("reportage".to_owned(), march, 1)];
+        assert!(reminders(&task, &done, date!(2019 - 03 - 27)).is_empty());
+        // 5 April, March unmet: chased as late; mid-month nothing is due.
+        let late = reminders(&task, &[], date!(2019 - 04 - 05));
+        assert_eq!(
+            (late[0].kind, late[0].period.start),
+            (ReminderKind::Late, march)
+        );
+        assert!(reminders(&task, &[], date!(2019 - 04 - 15)).is_empty());
+    }
+}

@@ -254,3 +254,54 @@ on_both_databases!(
         );
     }
 );
+
+on_both_databases!(
+    agencies_are_reminded_once_before_a_period_closes,
+    |app: TestApp| async move {
+        let plan = plan_id(&app).await;
+        let radio = radio_official(&app).await;
+        let radio_id = app
+            .store
+            .login_record("dai-ptth")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let march_27 = time::macros::date!(2019 - 03 - 27);
+        let n = app.store.send_plan_reminders(march_27).await.unwrap();
+        assert!(n >= 1);
+        let mine = app.store.notifications(&radio_id).await.unwrap();
+        assert!(
+            mine.iter()
+                .any(|m| m.title == "Sắp hết kỳ báo cáo nhiệm vụ 2.1 (3/2019)"),
+            "{mine:?}"
+        );
+        // Running again writes nothing new.
+        assert_eq!(app.store.send_plan_reminders(march_27).await.unwrap(), 0);
+        // Once March is reported, the next day brings no reminder for it.
+        let fields = [
+            ("month", "2019-03"),
+            ("target", "reportage"),
+            ("quantity", "1"),
+            ("done", "Phóng sự tháng 3"),
+        ];
+        let (status, _, _) = post_files(
+            &radio,
+            &format!("/plans/{plan}/tasks/2.1/reports"),
+            &fields,
+            &[],
+        )
+        .await;
+        assert_eq!(status, 303);
+        let before = app.store.notifications(&radio_id).await.unwrap().len();
+        app.store
+            .send_plan_reminders(time::macros::date!(2019 - 03 - 28))
+            .await
+            .unwrap();
+        let after = app.store.notifications(&radio_id).await.unwrap();
+        assert_eq!(after.len(), before, "{after:?}");
+        // The official sees the reminder in the app.
+        let (_, page, _) = radio.get("/notifications").await;
+        assert!(page.contains("Sắp hết kỳ báo cáo nhiệm vụ 2.1"));
+    }
+);

@@ -30,3 +30,7 @@ CREATE TABLE budget_estimates (
     version     BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX budget_estimates_plan ON budget_estimates (plan_id, status);
+
+-- Reminders are written once per (task, target, agency, period, kind, person).
+ALTER TABLE notifications ADD COLUMN dedupe_key TEXT;
+CREATE UNIQUE INDEX notifications_dedupe ON notifications (dedupe_key);
