@@ -2,6 +2,7 @@
 
 mod calendar_cli;
 mod config;
+mod plans_cli;
 mod procedures_cli;
 
 use clap::{Args, Parser, Subcommand};
@@ -42,6 +43,27 @@ enum Command {
     /// Working-day calendar: holidays, due moments, lunar dates.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Communication plans: import and export as JSON (docs/plan-files.md).
+    #[command(subcommand)]
+    Plans(PlansCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PlansCommand {
+    /// Check a plan file and store it (replacing the plan with the same code).
+    Import {
+        /// The JSON file.
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write one plan (by its code, e.g. 147/KH-UBND) or all plans as JSON to stdout.
+    Export {
+        /// The plan's code.
+        code: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -247,6 +269,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             | CalendarCommand::Schedules { store } => store.overrides(),
             CalendarCommand::Lunar { .. } | CalendarCommand::Solar { .. } => Overrides::default(),
         },
+        Command::Plans(PlansCommand::Import { store, .. } | PlansCommand::Export { store, .. }) => {
+            store.overrides()
+        }
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
@@ -292,6 +317,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     calendar_cli::set_schedule(&store, &file, &by).await
                 }
                 CalendarCommand::Schedules { .. } => calendar_cli::schedule_history(&store).await,
+            }
+        }
+        Command::Plans(c) => {
+            let store = store_config(&settings);
+            match c {
+                PlansCommand::Import { file, .. } => plans_cli::import(&store, &file).await,
+                PlansCommand::Export { code, .. } => {
+                    plans_cli::export(&store, code.as_deref()).await
+                }
             }
         }
     }

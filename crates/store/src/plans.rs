@@ -520,3 +520,37 @@ impl Store {
         Ok(written)
     }
 }
+
+/// Why a plan was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanImportError {
+    /// The file is not a plan.
+    #[error("not a plan file: {0}")]
+    Parse(String),
+    /// The plan has problems; every one is listed and nothing was stored.
+    #[error("{} problem(s); nothing was stored", .0.len())]
+    Invalid(Vec<motcua_core::plan::PlanProblem>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// Checks a plan against the agencies and stores it (replacing the plan with the same code).
+    /// Reports already filed stay attached to their task numbers.
+    pub async fn import_plan(&self, plan: &Plan) -> Result<String, PlanImportError> {
+        let codes: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT code FROM agencies").fetch_all(p).await).map_err(StoreError::from)?;
+        let problems = plan.validate(&|a| codes.iter().any(|c| c == a));
+        if !problems.is_empty() {
+            return Err(PlanImportError::Invalid(problems));
+        }
+        Ok(self.put_plan(plan).await?)
+    }
+
+    /// Reads and stores a plan file (JSON, `docs/plan-files.md`).
+    pub async fn import_plan_json(&self, bytes: &[u8]) -> Result<String, PlanImportError> {
+        let plan: Plan =
+            serde_json::from_slice(bytes).map_err(|e| PlanImportError::Parse(e.to_string()))?;
+        self.import_plan(&plan).await
+    }
+}

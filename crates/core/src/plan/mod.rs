@@ -108,3 +108,114 @@ impl Plan {
         self.tasks.iter().find(|t| t.code == code)
     }
 }
+
+/// A problem in a plan file or an edited task.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("task {task}: {message}")]
+pub struct PlanProblem {
+    /// Task number ("" for the plan itself).
+    pub task: String,
+    /// What is wrong, in English (the CLI and API say it; pages translate the common ones).
+    pub message: String,
+}
+
+impl Plan {
+    /// Every problem of the plan at once: missing fields, duplicate numbers or target keys,
+    /// unknown agencies, periods that end before they start, targets outside their task.
+    pub fn validate(&self, known_agency: &dyn Fn(&str) -> bool) -> Vec<PlanProblem> {
+        let mut out = Vec::new();
+        let mut say = |task: &str, message: String| {
+            out.push(PlanProblem {
+                task: task.to_owned(),
+                message,
+            })
+        };
+        if self.code.trim().is_empty() {
+            say("", "the plan has no code (số kế hoạch)".into());
+        }
+        if self.title.trim().is_empty() {
+            say("", "the plan has no title".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tasks {
+            let c = t.code.as_str();
+            if c.is_empty() || !c.split('.').all(|p| p.parse::<u32>().is_ok()) {
+                say(c, "the task number must be like 2 or 2.1".into());
+            }
+            if !seen.insert(c) {
+                say(c, "the task number appears twice".into());
+            }
+            if t.title.trim().is_empty() {
+                say(c, "the task has no title".into());
+            }
+            if t.lead_agencies.is_empty() && t.lead_text.trim().is_empty() {
+                say(c, "the task has no lead agency".into());
+            }
+            for a in t.lead_agencies.iter().chain(&t.coordinating_agencies) {
+                if !known_agency(a) {
+                    say(c, format!("agency '{a}' is unknown"));
+                }
+            }
+            if t.end.is_some_and(|e| e < t.start) {
+                say(c, "the task ends before it starts".into());
+            }
+            let mut keys = std::collections::HashSet::new();
+            for target in &t.targets {
+                if target.key.is_empty() || !keys.insert(target.key.as_str()) {
+                    say(c, format!("target key '{}' is empty or repeated", target.key));
+                }
+                if target.quantity == 0 {
+                    say(c, format!("target '{}' has a quantity of 0", target.key));
+                }
+                if target.unit.trim().is_empty() {
+                    say(c, format!("target '{}' has no unit", target.key));
+                }
+                let from = target.from.unwrap_or(t.start);
+                let until = target.until.or(t.end);
+                if from < t.start || t.end.is_some_and(|e| until.is_none_or(|u| u > e)) {
+                    say(c, format!("target '{}' falls outside the task's period", target.key));
+                }
+                if until.is_some_and(|u| u < from) {
+                    say(c, format!("target '{}' ends before it starts", target.key));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_of_a_plan_is_named() {
+        let mut plan: Plan = serde_json::from_str(
+            r#"{"code": "1/KH", "title": "Thử", "issued_on": "2026-01-01", "issuer": "UBND",
+                "tasks": [
+                  {"code": "1", "title": "A", "lead_agencies": ["so-tp"], "start": "2026-01",
+                   "period_text": "", "recurrence": "monthly", "funding": "province",
+                   "targets": [{"key": "x", "quantity": 1, "unit": "tin", "per": "monthly"}]}
+                ]}"#,
+        )
+        .expect("plan");
+        let known = |a: &str| a == "so-tp";
+        assert!(plan.validate(&known).is_empty());
+        let mut bad = plan.tasks[0].clone();
+        bad.lead_agencies = vec!["so-nope".into()];
+        bad.end = Some(Month { year: 2025, month: 1 });
+        bad.targets[0].quantity = 0;
+        plan.tasks.push(bad);
+        let problems: Vec<String> = plan.validate(&known).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems,
+            [
+                "task 1: the task number appears twice",
+                "task 1: agency 'so-nope' is unknown",
+                "task 1: the task ends before it starts",
+                "task 1: target 'x' has a quantity of 0",
+                "task 1: target 'x' ends before it starts",
+            ]
+        );
+    }
+}

@@ -2,7 +2,7 @@
 
 use crate::harness::{Db, TestData};
 
-async fn motcua(args: &[&str], extra: &[String]) -> (i32, String, String) {
+pub async fn motcua(args: &[&str], extra: &[String]) -> (i32, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
         .args(args)
         .args(extra)

@@ -305,3 +305,53 @@ on_both_databases!(
         assert!(page.contains("Sắp hết kỳ báo cáo nhiệm vụ 2.1"));
     }
 );
+
+async fn plans_round_trip_through_json_files(db: crate::harness::Db) {
+    let Some(data) = crate::harness::TestData::new(db).await else {
+        return;
+    };
+    {
+        let store = motcua_store::Store::open_and_migrate(&data.store_config()).await.unwrap();
+        store.seed_demo().await.unwrap();
+        store.close().await;
+    }
+    let args = data.args();
+    let motcua = crate::calendar_cli::motcua;
+    let (code, out, err) = motcua(&["plans", "export", "147/KH-UBND"], &args).await;
+    assert_eq!(code, 0, "{err}");
+    let mut plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["tasks"].as_array().unwrap().len(), 6);
+    // A task with an unknown agency and an empty title: both named, nothing stored.
+    plan["tasks"].as_array_mut().unwrap().push(serde_json::json!({
+        "code": "5", "title": "", "lead_agencies": ["so-khong-co"], "start": "2027-01",
+        "period_text": "Năm 2027", "recurrence": "yearly", "funding": "province"
+    }));
+    let file = data.dir.path().join("plan.json");
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let (code, _, err) = motcua(&["plans", "import", file.to_str().unwrap()], &args).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("task 5: the task has no title"), "{err}");
+    assert!(err.contains("task 5: agency 'so-khong-co' is unknown"), "{err}");
+    assert!(err.contains("nothing was stored"), "{err}");
+    let (_, unchanged, _) = motcua(&["plans", "export", "147/KH-UBND"], &args).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&unchanged).unwrap()["tasks"].as_array().unwrap().len(), 6);
+    // Corrected, it is stored.
+    let task = &mut plan["tasks"][6];
+    task["title"] = "Tuyên truyền trên Zalo OA của tỉnh".into();
+    task["lead_agencies"] = serde_json::json!(["so-khcn"]);
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let (code, _, err) = motcua(&["plans", "import", file.to_str().unwrap()], &args).await;
+    assert_eq!(code, 0, "{err}");
+    let (_, after, _) = motcua(&["plans", "export", "147/KH-UBND"], &args).await;
+    assert!(after.contains("Tuyên truyền trên Zalo OA của tỉnh"));
+}
+
+#[tokio::test]
+async fn plans_round_trip_through_json_files_sqlite() {
+    plans_round_trip_through_json_files(crate::harness::Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn plans_round_trip_through_json_files_postgres() {
+    plans_round_trip_through_json_files(crate::harness::Db::Postgres).await;
+}
