@@ -18,6 +18,7 @@ mod observe;
 mod office;
 pub mod oidc;
 pub mod outbox;
+mod plan_edit;
 mod plan_followup;
 mod plans;
 mod portal;

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 pub(crate) fn message(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "reported" => "Đã ghi nhận báo cáo tiến độ.",
+        "edited" => "Đã lưu nhiệm vụ.",
+        "imported" => "Đã nhập kế hoạch.",
         "difficulty" => "Đã gửi vướng mắc tới cơ quan theo dõi kế hoạch.",
         "answered" => "Đã trả lời vướng mắc.",
         "already_answered" => "Vướng mắc này đã được trả lời trước đó.",

@@ -31,6 +31,41 @@ pub(crate) fn routes() -> Vec<RouteDef> {
             needs(Permission::MonitorPlan),
             report_pdf,
         ),
+        get(
+            "/plans/import",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::upload_page,
+        ),
+        upload(
+            "/plans/import",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::upload,
+        ),
+        get(
+            "/plans/{id}/plan.json",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::download,
+        ),
+        get(
+            "/plans/{id}/tasks/new",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::new_page,
+        ),
+        post(
+            "/plans/{id}/tasks/new",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::create,
+        ),
+        get(
+            "/plans/{id}/tasks/{code}/edit",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::edit_page,
+        ),
+        post(
+            "/plans/{id}/tasks/{code}/edit",
+            needs(Permission::MonitorPlan),
+            crate::plan_edit::edit,
+        ),
         post(
             "/plans/{id}/tasks/{code}/difficulties",
             see,
@@ -379,6 +414,7 @@ struct TaskPage {
     difficulties: Vec<crate::plan_followup::DifficultyRow>,
     budgets: Vec<crate::plan_followup::BudgetRow>,
     this_year: i32,
+    monitor: bool,
 }
 
 struct ReportRow {
@@ -448,6 +484,7 @@ pub(crate) async fn render_task(
         crate::plan_followup::difficulty_rows(&ctx.state, id, Some(&task.code)).await?;
     let budgets = crate::plan_followup::budget_rows(&ctx.state, id, Some(&task.code)).await?;
     let page = TaskPage {
+        monitor: user.account.can(Permission::MonitorPlan),
         difficulties,
         budgets,
         this_year: this_month().year,

@@ -115,8 +115,10 @@ impl Plan {
 pub struct PlanProblem {
     /// Task number ("" for the plan itself).
     pub task: String,
-    /// What is wrong, in English (the CLI and API say it; pages translate the common ones).
+    /// What is wrong, in English (the CLI and API say it).
     pub message: String,
+    /// What is wrong, in Vietnamese (pages say it).
+    pub message_vi: String,
 }
 
 impl Plan {
@@ -124,59 +126,119 @@ impl Plan {
     /// unknown agencies, periods that end before they start, targets outside their task.
     pub fn validate(&self, known_agency: &dyn Fn(&str) -> bool) -> Vec<PlanProblem> {
         let mut out = Vec::new();
-        let mut say = |task: &str, message: String| {
+        let mut say = |task: &str, message: String, vi: String| {
             out.push(PlanProblem {
                 task: task.to_owned(),
                 message,
+                message_vi: if task.is_empty() {
+                    vi
+                } else {
+                    format!("Nhiệm vụ {task}: {vi}")
+                },
             })
         };
         if self.code.trim().is_empty() {
-            say("", "the plan has no code (số kế hoạch)".into());
+            say(
+                "",
+                "the plan has no code (số kế hoạch)".into(),
+                "kế hoạch chưa có số hiệu.".into(),
+            );
         }
         if self.title.trim().is_empty() {
-            say("", "the plan has no title".into());
+            say(
+                "",
+                "the plan has no title".into(),
+                "kế hoạch chưa có tên.".into(),
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for t in &self.tasks {
             let c = t.code.as_str();
             if c.is_empty() || !c.split('.').all(|p| p.parse::<u32>().is_ok()) {
-                say(c, "the task number must be like 2 or 2.1".into());
+                say(
+                    c,
+                    "the task number must be like 2 or 2.1".into(),
+                    "số thứ tự nhiệm vụ phải có dạng 2 hoặc 2.1.".into(),
+                );
             }
             if !seen.insert(c) {
-                say(c, "the task number appears twice".into());
+                say(
+                    c,
+                    "the task number appears twice".into(),
+                    "số thứ tự bị trùng.".into(),
+                );
             }
             if t.title.trim().is_empty() {
-                say(c, "the task has no title".into());
+                say(
+                    c,
+                    "the task has no title".into(),
+                    "chưa có tên nhiệm vụ.".into(),
+                );
             }
             if t.lead_agencies.is_empty() && t.lead_text.trim().is_empty() {
-                say(c, "the task has no lead agency".into());
+                say(
+                    c,
+                    "the task has no lead agency".into(),
+                    "chưa có cơ quan chủ trì.".into(),
+                );
             }
             for a in t.lead_agencies.iter().chain(&t.coordinating_agencies) {
                 if !known_agency(a) {
-                    say(c, format!("agency '{a}' is unknown"));
+                    say(
+                        c,
+                        format!("agency '{a}' is unknown"),
+                        format!("không có cơ quan mã '{a}'."),
+                    );
                 }
             }
             if t.end.is_some_and(|e| e < t.start) {
-                say(c, "the task ends before it starts".into());
+                say(
+                    c,
+                    "the task ends before it starts".into(),
+                    "thời gian kết thúc trước thời gian bắt đầu.".into(),
+                );
             }
             let mut keys = std::collections::HashSet::new();
             for target in &t.targets {
                 if target.key.is_empty() || !keys.insert(target.key.as_str()) {
-                    say(c, format!("target key '{}' is empty or repeated", target.key));
+                    say(
+                        c,
+                        format!("target key '{}' is empty or repeated", target.key),
+                        format!("mã chỉ tiêu '{}' trống hoặc bị trùng.", target.key),
+                    );
                 }
                 if target.quantity == 0 {
-                    say(c, format!("target '{}' has a quantity of 0", target.key));
+                    say(
+                        c,
+                        format!("target '{}' has a quantity of 0", target.key),
+                        format!("chỉ tiêu '{}' có số lượng 0.", target.key),
+                    );
                 }
                 if target.unit.trim().is_empty() {
-                    say(c, format!("target '{}' has no unit", target.key));
+                    say(
+                        c,
+                        format!("target '{}' has no unit", target.key),
+                        format!("chỉ tiêu '{}' chưa có đơn vị tính.", target.key),
+                    );
                 }
                 let from = target.from.unwrap_or(t.start);
                 let until = target.until.or(t.end);
                 if from < t.start || t.end.is_some_and(|e| until.is_none_or(|u| u > e)) {
-                    say(c, format!("target '{}' falls outside the task's period", target.key));
+                    say(
+                        c,
+                        format!("target '{}' falls outside the task's period", target.key),
+                        format!(
+                            "chỉ tiêu '{}' nằm ngoài thời gian thực hiện nhiệm vụ.",
+                            target.key
+                        ),
+                    );
                 }
                 if until.is_some_and(|u| u < from) {
-                    say(c, format!("target '{}' ends before it starts", target.key));
+                    say(
+                        c,
+                        format!("target '{}' ends before it starts", target.key),
+                        format!("chỉ tiêu '{}' kết thúc trước khi bắt đầu.", target.key),
+                    );
                 }
             }
         }
@@ -203,10 +265,17 @@ mod validation_tests {
         assert!(plan.validate(&known).is_empty());
         let mut bad = plan.tasks[0].clone();
         bad.lead_agencies = vec!["so-nope".into()];
-        bad.end = Some(Month { year: 2025, month: 1 });
+        bad.end = Some(Month {
+            year: 2025,
+            month: 1,
+        });
         bad.targets[0].quantity = 0;
         plan.tasks.push(bad);
-        let problems: Vec<String> = plan.validate(&known).iter().map(ToString::to_string).collect();
+        let problems: Vec<String> = plan
+            .validate(&known)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             problems,
             [

@@ -333,6 +333,38 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ),
     ("POST", "/uploads", "/uploads", Rule::Applicants),
     ("GET", "/plans", "/plans", Rule::PlanPeople),
+    ("GET", "/plans/import", "/plans/import", Rule::Monitor),
+    ("POST", "/plans/import", "/plans/import", Rule::Monitor),
+    (
+        "GET",
+        "/plans/{id}/plan.json",
+        "/plans/not-a-plan/plan.json",
+        Rule::Monitor,
+    ),
+    (
+        "GET",
+        "/plans/{id}/tasks/new",
+        "/plans/not-a-plan/tasks/new",
+        Rule::Monitor,
+    ),
+    (
+        "POST",
+        "/plans/{id}/tasks/new",
+        "/plans/not-a-plan/tasks/new",
+        Rule::Monitor,
+    ),
+    (
+        "GET",
+        "/plans/{id}/tasks/{code}/edit",
+        "/plans/not-a-plan/tasks/2.1/edit",
+        Rule::Monitor,
+    ),
+    (
+        "POST",
+        "/plans/{id}/tasks/{code}/edit",
+        "/plans/not-a-plan/tasks/2.1/edit",
+        Rule::Monitor,
+    ),
     ("GET", "/plans/{id}", "/plans/not-a-plan", Rule::PlanPeople),
     (
         "GET",

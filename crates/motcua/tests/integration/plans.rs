@@ -311,7 +311,9 @@ async fn plans_round_trip_through_json_files(db: crate::harness::Db) {
         return;
     };
     {
-        let store = motcua_store::Store::open_and_migrate(&data.store_config()).await.unwrap();
+        let store = motcua_store::Store::open_and_migrate(&data.store_config())
+            .await
+            .unwrap();
         store.seed_demo().await.unwrap();
         store.close().await;
     }
@@ -322,19 +324,31 @@ async fn plans_round_trip_through_json_files(db: crate::harness::Db) {
     let mut plan: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(plan["tasks"].as_array().unwrap().len(), 6);
     // A task with an unknown agency and an empty title: both named, nothing stored.
-    plan["tasks"].as_array_mut().unwrap().push(serde_json::json!({
-        "code": "5", "title": "", "lead_agencies": ["so-khong-co"], "start": "2027-01",
-        "period_text": "Năm 2027", "recurrence": "yearly", "funding": "province"
-    }));
+    plan["tasks"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "code": "5", "title": "", "lead_agencies": ["so-khong-co"], "start": "2027-01",
+            "period_text": "Năm 2027", "recurrence": "yearly", "funding": "province"
+        }));
     let file = data.dir.path().join("plan.json");
     std::fs::write(&file, plan.to_string()).unwrap();
     let (code, _, err) = motcua(&["plans", "import", file.to_str().unwrap()], &args).await;
     assert_ne!(code, 0);
     assert!(err.contains("task 5: the task has no title"), "{err}");
-    assert!(err.contains("task 5: agency 'so-khong-co' is unknown"), "{err}");
+    assert!(
+        err.contains("task 5: agency 'so-khong-co' is unknown"),
+        "{err}"
+    );
     assert!(err.contains("nothing was stored"), "{err}");
     let (_, unchanged, _) = motcua(&["plans", "export", "147/KH-UBND"], &args).await;
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&unchanged).unwrap()["tasks"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&unchanged).unwrap()["tasks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
     // Corrected, it is stored.
     let task = &mut plan["tasks"][6];
     task["title"] = "Tuyên truyền trên Zalo OA của tỉnh".into();
@@ -355,3 +369,60 @@ async fn plans_round_trip_through_json_files_sqlite() {
 async fn plans_round_trip_through_json_files_postgres() {
     plans_round_trip_through_json_files(crate::harness::Db::Postgres).await;
 }
+
+on_both_databases!(
+    the_monitor_edits_a_task_and_bad_edits_change_nothing,
+    |app: TestApp| async move {
+        let plan = plan_id(&app).await;
+        let monitor = Session::login(&app, "theodoikehoach", DEMO_PASSWORD).await;
+        let edit = format!("/plans/{plan}/tasks/2.1/edit");
+        let (status, page, _) = monitor.get(&edit).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("reportage | 1 | phóng sự | monthly"),
+            "{page}"
+        );
+        let base = [
+            ("title", "Xây dựng phóng sự tuyên truyền về DVCTT"),
+            ("lead", "dai-ptth"),
+            ("coord", "so-tttt"),
+            ("start", "2018-10"),
+            ("period_text", "Quý IV/2018 và những năm tiếp theo"),
+            ("recurrence", "monthly"),
+            ("funding", "province"),
+        ];
+        // An end before the start and a broken target line: both named, nothing stored.
+        let mut bad = base.to_vec();
+        bad.push(("end", "2017-01"));
+        bad.push(("targets", "reportage | một | phóng sự | monthly"));
+        let (status, page, _) = monitor.post(&edit, &bad).await;
+        assert_eq!(status, 422);
+        assert!(page.contains("Chỉ tiêu dòng 1"), "{page}");
+        let stored = app.store.plan(&plan).await.unwrap().unwrap().plan;
+        assert_eq!(stored.task("2.1").unwrap().targets[0].quantity, 1);
+        // Two reportages a month from now on.
+        let mut good = base.to_vec();
+        good.push((
+            "targets",
+            "reportage | 2 | phóng sự | monthly |  |  | thời lượng từ 03 - 05 phút",
+        ));
+        let (status, _, location) = monitor.post(&edit, &good).await;
+        assert_eq!(
+            (status, location.unwrap().contains("notice=edited")),
+            (303, true)
+        );
+        let stored = app.store.plan(&plan).await.unwrap().unwrap().plan;
+        let task = stored.task("2.1").unwrap();
+        assert_eq!(
+            (task.targets[0].quantity, task.title.as_str()),
+            (2, "Xây dựng phóng sự tuyên truyền về DVCTT")
+        );
+        // Agencies may report but not edit.
+        let radio = radio_official(&app).await;
+        assert_eq!(radio.post(&edit, &good).await.0, 403);
+        // The whole plan downloads as JSON.
+        let (status, json, _) = monitor.get(&format!("/plans/{plan}/plan.json")).await;
+        assert_eq!(status, 200);
+        assert!(serde_json::from_str::<serde_json::Value>(&json).unwrap()["tasks"].is_array());
+    }
+);
