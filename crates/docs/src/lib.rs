@@ -372,6 +372,93 @@ pub fn plan_report(r: &PlanReport) -> Result<Vec<u8>, LayoutError> {
     s.finish()
 }
 
+/// One row of the consolidated table: a task's target (or the task itself when it has none).
+#[derive(Debug, Clone)]
+pub struct PlanRow {
+    /// Task number.
+    pub task: String,
+    /// Task title.
+    pub title: String,
+    /// Lead agencies.
+    pub lead: String,
+    /// Period as the plan writes it.
+    pub period: String,
+    /// Target unit and specification ("" when the task has no quantity).
+    pub target: String,
+    /// Due so far.
+    pub expected: i64,
+    /// Delivered so far.
+    pub delivered: i64,
+    /// Delivered as a percentage of due.
+    pub percent: i64,
+    /// Periods that closed without their quantity.
+    pub missing: String,
+    /// Money spent on the task, in đồng.
+    pub cost_vnd: i64,
+}
+
+/// The consolidated table as an XLSX workbook (for the office's own spreadsheets).
+pub fn plan_report_xlsx(title: &str, rows: &[PlanRow]) -> Result<Vec<u8>, LayoutError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail = |e: rust_xlsxwriter::XlsxError| LayoutError::Pdf(e.to_string());
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap();
+    sheet
+        .write_string_with_format(0, 0, title, &bold)
+        .map_err(fail)?;
+    let headers = [
+        ("STT", 6.0),
+        ("Nhiệm vụ", 50.0),
+        ("Cơ quan chủ trì", 30.0),
+        ("Thời gian thực hiện", 25.0),
+        ("Chỉ tiêu", 30.0),
+        ("Phải thực hiện", 12.0),
+        ("Đã thực hiện", 12.0),
+        ("Tỷ lệ (%)", 10.0),
+        ("Kỳ còn thiếu", 30.0),
+        ("Kinh phí (đồng)", 16.0),
+    ];
+    for (col, (h, width)) in headers.iter().enumerate() {
+        let col = u16::try_from(col).unwrap_or(0);
+        sheet
+            .write_string_with_format(2, col, *h, &bold)
+            .map_err(fail)?;
+        sheet.set_column_width(col, *width).map_err(fail)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = u32::try_from(i + 3).unwrap_or(u32::MAX);
+        sheet.write_string(row, 0, &r.task).map_err(fail)?;
+        sheet
+            .write_string_with_format(row, 1, &r.title, &wrap)
+            .map_err(fail)?;
+        sheet
+            .write_string_with_format(row, 2, &r.lead, &wrap)
+            .map_err(fail)?;
+        sheet
+            .write_string_with_format(row, 3, &r.period, &wrap)
+            .map_err(fail)?;
+        sheet
+            .write_string_with_format(row, 4, &r.target, &wrap)
+            .map_err(fail)?;
+        sheet
+            .write_number(row, 5, r.expected as f64)
+            .map_err(fail)?;
+        sheet
+            .write_number(row, 6, r.delivered as f64)
+            .map_err(fail)?;
+        sheet.write_number(row, 7, r.percent as f64).map_err(fail)?;
+        sheet
+            .write_string_with_format(row, 8, &r.missing, &wrap)
+            .map_err(fail)?;
+        sheet
+            .write_number(row, 9, r.cost_vnd as f64)
+            .map_err(fail)?;
+    }
+    book.save_to_buffer().map_err(fail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,11 @@ pub(crate) fn routes() -> Vec<RouteDef> {
             report_pdf,
         ),
         get(
+            "/plans/{id}/report.xlsx",
+            needs(Permission::MonitorPlan),
+            report_xlsx,
+        ),
+        get(
             "/plans/import",
             needs(Permission::MonitorPlan),
             crate::plan_edit::upload_page,
@@ -644,6 +649,68 @@ async fn file_report(
     }
     stored_report?;
     Ok(Redirect::to(&format!("/plans/{id}/tasks/{}?notice=reported", task.code)).into_response())
+}
+
+async fn report_xlsx(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    let (stored, reports) = load(&ctx.state, &id).await?;
+    let as_of = this_month();
+    let rows = task_rows(&ctx.state, &stored.plan, &reports, as_of).await?;
+    let mut out = Vec::new();
+    for (t, row) in stored.plan.tasks.iter().zip(rows) {
+        let cost: i64 = reports
+            .iter()
+            .filter(|r| r.task_code == t.code)
+            .map(|r| r.cost_vnd)
+            .sum();
+        let base = motcua_docs::PlanRow {
+            task: t.code.clone(),
+            title: t.title.clone(),
+            lead: row.lead.clone(),
+            period: t.period_text.clone(),
+            target: String::new(),
+            expected: 0,
+            delivered: 0,
+            percent: 100,
+            missing: String::new(),
+            cost_vnd: cost,
+        };
+        if row.targets.is_empty() {
+            out.push(base);
+            continue;
+        }
+        for x in &row.targets {
+            out.push(motcua_docs::PlanRow {
+                target: format!("{} ({})", x.unit, x.spec),
+                expected: x.expected,
+                delivered: x.delivered,
+                percent: x.percent,
+                missing: x.missing.join(", "),
+                ..base.clone()
+            });
+        }
+    }
+    let title = format!(
+        "Kết quả thực hiện Kế hoạch số {} đến tháng {}/{}",
+        stored.plan.code, as_of.month, as_of.year
+    );
+    let bytes = tokio::task::spawn_blocking(move || motcua_docs::plan_report_xlsx(&title, &out))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"bao-cao-ke-hoach.xlsx\"".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn report_pdf(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {

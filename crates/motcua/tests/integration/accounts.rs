@@ -334,6 +334,12 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ("POST", "/uploads", "/uploads", Rule::Applicants),
     ("GET", "/plans", "/plans", Rule::PlanPeople),
     ("GET", "/plans/import", "/plans/import", Rule::Monitor),
+    (
+        "GET",
+        "/plans/{id}/report.xlsx",
+        "/plans/not-a-plan/report.xlsx",
+        Rule::Monitor,
+    ),
     ("POST", "/plans/import", "/plans/import", Rule::Monitor),
     (
         "GET",

@@ -150,6 +150,16 @@ on_both_databases!(
             }
             Err(e) => crate::harness::skip("PDF text check", &format!("pdftotext: {e}")),
         }
+        // And as a workbook.
+        let r = monitor
+            .client
+            .get(format!("{}/plans/{plan}/report.xlsx", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let xlsx = r.bytes().await.unwrap();
+        assert_eq!(&xlsx[..2], b"PK", "an XLSX is a zip archive");
         // Only the monitor downloads the consolidated report.
         assert_eq!(radio.get(&format!("/plans/{plan}/report.pdf")).await.0, 403);
     }
