@@ -391,10 +391,13 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     }
     if settings.demo {
         let seeded = match store.seed_demo().await {
-            Ok(outcome) => store
+            Ok(outcome) => match store
                 .seed_demo_dossiers(&dossiers.codes, &dossiers.hours)
                 .await
-                .map(|n| (outcome, n)),
+            {
+                Ok(n) => store.seed_demo_plan_progress().await.map(|_| (outcome, n)),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match seeded {

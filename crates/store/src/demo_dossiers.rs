@@ -243,3 +243,121 @@ fn pick_status(rng: &mut Rng, age_days: i64, has_limit: bool, channel: Channel) 
         _ => Status::Withdrawn,
     }
 }
+
+impl Store {
+    /// Sample progress of Plan 147 for the demo (once): the monthly reportage with two months
+    /// missed, the video clip, the handbooks and most of the leaflets, a difficulty and a budget
+    /// estimate awaiting approval — so the monitor's dashboard shows the plan as it would be.
+    pub async fn seed_demo_plan_progress(&self) -> Result<usize, StoreError> {
+        let Some(plan) = self
+            .plans()
+            .await?
+            .into_iter()
+            .find(|p| p.plan.code == "147/KH-UBND")
+        else {
+            return Ok(0);
+        };
+        if !self.progress_reports(&plan.id).await?.is_empty() {
+            return Ok(0);
+        }
+        let by: Option<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT id FROM users WHERE username = 'theodoikehoach'").fetch_optional(p).await)?;
+        let Some(by) = by else { return Ok(0) };
+        let month = |s: &str| {
+            s.parse::<motcua_core::plan::Month>()
+                .map_err(|e| StoreError::Invalid(e.to_string()))
+        };
+        let mut entries: Vec<(&str, Option<&str>, &str, String, i64, i64, String)> = Vec::new();
+        let mut m = month("2018-11")?;
+        let mut n = 1;
+        while m <= month("2019-12")? {
+            if m != month("2019-04")? && m != month("2019-09")? {
+                entries.push((
+                    "2.1",
+                    Some("reportage"),
+                    "dai-ptth",
+                    m.to_string(),
+                    1,
+                    4_500_000,
+                    format!("Phóng sự số {n} về dịch vụ công trực tuyến, phát sóng trên LSTV"),
+                ));
+                n += 1;
+            }
+            m = m.next();
+        }
+        entries.push(("2.2", Some("clip"), "so-tttt", "2018-11".into(), 1, 35_000_000, "Video clip hướng dẫn nộp hồ sơ trực tuyến (8 phút), đăng trên Cổng DVCTT, YouTube, Facebook".into()));
+        entries.push((
+            "2.3",
+            Some("handbooks"),
+            "vp-ubnd-tinh",
+            "2018-12".into(),
+            700,
+            42_000_000,
+            "In và phát hành 700 quyển tài liệu hướng dẫn cho cán bộ, công chức".into(),
+        ));
+        entries.push((
+            "2.3",
+            Some("leaflets"),
+            "vp-ubnd-tinh",
+            "2018-12".into(),
+            18_000,
+            36_000_000,
+            "In 18.000 tờ gấp hướng dẫn nộp hồ sơ trực tuyến, phát tại Bộ phận Một cửa".into(),
+        ));
+        entries.push((
+            "3",
+            Some("fanpage"),
+            "so-tttt",
+            "2018-11".into(),
+            1,
+            0,
+            "Lập Fanpage \"Dịch vụ công trực tuyến Lạng Sơn\"".into(),
+        ));
+        entries.push((
+            "1",
+            None,
+            "cong-ttdt",
+            "2019-06".into(),
+            24,
+            6_000_000,
+            "24 tin, bài hướng dẫn sử dụng DVCTT trên Cổng thông tin điện tử tỉnh".into(),
+        ));
+        for (task, target, agency, mo, quantity, cost, done) in &entries {
+            self.add_progress_report(crate::plans::NewReport {
+                plan_id: &plan.id,
+                task_code: task,
+                target: *target,
+                agency_code: agency,
+                month: month(mo)?,
+                quantity: *quantity,
+                cost_vnd: *cost,
+                done,
+                evidence_url: None,
+                evidence_file: None,
+                reported_by: &by,
+            })
+            .await?;
+        }
+        self.raise_difficulty(&plan.id, "2.3", "vp-ubnd-tinh", "Kinh phí in tờ gấp năm 2018 chỉ đủ 18.000 tờ; đề nghị bổ sung kinh phí in 2.000 tờ còn lại.", &by).await?;
+        let b = self
+            .draft_estimate(
+                &plan.id,
+                "2.1",
+                "dai-ptth",
+                2020,
+                54_000_000,
+                "province",
+                "12 phóng sự năm 2020",
+                &by,
+            )
+            .await?;
+        self.move_estimate(
+            &plan.id,
+            &b,
+            motcua_core::plan::BudgetStatus::Draft,
+            motcua_core::plan::BudgetStatus::Submitted,
+            None,
+        )
+        .await?;
+        Ok(entries.len())
+    }
+}
