@@ -244,6 +244,17 @@ fn pick_status(rng: &mut Rng, age_days: i64, has_limit: bool, channel: Channel) 
     }
 }
 
+/// Task, target, agency, month, quantity, cost, what was done.
+type SampleReport = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    String,
+    i64,
+    i64,
+    String,
+);
+
 impl Store {
     /// Sample progress of Plan 147 for the demo (once): the monthly reportage with two months
     /// missed, the video clip, the handbooks and most of the leaflets, a difficulty and a budget
@@ -266,7 +277,7 @@ impl Store {
             s.parse::<motcua_core::plan::Month>()
                 .map_err(|e| StoreError::Invalid(e.to_string()))
         };
-        let mut entries: Vec<(&str, Option<&str>, &str, String, i64, i64, String)> = Vec::new();
+        let mut entries: Vec<SampleReport> = Vec::new();
         let mut m = month("2018-11")?;
         let mut n = 1;
         while m <= month("2019-12")? {
