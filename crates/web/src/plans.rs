@@ -331,6 +331,22 @@ async fn dashboard(
             .entry(agency_name(&ctx.state, &r.agency_code))
             .or_default() += r.cost_vnd;
     }
+    // Spending against the approved estimates, per agency.
+    let mut approved: BTreeMap<String, i64> = BTreeMap::new();
+    for b in ctx.state.store.estimates(&id).await? {
+        if b.status == "approved" {
+            *approved
+                .entry(agency_name(&ctx.state, &b.agency_code))
+                .or_default() += b.amount_vnd;
+        }
+    }
+    let mut spending: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (a, c) in &by_agency {
+        spending.entry(a.clone()).or_default().0 = *c;
+    }
+    for (a, c) in &approved {
+        spending.entry(a.clone()).or_default().1 = *c;
+    }
     // Reports per month over the last twelve months, as bars.
     let mut months = Vec::new();
     let mut m = as_of;
@@ -365,7 +381,22 @@ async fn dashboard(
         as_of: as_of.to_string(),
         rows,
         total_cost: vnd(reports.iter().map(|r| r.cost_vnd).sum()),
-        cost_by_agency: by_agency.into_iter().map(|(a, c)| (a, vnd(c))).collect(),
+        cost_by_agency: spending
+            .into_iter()
+            .map(|(a, (spent, estimate))| {
+                let against = if estimate > 0 {
+                    format!(
+                        "{} / dự toán đã duyệt {} ({} %)",
+                        vnd(spent),
+                        vnd(estimate),
+                        spent * 100 / estimate
+                    )
+                } else {
+                    format!("{} (chưa có dự toán được duyệt)", vnd(spent))
+                };
+                (a, against)
+            })
+            .collect(),
         chart,
         monitor: user.account.can(Permission::MonitorPlan),
         difficulties: crate::plan_followup::difficulty_rows(&ctx.state, &stored.id, None).await?,
