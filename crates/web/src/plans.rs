@@ -21,54 +21,27 @@ use std::collections::BTreeMap;
 
 pub(crate) fn routes() -> Vec<RouteDef> {
     let see = needs(Permission::ReportPlanProgress);
+    let monitor = needs(Permission::MonitorPlan);
     vec![
         get("/plans", see, plans),
         get("/plans/{id}", see, dashboard),
         get("/plans/{id}/tasks/{code}", see, task_page),
         upload("/plans/{id}/tasks/{code}/reports", see, file_report),
-        get(
-            "/plans/{id}/report.pdf",
-            needs(Permission::MonitorPlan),
-            report_pdf,
-        ),
-        get(
-            "/plans/{id}/report.xlsx",
-            needs(Permission::MonitorPlan),
-            report_xlsx,
-        ),
-        get(
-            "/plans/import",
-            needs(Permission::MonitorPlan),
-            crate::plan_edit::upload_page,
-        ),
-        upload(
-            "/plans/import",
-            needs(Permission::MonitorPlan),
-            crate::plan_edit::upload,
-        ),
-        get(
-            "/plans/{id}/plan.json",
-            needs(Permission::MonitorPlan),
-            crate::plan_edit::download,
-        ),
-        get(
-            "/plans/{id}/tasks/new",
-            needs(Permission::MonitorPlan),
-            crate::plan_edit::new_page,
-        ),
-        post(
-            "/plans/{id}/tasks/new",
-            needs(Permission::MonitorPlan),
-            crate::plan_edit::create,
-        ),
+        get("/plans/{id}/report.pdf", monitor, report_pdf),
+        get("/plans/{id}/report.xlsx", monitor, report_xlsx),
+        get("/plans/import", monitor, crate::plan_edit::upload_page),
+        upload("/plans/import", monitor, crate::plan_edit::upload),
+        get("/plans/{id}/plan.json", monitor, crate::plan_edit::download),
+        get("/plans/{id}/tasks/new", monitor, crate::plan_edit::new_page),
+        post("/plans/{id}/tasks/new", monitor, crate::plan_edit::create),
         get(
             "/plans/{id}/tasks/{code}/edit",
-            needs(Permission::MonitorPlan),
+            monitor,
             crate::plan_edit::edit_page,
         ),
         post(
             "/plans/{id}/tasks/{code}/edit",
-            needs(Permission::MonitorPlan),
+            monitor,
             crate::plan_edit::edit,
         ),
         post(
@@ -78,7 +51,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         ),
         post(
             "/plans/{id}/difficulties/{d}/respond",
-            needs(Permission::MonitorPlan),
+            monitor,
             crate::plan_followup::respond,
         ),
         post(
@@ -93,7 +66,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         ),
         post(
             "/plans/{id}/budgets/{b}/decide",
-            needs(Permission::MonitorPlan),
+            monitor,
             crate::plan_followup::decide_budget,
         ),
     ]
@@ -267,22 +240,7 @@ async fn task_rows(
         }
         // Lead agencies with no report in the last three closed months of a running task.
         let running = t.start < as_of && t.end.is_none_or(|e| e >= as_of);
-        let mut recent = as_of;
-        for _ in 0..3 {
-            recent = Month::new(
-                if recent.month == 1 {
-                    recent.year - 1
-                } else {
-                    recent.year
-                },
-                if recent.month == 1 {
-                    12
-                } else {
-                    recent.month - 1
-                },
-            )
-            .unwrap_or(recent);
-        }
+        let recent = as_of.previous().previous().previous();
         let mut silent = Vec::new();
         if running {
             for a in &t.lead_agencies {
@@ -352,11 +310,7 @@ async fn dashboard(
     let mut m = as_of;
     for _ in 0..12 {
         months.push(m);
-        m = Month::new(
-            if m.month == 1 { m.year - 1 } else { m.year },
-            if m.month == 1 { 12 } else { m.month - 1 },
-        )
-        .unwrap_or(m);
+        m = m.previous();
     }
     months.reverse();
     let counts: Vec<i64> = months

@@ -40,6 +40,21 @@ impl Month {
         }
     }
 
+    /// The month before.
+    pub fn previous(self) -> Month {
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
     /// Months from `self` to `other` (0 when equal).
     pub fn months_until(self, other: Month) -> i64 {
         i64::from(other.year - self.year) * 12 + i64::from(other.month) - i64::from(self.month)
