@@ -276,12 +276,26 @@ impl Store {
             // is taken first, in its own short statement, so the day's counter row is not locked
             // for the whole filing (which would make filings wait for each other's commits); a
             // filing that then fails leaves a gap, never a repeat.
-            let code = {
-                let mut counter = pool.begin().await.map_err(StoreError::from)?;
-                let code = next_code(&mut counter, codes, filing.dossier.created_at).await?;
-                counter.commit().await.map_err(StoreError::from)?;
-                code
-            };
+            // One statement, committed on its own: one round trip.
+            let date = filing
+                .dossier
+                .created_at
+                .to_offset(motcua_core::calendar::deadline::VIETNAM)
+                .date();
+            let seq: i64 = sqlx::query_scalar("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
+                .bind(codes.prefix.as_str())
+                .bind(motcua_core::dossier::DossierCode::day_key(date))
+                .fetch_one(pool)
+                .await
+                .map_err(StoreError::from)?;
+            let code = motcua_core::dossier::DossierCode::new(
+                codes.prefix.clone(),
+                date,
+                u32::try_from(seq).unwrap_or(u32::MAX),
+                codes.width,
+            )
+            .map_err(|e| StoreError::Invalid(e.to_string()))?
+            .to_string();
             let mut tx = pool.begin().await.map_err(StoreError::from)?;
             let code = write_one(&mut tx, &filing, Some(code)).await?;
             tx.commit().await.map_err(StoreError::from)?;
