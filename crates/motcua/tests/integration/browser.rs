@@ -521,6 +521,14 @@ async fn an_agency_reports_progress_and_the_monitor_sees_it_and_downloads_the_re
         .await
         .unwrap();
     assert!(dash.contains("1 báo cáo; 3.000.000 đồng"), "{dash}");
+    // Task 2.1 expects one reportage for every month closed since 10/2018; one is delivered.
+    let now = time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM);
+    let closed = motcua_core::plan::Month {
+        year: 2018,
+        month: 10,
+    }
+    .months_until(motcua_core::plan::Month::of(now.date()));
+    assert!(dash.contains(&format!("1/{closed} phóng sự")), "{dash}");
     let link = c
         .find(Locator::LinkText("Tải báo cáo tổng hợp (PDF)"))
         .await
