@@ -297,3 +297,49 @@ async fn temporary_failures_are_retried_and_permanent_ones_given_up_sqlite() {
 async fn temporary_failures_are_retried_and_permanent_ones_given_up_postgres() {
     temporary_failures_are_retried_and_permanent_ones_given_up(Db::Postgres).await;
 }
+
+/// A dossier's steps reach an applicant who gave an email, through the same outbox and worker.
+async fn a_dossier_step_reaches_the_applicant_by_email(db: Db) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = TestApp::start_mail(db, &format!("smtp://{}", smtp.addr)).await else {
+        return;
+    };
+    let citizen = Session::login(&app, "congdan", motcua_store::demo::DEMO_PASSWORD).await;
+    let id = crate::dossiers::draft(&citizen).await;
+    let fields = [
+        ("applicant_name", "Nguyễn Văn An"),
+        ("applicant_id", "020190000123"),
+        ("applicant_phone", motcua_store::demo::DEMO_CITIZEN_PHONE),
+        ("applicant_email", "an.nguyen@example.vn"),
+        ("applicant_address", "Phường Lương Văn Tri"),
+    ];
+    let (status, _, _) = crate::dossiers::post_files(
+        &citizen,
+        &format!("/dossiers/{id}/edit"),
+        &fields,
+        &[("doc_other", "don.pdf", crate::dossiers::pdf(800))],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _, _) = citizen.post(&format!("/dossiers/{id}/submit"), &[]).await;
+    assert_eq!(status, 303);
+    let code = app.store.dossier(&id).await.unwrap().unwrap().code.unwrap();
+    let mail = smtp.wait_for("an.nguyen@example.vn").await;
+    let body = decode_body(&mail.data);
+    assert!(body.contains("Cấp bản sao từ sổ gốc"), "{body}");
+    assert!(
+        mail.data.contains(&code) || body.contains(&code),
+        "{}",
+        mail.data
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_step_reaches_the_applicant_by_email_sqlite() {
+    a_dossier_step_reaches_the_applicant_by_email(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_step_reaches_the_applicant_by_email_postgres() {
+    a_dossier_step_reaches_the_applicant_by_email(Db::Postgres).await;
+}
