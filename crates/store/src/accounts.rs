@@ -109,12 +109,15 @@ impl Account {
     }
 }
 
-type AccountRow = (
+/// An account's columns and one of its roles (or none).
+type AccountRoleRow = (
     String,
     String,
     String,
     String,
     String,
+    Option<String>,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -122,7 +125,6 @@ type AccountRow = (
     Option<String>,
     Option<String>,
 );
-const ACCOUNT_COLUMNS: &str = "id, username, display_name, kind, status, email, phone, cccd, birth_date, address, admin_unit_code";
 
 /// What a login attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,54 +213,41 @@ pub const CODE_TTL: Duration = Duration::minutes(15);
 const CODE_MAX_TRIES: i64 = 5;
 
 impl Store {
-    async fn account_where(
-        &self,
-        clause: &str,
-        value: &str,
-    ) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE {clause}");
-        let row: Option<AccountRow> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(value).fetch_optional(p).await)?;
-        let Some((
-            id,
-            username,
-            display_name,
-            kind,
-            status,
-            email,
-            phone,
-            cccd,
-            birth_date,
-            address,
-            admin_unit_code,
-        )) = row
-        else {
+    /// One query for the account and its roles (a left join: one row per role), since every
+    /// signed-in request reads it.
+    async fn account_by_id(&self, user_id: &str) -> Result<Option<Account>, StoreError> {
+        let sql = "SELECT u.id, u.username, u.display_name, u.kind, u.status, u.email, u.phone, u.cccd, u.birth_date, u.address, u.admin_unit_code, r.role, r.agency_code FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role, r.agency_code";
+        let rows: Vec<AccountRoleRow> =
+            on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let roles: Vec<(String, Option<String>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT role, agency_code FROM user_roles WHERE user_id = $1 ORDER BY role, agency_code")
-            .bind(&id).fetch_all(p).await)?;
-        let roles = roles
-            .into_iter()
-            .filter_map(|(r, a)| r.parse::<Role>().ok().map(|r| (r, a)))
+        let roles = rows
+            .iter()
+            .filter_map(|r| {
+                let role = r.11.as_deref()?.parse::<Role>().ok()?;
+                Some((role, r.12.clone()))
+            })
             .collect();
         Ok(Some(Account {
-            id,
-            username,
-            display_name,
-            kind: AccountKind::parse(&kind),
-            status,
-            email,
-            phone,
-            cccd,
-            birth_date,
-            address,
-            admin_unit_code,
+            id: first.0.clone(),
+            username: first.1.clone(),
+            display_name: first.2.clone(),
+            kind: AccountKind::parse(&first.3),
+            status: first.4.clone(),
+            email: first.5.clone(),
+            phone: first.6.clone(),
+            cccd: first.7.clone(),
+            birth_date: first.8.clone(),
+            address: first.9.clone(),
+            admin_unit_code: first.10.clone(),
             roles,
         }))
     }
 
     /// The account with this id.
     pub async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
-        self.account_where("id = $1", id).await
+        self.account_by_id(id).await
     }
 
     /// What a login needs, found by login name, email or phone.
