@@ -638,6 +638,12 @@ async fn read_new_dossier(
             }
         }
     };
+    if form.too_large {
+        discard(&form.files);
+        return Err(file_error(&FileError::DossierFull {
+            limit: state.site.dossiers.limits.per_dossier,
+        }));
+    }
     if form.broken {
         discard(&form.files);
         return Err(error(

@@ -84,7 +84,13 @@ pub(crate) struct FormUpload {
     pub files: Vec<Received>,
     /// The body broke off or was malformed; what arrived before is kept.
     pub broken: bool,
+    /// The body went past what a dossier may hold (or a text field past 64 KiB): reading
+    /// stopped there; what arrived before is kept.
+    pub too_large: bool,
 }
+
+/// Largest text field of a form.
+const MAX_TEXT_FIELD: usize = 64 * 1024;
 
 fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
@@ -100,6 +106,7 @@ async fn stage_field(
     state: &AppState,
     field: &mut Field<'_>,
     name: &str,
+    budget: &mut u64,
 ) -> Result<Result<Staged, FileError>, bool> {
     let limits = state.site.dossiers.limits;
     let mut staging = match Staging::new(state.store.blobs().staging_dir()) {
@@ -113,6 +120,13 @@ async fn stage_field(
     loop {
         match field.chunk().await {
             Ok(Some(bytes)) => {
+                // Past the request's budget nothing more is read: a huge body cannot keep the
+                // server streaming it.
+                *budget = budget.saturating_sub(bytes.len() as u64);
+                if *budget == 0 {
+                    staging.discard();
+                    return Err(false);
+                }
                 if too_large {
                     continue;
                 }
@@ -152,7 +166,11 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
         fields: BTreeMap::new(),
         files: Vec::new(),
         broken: false,
+        too_large: false,
     };
+    let limits = state.site.dossiers.limits;
+    // Room for every file a dossier may hold, one oversize file to refuse by name, and the form.
+    let mut budget = limits.per_dossier + limits.per_file + (1 << 20);
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
@@ -166,7 +184,7 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
         match field.file_name().map(str::to_owned) {
             Some(file_name) => {
                 let name = clean_name(&file_name);
-                match stage_field(state, &mut field, &name).await {
+                match stage_field(state, &mut field, &name, &mut budget).await {
                     // An unused file input arrives as an empty part without a name.
                     Ok(Err(FileError::Empty(_))) if file_name.is_empty() => {}
                     Ok(Ok(staged)) if file_name.is_empty() && staged.size == 0 => staged.discard(),
@@ -175,21 +193,45 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
                         name,
                         staged,
                     }),
+                    Err(broken) => {
+                        out.broken = broken;
+                        out.too_large = !broken;
+                        break;
+                    }
+                }
+            }
+            None => {
+                let mut text = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(bytes)) => {
+                            budget = budget.saturating_sub(bytes.len() as u64);
+                            if text.len() + bytes.len() > MAX_TEXT_FIELD || budget == 0 {
+                                out.too_large = true;
+                                break;
+                            }
+                            text.extend_from_slice(&bytes);
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            out.broken = true;
+                            break;
+                        }
+                    }
+                }
+                if out.broken || out.too_large {
+                    break;
+                }
+                match String::from_utf8(text) {
+                    Ok(text) => {
+                        out.fields.insert(key, text);
+                    }
                     Err(_) => {
                         out.broken = true;
                         break;
                     }
                 }
             }
-            None => match field.text().await {
-                Ok(text) => {
-                    out.fields.insert(key, text);
-                }
-                Err(_) => {
-                    out.broken = true;
-                    break;
-                }
-            },
         }
     }
     out

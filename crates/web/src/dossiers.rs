@@ -415,6 +415,12 @@ async fn save(
             file_errors.push(e.message_vi());
         }
     }
+    if upload.too_large {
+        file_errors.push(format!(
+            "Dữ liệu gửi lên vượt quá dung lượng cho phép ({} MB cho cả hồ sơ); phần nhận được trước đó đã được lưu.",
+            ctx.state.site.dossiers.limits.per_dossier / 1_000_000
+        ));
+    }
     if upload.broken {
         file_errors.push(
             "Kết nối bị gián đoạn khi gửi biểu mẫu; những gì đã nhận được đã được lưu. Hãy kiểm tra lại và gửi tiếp.".into(),

@@ -380,12 +380,27 @@ struct ImportPage {
 pub(crate) async fn upload(ctx: Ctx, mut multipart: Multipart) -> Result<Response, WebError> {
     let mut bytes = Vec::new();
     let mut errors = Vec::new();
-    while let Ok(Some(field)) = multipart.next_field().await {
-        if field.name() == Some("file") {
-            match field.bytes().await {
-                Ok(b) if b.len() <= 2 << 20 => bytes = b.to_vec(),
-                Ok(_) => errors.push("Tệp kế hoạch tối đa 2 MB.".to_owned()),
-                Err(_) => errors.push("Tệp chưa được gửi trọn vẹn; hãy thử lại.".to_owned()),
+    // Read in chunks and stop at 2 MB: the route has no body limit of its own.
+    let mut seen = 0usize;
+    'fields: while let Ok(Some(mut field)) = multipart.next_field().await {
+        let wanted = field.name() == Some("file");
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    seen += chunk.len();
+                    if wanted {
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    if seen > 2 << 20 {
+                        errors.push("Tệp kế hoạch tối đa 2 MB.".to_owned());
+                        break 'fields;
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    errors.push("Tệp chưa được gửi trọn vẹn; hãy thử lại.".to_owned());
+                    break 'fields;
+                }
             }
         }
     }

@@ -602,6 +602,11 @@ async fn file_report(
             Err(e) => errors.push(e.message_vi()),
         }
     }
+    if form.too_large {
+        errors.push(
+            "Dữ liệu gửi lên vượt quá dung lượng cho phép; báo cáo chưa được ghi nhận.".to_owned(),
+        );
+    }
     if form.broken {
         errors
             .push("Kết nối bị gián đoạn khi gửi biểu mẫu; báo cáo chưa được ghi nhận.".to_owned());

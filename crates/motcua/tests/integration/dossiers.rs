@@ -301,6 +301,31 @@ on_both_databases!(
         );
         assert_eq!(d.status, Status::Draft);
 
+        // A text field past 64 KiB stops the reading there; what came before it is kept.
+        let huge = "x".repeat(100 * 1024);
+        let (status, page, _) = post_files(
+            &citizen,
+            &format!("/dossiers/{id}/edit"),
+            &[
+                ("applicant_address", "Thôn Nà Lầm"),
+                ("applicant_name", huge.as_str()),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(page.contains("vượt quá dung lượng cho phép"), "{page}");
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.form["applicant_address"], "Thôn Nà Lầm");
+        assert!(d.form["applicant_name"].len() < 1000);
+        post_files(
+            &citizen,
+            &format!("/dossiers/{id}/edit"),
+            &[("applicant_address", "Thôn Bản Chắt, xã Đình Lập")],
+            &[],
+        )
+        .await;
+
         // Submitting with a missing required field is refused and says which.
         let (status, _, _) = post_files(
             &citizen,
