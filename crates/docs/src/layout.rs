@@ -370,3 +370,32 @@ impl Sheet {
             .map_err(|e| LayoutError::Pdf(format!("{e:?}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_flows_onto_more_pages_and_lines_fit_the_width() {
+        let mut short = Sheet::new().expect("sheet");
+        short.text("Một dòng", 10.0, Weight::Regular, Align::Left);
+        assert_eq!(short.pages.len(), 1);
+        let mut long = Sheet::new().expect("sheet");
+        for i in 0..80 {
+            long.text(&format!("{i}. Giấy tờ"), 10.0, Weight::Regular, Align::Left);
+        }
+        assert!(long.pages.len() > 1, "80 lines need more than one A5 page");
+
+        let width = 200.0;
+        let paragraph = "Thời gian giải quyết hồ sơ theo quy định là năm ngày làm việc kể từ khi nhận đủ hồ sơ hợp lệ";
+        let lines = long.wrap(paragraph, 10.0, Weight::Regular, width);
+        assert!(lines.len() > 1);
+        for line in &lines {
+            assert!(
+                long.width_of(line, 10.0, Weight::Regular) <= width,
+                "{line}"
+            );
+        }
+        assert_eq!(lines.join(" "), paragraph, "wrapping loses no word");
+    }
+}

@@ -236,6 +236,29 @@ async fn stage_bytes(
     .map_err(|e| motcua_store::StoreError::Invalid(e.to_string()))?
 }
 
+/// The hash and type of an upload whose every byte arrived and passed the checks.
+// The error is the HTTP answer itself, as for every handler of this module.
+#[allow(clippy::result_large_err)]
+fn finished(
+    up: &Upload,
+    parameter: &'static str,
+) -> Result<(String, motcua_core::dossier::FileKind), Response> {
+    match (
+        up.sha256.clone(),
+        up.media_type
+            .as_deref()
+            .and_then(motcua_core::dossier::FileKind::from_media_type),
+    ) {
+        (Some(sha), Some(kind)) => Ok((sha, kind)),
+        _ => Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "upload_incomplete",
+            format!("upload {} has {} of {} bytes", up.id, up.received, up.size),
+            Some(parameter),
+        )),
+    }
+}
+
 fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -370,19 +393,7 @@ pub(crate) async fn attach_upload(
         .await
         .map_err(store_failed)?
         .ok_or_else(not_found)?;
-    let (Some(sha), Some(kind)) = (
-        up.sha256.clone(),
-        up.media_type
-            .as_deref()
-            .and_then(motcua_core::dossier::FileKind::from_media_type),
-    ) else {
-        return Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "upload_incomplete",
-            format!("upload {} has {} of {} bytes", up.id, up.received, up.size),
-            Some("upload_id"),
-        ));
-    };
+    let (sha, kind) = finished(&up, "upload_id")?;
     let limits = state.site.dossiers.limits;
     let used = state.store.dossier_bytes(&id).await.map_err(store_failed)?;
     let size = u64::try_from(up.size).unwrap_or(0);
@@ -801,19 +812,7 @@ pub(crate) async fn create_dossier(
                     Some("attachments"),
                 )
             })?;
-        let (Some(sha), Some(kind)) = (
-            up.sha256.clone(),
-            up.media_type
-                .as_deref()
-                .and_then(motcua_core::dossier::FileKind::from_media_type),
-        ) else {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "upload_incomplete",
-                format!("upload {} has {} of {} bytes", up.id, up.received, up.size),
-                Some("attachments"),
-            ));
-        };
+        let (sha, kind) = finished(&up, "attachments")?;
         total += u64::try_from(up.size).unwrap_or(0);
         uploads.push(Incoming {
             document: a.document.clone(),

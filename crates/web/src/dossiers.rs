@@ -485,6 +485,26 @@ pub(crate) async fn submission_problems(
     Ok((field_errors, other))
 }
 
+/// The caller's dossier and its procedure when it can be submitted now; otherwise the page to
+/// show instead (the dossier itself when it is no longer editable, the form with every problem).
+async fn ready_to_submit(
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<Result<(Dossier, Procedure), Response>, WebError> {
+    let (d, _) = load(&ctx.state, user, id).await?;
+    own(user, &d)?;
+    if !editable(&d) {
+        return Ok(Err(Redirect::to(&format!("/dossiers/{id}")).into_response()));
+    }
+    let p = procedure_of(&ctx.state, &d).await?;
+    let (field_errors, other) = submission_problems(&ctx.state, &d, &p).await?;
+    if !field_errors.is_empty() || !other.is_empty() {
+        return Ok(Err(render_edit(ctx, d, field_errors, other, None).await?));
+    }
+    Ok(Ok((d, p)))
+}
+
 #[derive(Template)]
 #[template(path = "dossier_review.html")]
 struct ReviewPage {
@@ -500,16 +520,10 @@ async fn review_page(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (d, _) = load(&ctx.state, &user, &id).await?;
-    own(&user, &d)?;
-    if !editable(&d) {
-        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
-    }
-    let p = procedure_of(&ctx.state, &d).await?;
-    let (field_errors, other) = submission_problems(&ctx.state, &d, &p).await?;
-    if !field_errors.is_empty() || !other.is_empty() {
-        return render_edit(&ctx, d, field_errors, other, None).await;
-    }
+    let (d, p) = match ready_to_submit(&ctx, &user, &id).await? {
+        Ok(ready) => ready,
+        Err(page) => return Ok(page),
+    };
     let communes = communes(&ctx.state).await?;
     let values = value_rows(&p, &d.form, &communes);
     let atts = ctx.state.store.attachments(&id).await?;
@@ -592,16 +606,10 @@ async fn submit_dossier(
     Path(id): Path<String>,
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
-    let (d, _) = load(&ctx.state, &user, &id).await?;
-    own(&user, &d)?;
-    if !editable(&d) {
-        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
-    }
-    let p = procedure_of(&ctx.state, &d).await?;
-    let (field_errors, other) = submission_problems(&ctx.state, &d, &p).await?;
-    if !field_errors.is_empty() || !other.is_empty() {
-        return render_edit(&ctx, d, field_errors, other, None).await;
-    }
+    let (d, _) = match ready_to_submit(&ctx, &user, &id).await? {
+        Ok(ready) => ready,
+        Err(page) => return Ok(page),
+    };
     let action = if d.status == Status::Draft {
         Action::Submit
     } else {
