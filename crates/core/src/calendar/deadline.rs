@@ -140,11 +140,13 @@ impl OfficeHours {
         &self.sessions
     }
 
-    fn opening(&self) -> Time {
+    /// When the first session opens.
+    pub fn opening(&self) -> Time {
         self.sessions[0].0
     }
 
-    fn closing(&self) -> Time {
+    /// When the last session closes: a day-based period ends then.
+    pub fn closing(&self) -> Time {
         self.sessions[self.sessions.len() - 1].1
     }
 

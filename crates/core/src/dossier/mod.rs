@@ -8,11 +8,14 @@ pub mod form;
 pub mod machine;
 pub mod routing;
 pub mod status;
+pub mod timing;
+pub mod workflow;
 
 pub use clock::deadline_at_reception;
 pub use code::{CodeError, CodePrefix, DossierCode};
 pub use file::{FileError, FileKind, UploadLimits};
 pub use form::{applicant_fields, validate_form, FieldError};
-pub use machine::{decide, Action, Actor, History, RuleError};
+pub use machine::{decide, Action, Actor, Assignee, Facts, RuleError};
 pub use routing::{receiving_desk, DeskUnit};
 pub use status::{Channel, OfflineReason, Status};
+pub use workflow::{ConsultMode, Step, StepKind, Workflow, WorkflowError};

@@ -10,8 +10,16 @@ pub enum Status {
     Draft,
     /// Submitted online, awaiting reception (1 "Mới đăng ký").
     Submitted,
-    /// Received and being processed (2/4).
+    /// Received by the one-stop desk, awaiting assignment at the competent agency (2).
     Received,
+    /// Assigned to a specialist who examines it (4).
+    InProgress,
+    /// Waiting for another agency's opinion or result (liên thông) (4).
+    Consulting,
+    /// A result is proposed and waits for the leader's approval (4).
+    AwaitingApproval,
+    /// Approved: the signed result is being issued (4).
+    Approved,
     /// The applicant must add or fix documents (5, Mẫu 02).
     SupplementRequested,
     /// Refused at reception (3, Mẫu 03).
@@ -26,10 +34,14 @@ pub enum Status {
 
 impl Status {
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 12] = [
         Status::Draft,
         Status::Submitted,
         Status::Received,
+        Status::InProgress,
+        Status::Consulting,
+        Status::AwaitingApproval,
+        Status::Approved,
         Status::SupplementRequested,
         Status::Refused,
         Status::Withdrawn,
@@ -43,6 +55,10 @@ impl Status {
             Status::Draft => "draft",
             Status::Submitted => "submitted",
             Status::Received => "received",
+            Status::InProgress => "in_progress",
+            Status::Consulting => "consulting",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::Approved => "approved",
             Status::SupplementRequested => "supplement_requested",
             Status::Refused => "refused",
             Status::Withdrawn => "withdrawn",
@@ -61,7 +77,11 @@ impl Status {
         match self {
             Status::Draft => "Bản nháp, chưa nộp",
             Status::Submitted => "Đã nộp trực tuyến, chờ tiếp nhận",
-            Status::Received => "Đã tiếp nhận, đang giải quyết",
+            Status::Received => "Đã tiếp nhận, chờ phân công xử lý",
+            Status::InProgress => "Đang thẩm định, giải quyết",
+            Status::Consulting => "Đang lấy ý kiến cơ quan liên thông",
+            Status::AwaitingApproval => "Chờ lãnh đạo phê duyệt",
+            Status::Approved => "Đã phê duyệt, đang ban hành kết quả",
             Status::SupplementRequested => "Yêu cầu bổ sung, hoàn thiện hồ sơ",
             Status::Refused => "Không được tiếp nhận",
             Status::Withdrawn => "Đã rút hồ sơ, dừng giải quyết",
@@ -75,7 +95,11 @@ impl Status {
         match self {
             Status::Draft => None,
             Status::Submitted => Some(1),
-            Status::Received => Some(4),
+            Status::Received => Some(2),
+            Status::InProgress
+            | Status::Consulting
+            | Status::AwaitingApproval
+            | Status::Approved => Some(4),
             Status::SupplementRequested => Some(5),
             Status::Refused => Some(3),
             Status::Withdrawn => Some(8),
@@ -98,8 +122,31 @@ impl Status {
     pub fn is_open(self) -> bool {
         matches!(
             self,
-            Status::Submitted | Status::Received | Status::SupplementRequested
+            Status::Submitted
+                | Status::Received
+                | Status::InProgress
+                | Status::Consulting
+                | Status::AwaitingApproval
+                | Status::Approved
+                | Status::SupplementRequested
         )
+    }
+
+    /// Whether the competent agency holds it after reception (the statutory clock runs).
+    pub fn is_processing(self) -> bool {
+        matches!(
+            self,
+            Status::Received
+                | Status::InProgress
+                | Status::Consulting
+                | Status::AwaitingApproval
+                | Status::Approved
+        )
+    }
+
+    /// Whether it ended without a result (refused at reception, or withdrawn).
+    pub fn is_stopped(self) -> bool {
+        matches!(self, Status::Refused | Status::Withdrawn)
     }
 }
 
