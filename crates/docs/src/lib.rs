@@ -1,9 +1,15 @@
-//! Official documents of motcua as PDF with correct Vietnamese text: the receipt (Mẫu 01) and
-//! the supplement request (Mẫu 02) of the one-stop process, each with a QR code to the public
-//! tracking page. The font (Noto Sans, SIL OFL 1.1) is embedded, so output never depends on the
+//! Official documents of motcua as PDF with correct Vietnamese text: the one-stop forms Mẫu
+//! 01–05 (each with a QR code to the public tracking page), the generated result notice, and the
+//! ledger Mẫu 06 as XLSX and CSV. The font (Noto Sans, SIL OFL 1.1) is embedded, so output never depends on the
 //! host's fonts; text stays extractable and searchable, as Circular 01/2018 Art. 10 requires.
 
+mod back_office;
 mod layout;
+
+pub use back_office::{
+    apology, control_sheet, ledger_csv, ledger_xlsx, refusal, result_notice, Apology, ControlRow,
+    ControlSheet, LedgerRow, Refusal, ResultNotice,
+};
 
 pub use layout::LayoutError;
 use layout::{Align, Sheet, Weight};
@@ -90,9 +96,9 @@ pub struct SupplementRequest {
     pub tracking_url: String,
 }
 
-const BODY: f32 = 9.5;
+pub(crate) const BODY: f32 = 9.5;
 
-fn header(sheet: &mut Sheet, issuer: &Issuer, qr: &str) -> Result<(), LayoutError> {
+pub(crate) fn header(sheet: &mut Sheet, issuer: &Issuer, qr: &str) -> Result<(), LayoutError> {
     sheet.qr_right(qr, 62.0)?;
     sheet.text(&issuer.superior, 8.5, Weight::Regular, Align::Left);
     sheet.text(&issuer.desk, 8.5, Weight::Bold, Align::Left);
@@ -114,7 +120,7 @@ fn header(sheet: &mut Sheet, issuer: &Issuer, qr: &str) -> Result<(), LayoutErro
     Ok(())
 }
 
-fn applicant(sheet: &mut Sheet, a: &ApplicantBlock) {
+pub(crate) fn applicant(sheet: &mut Sheet, a: &ApplicantBlock) {
     let or_blank = |s: &str| {
         if s.trim().is_empty() {
             "—".to_owned()

@@ -62,19 +62,19 @@ pub const DEMO_ACCOUNTS: [DemoAccount; 8] = [
         username: "chuyenvien",
         display_name: "Lý Văn Cường",
         role: Role::Specialist,
-        agency_code: Some("so-tp"),
+        agency_code: Some("so-xd"),
     },
     DemoAccount {
         username: "lanhdao",
         display_name: "Vi Thị Dung",
         role: Role::Leader,
-        agency_code: Some("so-tp"),
+        agency_code: Some("so-xd"),
     },
     DemoAccount {
         username: "quantricoquan",
         display_name: "Lương Văn Đức",
         role: Role::AgencyAdmin,
-        agency_code: Some("so-tp"),
+        agency_code: Some("so-xd"),
     },
     DemoAccount {
         username: "theodoikehoach",

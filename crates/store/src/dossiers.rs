@@ -10,8 +10,8 @@ use crate::blobs::{BlobStore, Staged};
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{Deadline, OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
 use motcua_core::dossier::{
-    deadline_at_reception, decide, Action, Actor, Channel, CodePrefix, DossierCode, FileKind,
-    History, OfflineReason, RuleError, Status,
+    deadline_at_reception, Action, Actor, Channel, CodePrefix, DossierCode, FileKind,
+    HandOverMethod, OfflineReason, Outcome, RuleError, Status, Workflow,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -83,15 +83,41 @@ pub struct Dossier {
     pub updated_at: OffsetDateTime,
     /// Optimistic-concurrency version.
     pub version: i64,
+    /// The workflow it follows, copied at reception (so later edits do not change it).
+    pub workflow: Option<Workflow>,
+    /// Version of that workflow (0: the default one).
+    pub workflow_version: i64,
+    /// The specialist who examines it.
+    pub assignee_id: Option<String>,
+    /// Their name.
+    pub assignee_name: String,
+    /// When the current step is due.
+    pub step_due_at: Option<OffsetDateTime>,
+    /// The proposed (then approved) outcome.
+    pub outcome: Option<Outcome>,
+    /// New appointments given (Mẫu 04; at most one).
+    pub reschedules: i64,
+    /// The due moment before the new appointment.
+    pub original_due_at: Option<OffsetDateTime>,
+    /// The issued result file.
+    pub result_sha256: Option<String>,
+    /// Its name.
+    pub result_file_name: Option<String>,
+    /// When the result was issued.
+    pub decided_at: Option<OffsetDateTime>,
+    /// How the result was handed over.
+    pub hand_over_method: Option<HandOverMethod>,
 }
 
 impl Dossier {
-    /// What the rules need of its past.
-    pub fn history(&self) -> History {
-        History {
-            received_before: self.received_at.is_some(),
-            supplement_requests: u32::try_from(self.supplement_requests).unwrap_or(u32::MAX),
-        }
+    /// The workflow it follows (the default one until reception).
+    pub fn workflow(&self) -> Workflow {
+        self.workflow.clone().unwrap_or_default()
+    }
+
+    /// When the result was handed over.
+    pub fn handed_over_at(&self) -> Option<OffsetDateTime> {
+        self.closed_at.filter(|_| self.status == Status::HandedOver)
     }
 
     /// The last four digits of the applicant's phone, which the public lookup asks for.
@@ -130,9 +156,21 @@ pub(crate) struct Row {
     closed_at: Option<OffsetDateTime>,
     updated_at: OffsetDateTime,
     version: i64,
+    workflow: Option<String>,
+    workflow_version: i64,
+    assignee_id: Option<String>,
+    assignee_name: String,
+    step_due_at: Option<OffsetDateTime>,
+    outcome: Option<String>,
+    reschedules: i64,
+    original_due_at: Option<OffsetDateTime>,
+    result_sha256: Option<String>,
+    result_file_name: Option<String>,
+    decided_at: Option<OffsetDateTime>,
+    hand_over_method: Option<String>,
 }
 
-pub(crate) const COLUMNS: &str = "id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at, version";
+pub(crate) const COLUMNS: &str = "id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at, version, workflow, workflow_version, assignee_id, assignee_name, step_due_at, outcome, reschedules, original_due_at, result_sha256, result_file_name, decided_at, hand_over_method";
 
 fn corrupt(id: &str, what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("dossier {id}: stored {what} is corrupt: {e}"))
@@ -161,6 +199,23 @@ impl TryFrom<Row> for Dossier {
                 .transpose()
                 .map_err(|e| corrupt(&id, "supplement items", e))?
                 .unwrap_or_default(),
+            workflow: r
+                .workflow
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| corrupt(&id, "workflow", e))?,
+            outcome: r.outcome.as_deref().and_then(Outcome::parse),
+            hand_over_method: r.hand_over_method.as_deref().and_then(HandOverMethod::parse),
+            workflow_version: r.workflow_version,
+            assignee_id: r.assignee_id,
+            assignee_name: r.assignee_name,
+            step_due_at: r.step_due_at,
+            reschedules: r.reschedules,
+            original_due_at: r.original_due_at,
+            result_sha256: r.result_sha256,
+            result_file_name: r.result_file_name,
+            decided_at: r.decided_at,
             id,
             code: r.code,
             procedure_id: r.procedure_id,
@@ -203,6 +258,10 @@ pub struct DossierEvent {
     pub status: String,
     /// Reason or note.
     pub note: String,
+    /// The unit that acted (agency code), where it matters for the control sheet.
+    pub agency_code: String,
+    /// Who or which unit the dossier went to.
+    pub target: String,
     /// Hash of the previous event.
     pub prev_hash: String,
     /// Hash of this event.
@@ -216,12 +275,7 @@ impl DossierEvent {
             "create" => "Tạo hồ sơ",
             "register" => "Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa",
             "recompute_due" => "Cập nhật hạn trả kết quả theo lịch nghỉ mới",
-            "decide" => "Giải quyết xong hồ sơ",
-            "hand_over" => "Trả kết quả",
-            other => Action::ALL
-                .into_iter()
-                .find(|a| a.as_str() == other)
-                .map_or("Cập nhật hồ sơ", Action::label_vi),
+            other => Action::parse(other).map_or("Cập nhật hồ sơ", Action::label_vi),
         }
     }
 }
@@ -281,6 +335,19 @@ pub enum ActError {
     /// The procedure publishes no processing time and none was given.
     #[error("the procedure has no processing time; give one to receive the dossier")]
     NoTimeLimit,
+    /// The action needs something that was not given (assignee, outcome, result file, method,
+    /// new appointment).
+    #[error("{0} is required for this action")]
+    Missing(&'static str),
+    /// The chosen specialist does not work at the competent agency.
+    #[error("the assignee is not a specialist of the competent agency")]
+    BadAssignee,
+    /// The chosen step is not a step at another agency still to send.
+    #[error("step {0} is not a step at another agency that can be sent now")]
+    BadStep(usize),
+    /// The new appointment is not after the current due moment.
+    #[error("the new appointment must be after the current due moment")]
+    BadAppointment,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -311,9 +378,61 @@ pub struct Act<'a> {
     pub expected_version: Option<i64>,
     /// At reception, the processing time when the procedure publishes none (or the desk corrects it).
     pub time_limit: Option<TimeLimit>,
+    /// Assign: the specialist's account id.
+    pub assignee: Option<&'a str>,
+    /// Transfer: the workflow step at another agency to send (every other mandatory parallel
+    /// step goes with it); `None` for the first one not sent yet.
+    pub step: Option<usize>,
+    /// Propose: grant or reject.
+    pub outcome: Option<Outcome>,
+    /// Issue the result: the signed file, already a durable blob.
+    pub result: Option<ResultFile<'a>>,
+    /// Hand over: how.
+    pub hand_over: Option<HandOverMethod>,
+    /// Apologise: the one new appointment.
+    pub new_due: Option<OffsetDateTime>,
+}
+
+/// The issued result document.
+#[derive(Debug, Clone, Copy)]
+pub struct ResultFile<'a> {
+    /// Blob hash (committed before the action).
+    pub sha256: &'a str,
+    /// Bytes.
+    pub size: u64,
+    /// Name the applicant downloads.
+    pub file_name: &'a str,
+    /// Type from the content.
+    pub kind: FileKind,
 }
 
 impl<'a> Act<'a> {
+    /// An action with nothing but a note; set the other fields as the action needs.
+    pub fn new(
+        dossier_id: &'a str,
+        action: Action,
+        actor: Actor,
+        by: &'a Account,
+        note: &'a str,
+    ) -> Act<'a> {
+        Act {
+            dossier_id,
+            action,
+            actor,
+            by,
+            note,
+            items: &[],
+            expected_version: None,
+            time_limit: None,
+            assignee: None,
+            step: None,
+            outcome: None,
+            result: None,
+            hand_over: None,
+            new_due: None,
+        }
+    }
+
     /// An applicant's action (submit, resubmit, withdraw): no items, no time limit.
     pub fn by_applicant(
         dossier_id: &'a str,
@@ -323,14 +442,8 @@ impl<'a> Act<'a> {
         expected_version: Option<i64>,
     ) -> Act<'a> {
         Act {
-            dossier_id,
-            action,
-            actor: Actor::Applicant,
-            by,
-            note,
-            items: &[],
             expected_version,
-            time_limit: None,
+            ..Act::new(dossier_id, action, Actor::Applicant, by, note)
         }
     }
 }
@@ -392,6 +505,13 @@ pub fn event_hash(dossier_id: &str, e: &DossierEvent) -> String {
         h.update(part.len().to_le_bytes());
         h.update(part.as_bytes());
     }
+    // Added with the back office; left out when empty so events written before still verify.
+    for part in [e.agency_code.as_str(), e.target.as_str()] {
+        if !part.is_empty() {
+            h.update(part.len().to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -411,8 +531,9 @@ pub struct BrokenEvent {
     pub reason: String,
 }
 
-/// Text of the notification an applicant receives for `action`.
-fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> (String, String) {
+/// Text of the notification an applicant receives for `action`; `None` for the agency's
+/// internal steps, which do not concern them.
+fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> Option<(String, String)> {
     let code = d.code.as_deref().unwrap_or("");
     let title = match action {
         Action::Submit => format!("Đã nộp hồ sơ {code}"),
@@ -421,6 +542,17 @@ fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> (String,
         Action::Resubmit => format!("Đã nộp bổ sung hồ sơ {code}"),
         Action::Refuse => format!("Hồ sơ {code} không được tiếp nhận"),
         Action::Withdraw => format!("Hồ sơ {code} đã dừng giải quyết"),
+        Action::IssueResult => format!("Hồ sơ {code} đã có kết quả"),
+        Action::HandOver => format!("Đã trả kết quả hồ sơ {code}"),
+        Action::ApologiseAndReschedule => {
+            format!("Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ {code}")
+        }
+        Action::Assign
+        | Action::Transfer
+        | Action::Answer
+        | Action::SendBack
+        | Action::Propose
+        | Action::Approve => return None,
     };
     let mut body = format!("Thủ tục: {}. ", d.procedure_name);
     match action {
@@ -445,8 +577,26 @@ fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> (String,
         Action::Withdraw => {
             body.push_str("Thông báo dừng giải quyết hồ sơ theo yêu cầu rút hồ sơ.")
         }
+        Action::IssueResult => body.push_str(match d.outcome {
+            Some(Outcome::Reject) => "Cơ quan đã có văn bản trả lời (từ chối giải quyết, có nêu lý do). Mời ông/bà nhận kết quả.",
+            _ => "Kết quả giải quyết đã sẵn sàng. Mời ông/bà nhận kết quả.",
+        }),
+        Action::HandOver => {
+            if d.hand_over_method == Some(HandOverMethod::Online) {
+                body.push_str("Kết quả đã được trả trực tuyến; ông/bà tải về tại trang hồ sơ.");
+            } else {
+                body.push_str("Kết quả đã được trả. Cảm ơn ông/bà đã sử dụng dịch vụ.");
+            }
+        }
+        Action::ApologiseAndReschedule => {
+            body.push_str(&format!(
+                "Cơ quan xin lỗi vì chưa trả kết quả đúng hẹn. Lý do: {note}. Ngày hẹn trả kết quả mới: {}.",
+                d.due_at.map(format_local).unwrap_or_default()
+            ));
+        }
+        _ => {}
     }
-    (title, body)
+    Some((title, body))
 }
 
 /// "hh:mm dd/mm/yyyy" in Vietnam's time, as the forms print it.
@@ -529,7 +679,7 @@ impl Store {
     /// The timeline of a dossier, oldest first.
     pub async fn dossier_events(&self, id: &str) -> Result<Vec<DossierEvent>, StoreError> {
         Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq").bind(id).fetch_all(p).await)?,
+            on_pool!(self.backend(), p => sqlx::query_as("SELECT seq, kind, actor_id, actor_name, at, status, note, agency_code, target, prev_hash, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq").bind(id).fetch_all(p).await)?,
         )
     }
 
@@ -691,90 +841,6 @@ impl Store {
         })
     }
 
-    /// Applies an action: checks the rules against the current row inside the transaction, then
-    /// writes the new state, its event and the applicant's notifications together.
-    pub async fn act(
-        &self,
-        act: Act<'_>,
-        codes: &CodeSettings,
-        hours: &OfficeHours,
-    ) -> Result<Dossier, ActError> {
-        let holidays = self.holiday_calendar().await?;
-        let calendar = WorkCalendar {
-            holidays: &holidays,
-            hours,
-        };
-        let now = micros(OffsetDateTime::now_utc());
-        let limit_override = act.time_limit;
-        let result: Result<String, ActError> = on_pool!(self.backend(), pool => {
-            let mut tx = pool.begin_write().await?;
-            let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1");
-            let row: Option<Row> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
-            let d = Dossier::try_from(row.ok_or(ActError::NotFound)?)?;
-            if act.expected_version.is_some_and(|v| v != d.version) {
-                return Err(ActError::Conflict(d.status));
-            }
-            let to = decide(d.status, act.action, act.actor, d.history())?;
-            let mut code = d.code.clone();
-            let mut desk = d.desk_code.clone();
-            let mut deadline = d.deadline.clone();
-            let (mut submitted_at, mut received_at, mut closed_at) = (d.submitted_at, d.received_at, d.closed_at);
-            let mut supplement_requests = d.supplement_requests;
-            let mut items: Option<String> = if d.supplement_items.is_empty() {
-                None
-            } else {
-                serde_json::to_string(&d.supplement_items).ok()
-            };
-            match act.action {
-                Action::Submit => {
-                    code = Some(next_code(&mut tx, codes, now).await?);
-                    submitted_at = Some(now);
-                    let levels = procedure_body(&mut tx, &d.procedure_id, d.procedure_version).await?.map(|p| p.levels).unwrap_or_default();
-                    desk = desk_for(&mut tx, &levels, d.admin_unit_code.as_deref()).await?;
-                }
-                Action::Receive => {
-                    let limit = match limit_override {
-                        Some(l) => l,
-                        None => procedure_body(&mut tx, &d.procedure_id, d.procedure_version).await?.and_then(|p| p.time_limit).ok_or(ActError::NoTimeLimit)?,
-                    };
-                    deadline = Some(deadline_at_reception(limit, d.channel, now));
-                    received_at = Some(now);
-                }
-                Action::RequestSupplement => {
-                    supplement_requests += 1;
-                    items = Some(serde_json::to_string(act.items).map_err(|e| StoreError::Invalid(e.to_string()))?);
-                }
-                Action::Resubmit => {
-                    if let (Status::Received, Some(dl)) = (to, deadline.as_ref()) {
-                        deadline = Some(dl.restart(now));
-                    }
-                    items = None;
-                }
-                Action::Refuse | Action::Withdraw => closed_at = Some(now),
-            }
-            let due_at = deadline.as_ref().filter(|_| to.is_open()).map(|dl| micros(dl.due(&calendar)));
-            let deadline_json = deadline.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let n = sqlx::query("UPDATE dossiers SET code = $1, status = $2, deadline = $3, due_at = $4, supplement_requests = $5, supplement_items = $6, submitted_at = $7, received_at = $8, closed_at = $9, updated_at = $10, version = version + 1, desk_code = $13 WHERE id = $11 AND version = $12")
-                .bind(&code).bind(to.as_str()).bind(&deadline_json).bind(due_at).bind(supplement_requests).bind(&items)
-                .bind(submitted_at).bind(received_at).bind(closed_at).bind(now).bind(&d.id).bind(d.version).bind(&desk)
-                .execute(&mut *tx).await?.rows_affected();
-            if n != 1 {
-                return Err(ActError::Conflict(d.status));
-            }
-            let mut note = act.note.to_owned();
-            if act.action == Action::RequestSupplement {
-                note = format!("{}{}{}", act.items.join("; "), if act.note.is_empty() { "" } else { " — Lý do: " }, act.note);
-            }
-            append_event(&mut tx, &d.id, act.action.as_str(), Some(&act.by.id), &act.by.display_name, now, to, &note).await?;
-            let after = Dossier { code, status: to, due_at, desk_code: desk, ..d };
-            notify(&mut tx, &after, act.action, act.note, act.items, now).await?;
-            tx.commit().await?;
-            Ok(after.id)
-        });
-        let id = result?;
-        self.dossier(&id).await?.ok_or(ActError::NotFound)
-    }
-
     /// Registers a paper dossier brought to the counter or received by post: it gets its code and
     /// is received at once, so its clock starts now.
     pub async fn register_paper(
@@ -858,7 +924,7 @@ impl Store {
             holidays: &holidays,
             hours,
         };
-        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE status IN ('submitted', 'received', 'supplement_requested') AND deadline IS NOT NULL");
+        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE status IN ('submitted', 'received', 'in_progress', 'consulting', 'awaiting_approval', 'approved', 'supplement_requested') AND deadline IS NOT NULL AND reschedules = 0");
         let rows: Vec<Row> =
             on_pool!(self.backend(), p => sqlx::query_as(&sql).fetch_all(p).await)?;
         let now = micros(OffsetDateTime::now_utc());
@@ -1051,6 +1117,45 @@ where
     for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'r> (i64, String): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
 {
+    let by = EventActor {
+        id: actor_id,
+        name: actor_name,
+        agency: "",
+    };
+    append_event_to(tx, dossier_id, kind, by, at, status, note, "").await
+}
+
+/// Who acted, for an event: account, name and the unit they acted for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventActor<'a> {
+    pub id: Option<&'a str>,
+    pub name: &'a str,
+    pub agency: &'a str,
+}
+
+/// Appends an event naming the acting unit and where the dossier went (the control sheet).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn append_event_to<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    dossier_id: &str,
+    kind: &str,
+    by: EventActor<'_>,
+    at: OffsetDateTime,
+    status: Status,
+    note: &str,
+    target: &str,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64, String): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
+{
     let last: Option<(i64, String)> = sqlx::query_as::<DB, (i64, String)>(
         "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1",
     )
@@ -1061,24 +1166,28 @@ where
     let mut event = DossierEvent {
         seq,
         kind: kind.to_owned(),
-        actor_id: actor_id.map(str::to_owned),
-        actor_name: actor_name.to_owned(),
+        actor_id: by.id.map(str::to_owned),
+        actor_name: by.name.to_owned(),
         at,
         status: status.as_str().to_owned(),
         note: note.to_owned(),
+        agency_code: by.agency.to_owned(),
+        target: target.to_owned(),
         prev_hash,
         hash: String::new(),
     };
     event.hash = event_hash(dossier_id, &event);
-    sqlx::query::<DB>("INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    sqlx::query::<DB>("INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, agency_code, target, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
         .bind(dossier_id)
         .bind(event.seq)
         .bind(event.kind)
-        .bind(actor_id)
+        .bind(by.id)
         .bind(event.actor_name)
         .bind(at)
         .bind(event.status)
         .bind(event.note)
+        .bind(event.agency_code)
+        .bind(event.target)
         .bind(event.prev_hash)
         .bind(event.hash)
         .execute(&mut **tx)
@@ -1104,7 +1213,9 @@ where
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let (title, body) = notice(d, action, note, items);
+    let Some((title, body)) = notice(d, action, note, items) else {
+        return Ok(());
+    };
     if let Some(user) = &d.applicant_id {
         sqlx::query::<DB>("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(uuid::Uuid::new_v4().to_string())

@@ -14,7 +14,7 @@ use crate::dossiers::{
     GENESIS,
 };
 use crate::{Backend, Store, StoreError};
-use motcua_core::dossier::{decide, Action, Actor, Channel, FileKind, History, Status};
+use motcua_core::dossier::{decide, Action, Actor, Channel, Facts, FileKind, Status};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -179,7 +179,7 @@ impl Store {
             Status::Draft,
             Action::Submit,
             Actor::Applicant,
-            History::default(),
+            &Facts::default(),
         )?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = micros(OffsetDateTime::now_utc());
@@ -208,6 +208,8 @@ impl Store {
                 at: now,
                 status: status.as_str().to_owned(),
                 note: String::new(),
+                agency_code: String::new(),
+                target: String::new(),
                 prev_hash: prev.clone(),
                 hash: String::new(),
             };
@@ -243,6 +245,18 @@ impl Store {
             closed_at: None,
             updated_at: now,
             version: 1,
+            workflow: None,
+            workflow_version: 0,
+            assignee_id: None,
+            assignee_name: String::new(),
+            step_due_at: None,
+            outcome: None,
+            reschedules: 0,
+            original_due_at: None,
+            result_sha256: None,
+            result_file_name: None,
+            decided_at: None,
+            hand_over_method: None,
         };
         let files = files
             .iter()

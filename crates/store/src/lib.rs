@@ -15,6 +15,7 @@ mod filing;
 mod lock;
 pub mod password;
 pub mod plans;
+pub mod processing;
 mod reference;
 mod schema;
 pub mod uploads;

@@ -17,5 +17,5 @@ pub use file::{FileError, FileKind, UploadLimits};
 pub use form::{applicant_fields, validate_form, FieldError};
 pub use machine::{decide, Action, Actor, Assignee, Facts, RuleError};
 pub use routing::{receiving_desk, DeskUnit};
-pub use status::{Channel, OfflineReason, Status};
+pub use status::{Channel, HandOverMethod, OfflineReason, Outcome, Status};
 pub use workflow::{ConsultMode, Step, StepKind, Workflow, WorkflowError};

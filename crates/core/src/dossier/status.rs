@@ -249,6 +249,86 @@ impl OfflineReason {
     }
 }
 
+/// What the specialist proposes and the leader approves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The request is granted: the result is the document asked for.
+    Grant,
+    /// The request is rejected after examination, with reasons (từ chối giải quyết).
+    Reject,
+}
+
+impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 2] = [Outcome::Grant, Outcome::Reject];
+
+    /// Database identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Grant => "grant",
+            Outcome::Reject => "reject",
+        }
+    }
+
+    /// Reads a database identifier.
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Vietnamese label.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Outcome::Grant => "Giải quyết theo đề nghị",
+            Outcome::Reject => "Từ chối giải quyết (có lý do)",
+        }
+    }
+}
+
+/// How the result reaches the applicant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandOverMethod {
+    /// Downloaded from the portal.
+    Online,
+    /// Collected at the one-stop desk.
+    Counter,
+    /// Sent by post.
+    Post,
+}
+
+impl HandOverMethod {
+    /// Every method.
+    pub const ALL: [HandOverMethod; 3] = [
+        HandOverMethod::Online,
+        HandOverMethod::Counter,
+        HandOverMethod::Post,
+    ];
+
+    /// Database identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandOverMethod::Online => "online",
+            HandOverMethod::Counter => "counter",
+            HandOverMethod::Post => "post",
+        }
+    }
+
+    /// Reads a database identifier.
+    pub fn parse(s: &str) -> Option<HandOverMethod> {
+        HandOverMethod::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Vietnamese label.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            HandOverMethod::Online => "Trực tuyến (tải về trên Cổng dịch vụ công)",
+            HandOverMethod::Counter => "Trực tiếp tại Bộ phận Một cửa",
+            HandOverMethod::Post => "Qua dịch vụ bưu chính",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +343,12 @@ mod tests {
         }
         for r in OfflineReason::ALL {
             assert_eq!(OfflineReason::parse(r.as_str()), Some(r));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        for m in HandOverMethod::ALL {
+            assert_eq!(HandOverMethod::parse(m.as_str()), Some(m));
         }
         assert_eq!(Status::parse("nonsense"), None);
     }

@@ -881,22 +881,22 @@ on_both_databases!(
             ]
         };
         let (status, html, _) = s
-            .post("/admin/officials", &form("so-xd", "specialist", "cb.xd"))
+            .post("/admin/officials", &form("so-tp", "specialist", "cb.tp"))
             .await;
         assert_eq!(status, 422);
         assert!(html.contains("Bạn không có quyền cấp vai trò này tại cơ quan đã chọn."));
         let (status, _, _) = s
-            .post("/admin/officials", &form("so-tp", "system_admin", "cb.sa"))
+            .post("/admin/officials", &form("so-xd", "system_admin", "cb.sa"))
             .await;
         assert_eq!(status, 422, "an agency admin cannot make system admins");
         let (status, html, _) = s
-            .post("/admin/officials", &form("so-tp", "specialist", "cb.tp"))
+            .post("/admin/officials", &form("so-xd", "specialist", "cb.xd2"))
             .await;
         assert_eq!(status, 200, "{html}");
-        assert!(html.contains("Đã tạo tài khoản cb.tp."));
-        assert!(app.store.login_record("cb.xd").await.unwrap().is_none());
+        assert!(html.contains("Đã tạo tài khoản cb.xd2."));
+        assert!(app.store.login_record("cb.tp").await.unwrap().is_none());
         assert!(app.store.login_record("cb.sa").await.unwrap().is_none());
-        let new = Session::login(&app, "cb.tp", "Đồng Đăng 2026 mới").await;
+        let new = Session::login(&app, "cb.xd2", "Đồng Đăng 2026 mới").await;
         assert_eq!(
             new.get("/admin/officials").await.0,
             403,
@@ -904,7 +904,7 @@ on_both_databases!(
         );
         let admin = Session::login(&app, "quantri", DEMO_PASSWORD).await;
         let (_, log, _) = admin.get("/admin/security-events?kind=role_change").await;
-        assert!(log.contains("granted specialist@so-tp to cb.tp"), "{log}");
+        assert!(log.contains("granted specialist@so-xd to cb.xd2"), "{log}");
         let _ = csrf_of(&log);
     }
 );

@@ -561,7 +561,7 @@ on_both_databases!(
         // Bad input is reported line by line and nothing is stored.
         let bad = [
             ("code", "ABC"),
-            ("agency", "so-tp"),
+            ("agency", "so-xd"),
             ("name", "Cấp Phiếu lý lịch tư pháp"),
             ("time_amount", "-2"),
             ("time_unit", "working_days"),
@@ -578,9 +578,9 @@ on_both_databases!(
         ] {
             assert!(html.contains(message), "{message}: {html}");
         }
-        assert!(app.store.procedure("ABC", "so-tp").await.unwrap().is_none());
+        assert!(app.store.procedure("ABC", "so-xd").await.unwrap().is_none());
 
-        let good = [("code", "2.000488"), ("agency", "so-tp"), ("name", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam"), ("field", "Lý lịch tư pháp"),
+        let good = [("code", "2.000488"), ("agency", "so-xd"), ("name", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam"), ("field", "Lý lịch tư pháp"),
         ("level_province", "on"), ("time_amount", "10"), ("time_unit", "working_days"), ("online_mode", "full"),
         ("fees", "Lệ phí | 200000"), ("documents", "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp | bản chính | 1\nCăn cước công dân | xuất trình | 1"),
         ("steps", "Nộp hồ sơ trực tuyến\nNhận kết quả"), ("form", "ho_ten | Họ và tên | text | bắt buộc\nmuc_dich | Mục đích sử dụng | select: Xin việc, Du học | bắt buộc")];
@@ -591,7 +591,7 @@ on_both_databases!(
         );
         let stored = app
             .store
-            .procedure("2.000488", "so-tp")
+            .procedure("2.000488", "so-xd")
             .await
             .unwrap()
             .unwrap();
@@ -601,7 +601,7 @@ on_both_databases!(
         assert_eq!(stored.procedure.fees[0].amount_vnd, Some(200_000));
 
         // The edit form shows what is stored; saving a change makes version 2 and the portal shows it.
-        let (_, form, _) = s.get("/admin/procedures/so-tp/2.000488").await;
+        let (_, form, _) = s.get("/admin/procedures/so-xd/2.000488").await;
         assert!(
             form.contains("muc_dich | Mục đích sử dụng | select: Xin việc, Du học | bắt buộc"),
             "{form}"
@@ -610,11 +610,11 @@ on_both_databases!(
         edited.retain(|(k, _)| *k != "code" && *k != "agency");
         edited.retain(|(k, _)| *k != "time_amount");
         edited.push(("time_amount", "7"));
-        let (status, _, _) = s.post("/admin/procedures/so-tp/2.000488", &edited).await;
+        let (status, _, _) = s.post("/admin/procedures/so-xd/2.000488", &edited).await;
         assert_eq!(status, 303);
         let now = app
             .store
-            .procedure("2.000488", "so-tp")
+            .procedure("2.000488", "so-xd")
             .await
             .unwrap()
             .unwrap();
@@ -629,7 +629,7 @@ on_both_databases!(
                 .map(|t| t.amount),
             Some(10)
         );
-        let (_, page) = app.get_text("/procedures/so-tp/2.000488").await;
+        let (_, page) = app.get_text("/procedures/so-xd/2.000488").await;
         assert!(
             page.contains("7 ngày làm việc") && page.contains("200.000 đồng"),
             "{page}"
