@@ -127,7 +127,12 @@ fn title(s: &mut Sheet, text: &str, code: &str) {
 
 fn signature(s: &mut Sheet, date: &str, role: &str, name: &str) {
     s.gap(10.0);
-    s.text(&format!("Ngày {date}"), BODY, Weight::Regular, Align::Centre);
+    s.text(
+        &format!("Ngày {date}"),
+        BODY,
+        Weight::Regular,
+        Align::Centre,
+    );
     s.text(role, BODY, Weight::Bold, Align::Centre);
     s.text("(Ký, ghi rõ họ tên)", 8.0, Weight::Regular, Align::Centre);
     s.gap(24.0);
@@ -210,7 +215,11 @@ pub fn apology(r: &Apology) -> Result<Vec<u8>, LayoutError> {
 pub fn control_sheet(c: &ControlSheet) -> Result<Vec<u8>, LayoutError> {
     let mut s = Sheet::new()?;
     header(&mut s, &c.issuer, &c.tracking_url)?;
-    title(&mut s, "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ", &c.code);
+    title(
+        &mut s,
+        "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+        &c.code,
+    );
     s.field("Cơ quan (bộ phận) giải quyết hồ sơ", &c.agency, BODY);
     s.field(
         "Cơ quan phối hợp giải quyết hồ sơ",
@@ -379,8 +388,7 @@ pub fn ledger_csv(rows: &[LedgerRow]) -> Result<Vec<u8>, LayoutError> {
     for (i, r) in rows.iter().enumerate() {
         w.write_record(ledger_cells(i, r)).map_err(fail)?;
     }
-    w.into_inner()
-        .map_err(|e| LayoutError::Pdf(e.to_string()))
+    w.into_inner().map_err(|e| LayoutError::Pdf(e.to_string()))
 }
 
 #[cfg(test)]
@@ -411,7 +419,11 @@ mod tests {
         let text = String::from_utf8(csv[3..].to_vec()).unwrap();
         assert_eq!(text.lines().count(), 3);
         assert!(text.contains("Tên thủ tục hành chính"));
-        assert!(text.lines().nth(2).unwrap().starts_with("2,000.00.00.H37-261130-0001"));
+        assert!(text
+            .lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("2,000.00.00.H37-261130-0001"));
         let xlsx = ledger_xlsx("Sở Xây dựng, 11/2026", &[row]).unwrap();
         assert_eq!(&xlsx[..2], b"PK");
     }

@@ -1,5 +1,6 @@
 //! The `motcua` binary: one program that serves the portal and runs every administrative task.
 
+mod audit_cli;
 mod calendar_cli;
 mod config;
 mod plans_cli;
@@ -46,6 +47,18 @@ enum Command {
     /// Communication plans: import and export as JSON (docs/plan-files.md).
     #[command(subcommand)]
     Plans(PlansCommand),
+    /// Audit trail of dossiers.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Walk every dossier's hash-chained events; name the first broken one (exit status 3).
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -272,6 +285,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plans(PlansCommand::Import { store, .. } | PlansCommand::Export { store, .. }) => {
             store.overrides()
         }
+        Command::Audit(AuditCommand::Verify { store }) => store.overrides(),
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
@@ -318,6 +332,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 CalendarCommand::Schedules { .. } => calendar_cli::schedule_history(&store).await,
             }
+        }
+        Command::Audit(AuditCommand::Verify { .. }) => {
+            audit_cli::verify(&store_config(&settings)).await
         }
         Command::Plans(c) => {
             let store = store_config(&settings);

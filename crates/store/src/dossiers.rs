@@ -206,7 +206,10 @@ impl TryFrom<Row> for Dossier {
                 .transpose()
                 .map_err(|e| corrupt(&id, "workflow", e))?,
             outcome: r.outcome.as_deref().and_then(Outcome::parse),
-            hand_over_method: r.hand_over_method.as_deref().and_then(HandOverMethod::parse),
+            hand_over_method: r
+                .hand_over_method
+                .as_deref()
+                .and_then(HandOverMethod::parse),
             workflow_version: r.workflow_version,
             assignee_id: r.assignee_id,
             assignee_name: r.assignee_name,
@@ -351,6 +354,54 @@ pub enum ActError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl ActError {
+    /// Stable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActError::NotFound => "not_found",
+            ActError::Rule(r) => r.code(),
+            ActError::Conflict(_) => "conflict",
+            ActError::NoTimeLimit => "no_time_limit",
+            ActError::Missing(_) => "missing_input",
+            ActError::BadAssignee => "bad_assignee",
+            ActError::BadStep(_) => "bad_step",
+            ActError::BadAppointment => "bad_appointment",
+            ActError::Store(_) => "store_failed",
+        }
+    }
+
+    /// What pages say about a refusal the user can fix or needs to know; `None` for a missing
+    /// dossier, a conflict (the page reloads) or a store failure.
+    pub fn message_vi(&self) -> Option<String> {
+        Some(match self {
+            ActError::Rule(r) => r.message_vi(),
+            ActError::NoTimeLimit => {
+                "Thủ tục chưa công bố thời hạn giải quyết: hãy nhập thời hạn để tiếp nhận hồ sơ."
+                    .into()
+            }
+            ActError::Missing(what) => format!(
+                "Thiếu thông tin bắt buộc cho thao tác này ({}).",
+                match *what {
+                    "assignee" => "chuyên viên được phân công",
+                    "outcome" => "đề xuất giải quyết hay từ chối",
+                    "result file" => "tệp kết quả",
+                    "hand-over method" => "hình thức trả kết quả",
+                    "new appointment" => "ngày hẹn trả kết quả mới",
+                    other => other,
+                }
+            ),
+            ActError::BadAssignee => {
+                "Người được chọn không phải chuyên viên của cơ quan giải quyết.".into()
+            }
+            ActError::BadStep(_) => "Bước liên thông đã chọn không còn để chuyển.".into(),
+            ActError::BadAppointment => {
+                "Ngày hẹn mới phải sau hạn trả kết quả hiện tại (và không quá một năm).".into()
+            }
+            ActError::NotFound | ActError::Conflict(_) | ActError::Store(_) => return None,
+        })
+    }
 }
 
 impl From<sqlx::Error> for ActError {

@@ -29,7 +29,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
 }
 
 /// Agencies whose catalogue the caller manages (`None`: all).
-fn scope(ctx: &Ctx) -> Result<Option<Vec<String>>, WebError> {
+pub(crate) fn scope(ctx: &Ctx) -> Result<Option<Vec<String>>, WebError> {
     let a = ctx.account()?;
     let agencies = a.agencies_with(Permission::ManageAgencyCatalogue);
     Ok(if agencies.iter().any(Option::is_none) {
@@ -45,7 +45,7 @@ fn in_scope(scope: &Option<Vec<String>>, agency: &str) -> bool {
 
 /// The procedure at `agency` with `code`, if the caller manages that agency. Another agency's
 /// procedure is, for this admin, not there: 404, not 403, so its existence is not revealed.
-async fn managed_procedure(
+pub(crate) async fn managed_procedure(
     ctx: &Ctx,
     scope: &Option<Vec<String>>,
     agency: &str,

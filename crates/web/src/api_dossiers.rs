@@ -910,13 +910,13 @@ fn act_error(e: ActError) -> Response {
             format!("the dossier changed meanwhile; it is now '{}'", s.as_str()),
             None,
         ),
-        ActError::NoTimeLimit => error(
+        ActError::Store(e) => store_failed(e),
+        other => error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "no_time_limit",
-            ActError::NoTimeLimit.to_string(),
+            other.code(),
+            other.to_string(),
             None,
         ),
-        ActError::Store(e) => store_failed(e),
     }
 }
 

@@ -62,8 +62,22 @@ pub(crate) async fn load(
     id: &str,
 ) -> Result<(Dossier, Viewer), WebError> {
     let d = state.store.dossier(id).await?.ok_or(WebError::NotFound)?;
-    let v = viewer(user, &d).ok_or(WebError::NotFound)?;
-    Ok((d, v))
+    if let Some(v) = viewer(user, &d) {
+        return Ok((d, v));
+    }
+    // Officers of an agency asked for its opinion (liên thông) see the dossier too.
+    let asked = state.store.consultations(id).await?;
+    let consulted = user.account.roles.iter().any(|(r, ag)| {
+        r.allows(Permission::ExamineDossiers)
+            && asked
+                .iter()
+                .any(|c| ag.as_deref() == Some(c.agency_code.as_str()))
+    });
+    if consulted {
+        Ok((d, Viewer::Official))
+    } else {
+        Err(WebError::NotFound)
+    }
 }
 
 /// A file that arrived in a form, before or after its checks.

@@ -671,26 +671,17 @@ pub(crate) async fn act_and_show(
         Err(ActError::Conflict(_)) => {
             Ok(Redirect::to(&format!("/dossiers/{id}?notice=conflict")).into_response())
         }
-        Err(ActError::NoTimeLimit) => {
-            let d = ctx
-                .state
-                .store
-                .dossier(id)
-                .await?
-                .ok_or(WebError::NotFound)?;
-            render_dossier(ctx, user, d, Some("Thủ tục chưa công bố thời hạn giải quyết: hãy nhập thời hạn để tiếp nhận hồ sơ.".into())).await
-        }
-        Err(ActError::Rule(e)) => {
-            let d = ctx
-                .state
-                .store
-                .dossier(id)
-                .await?
-                .ok_or(WebError::NotFound)?;
-            render_dossier(ctx, user, d, Some(e.message_vi())).await
-        }
         Err(ActError::NotFound) => Err(WebError::NotFound),
         Err(ActError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let d = ctx
+                .state
+                .store
+                .dossier(id)
+                .await?
+                .ok_or(WebError::NotFound)?;
+            render_dossier(ctx, user, d, e.message_vi()).await
+        }
     }
 }
 
@@ -807,6 +798,25 @@ struct DossierPage {
     notice: Option<&'static str>,
     error: Option<String>,
     agency: String,
+    /// What the caller may do now, as `action` and `action:capacity`.
+    actions: Vec<String>,
+    /// Specialists a leader may assign.
+    specialists: Vec<(String, String)>,
+    /// Steps at other agencies still to send: number (from 1) and label.
+    consult_steps: Vec<(usize, String)>,
+    /// Requests to other agencies: agency, sent, due, answer.
+    consultations: Vec<(String, String, String, String)>,
+    /// An official of the dossier (not the applicant).
+    official: bool,
+    /// The result can be downloaded by the caller.
+    result_ready: bool,
+}
+
+impl DossierPage {
+    /// Whether the caller may take `action` (or `action:capacity`) now.
+    fn can(&self, action: &str) -> bool {
+        self.actions.iter().any(|a| a == action)
+    }
 }
 
 fn dossier_notice(code: Option<&str>) -> Option<&'static str> {
@@ -817,9 +827,35 @@ fn dossier_notice(code: Option<&str>) -> Option<&'static str> {
         "supplement" => "Đã gửi yêu cầu bổ sung (Mẫu 02) cho người nộp.",
         "refused" => "Đã từ chối tiếp nhận hồ sơ và thông báo cho người nộp.",
         "registered" => "Đã tiếp nhận hồ sơ giấy. In giấy tiếp nhận (Mẫu 01) để giao cho người nộp.",
+        "assigned" => "Đã phân công chuyên viên xử lý hồ sơ.",
+        "transferred" => "Đã chuyển hồ sơ lấy ý kiến cơ quan phối hợp.",
+        "answered" => "Đã gửi ý kiến của cơ quan phối hợp.",
+        "sent_back" => "Đã trả hồ sơ về bước trước.",
+        "proposed" => "Đã trình kết quả giải quyết lên lãnh đạo.",
+        "approved" => "Đã phê duyệt kết quả giải quyết.",
+        "issued" => "Đã ban hành kết quả; hồ sơ chờ trả kết quả.",
+        "handed_over" => "Đã trả kết quả cho người nộp.",
+        "apologised" => "Đã gửi thư xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04).",
         "conflict" => "Hồ sơ vừa được người khác cập nhật. Dưới đây là trạng thái hiện tại; hãy kiểm tra rồi thao tác lại nếu cần.",
         _ => return None,
     })
+}
+
+/// "hh:mm dd/mm/yyyy" for templates.
+pub(crate) fn local(t: &time::OffsetDateTime) -> String {
+    format_local(*t)
+}
+
+/// The capacity as the page's action keys write it.
+fn actor_key(a: motcua_core::dossier::Actor) -> &'static str {
+    use motcua_core::dossier::Actor;
+    match a {
+        Actor::Applicant => "applicant",
+        Actor::Reception => "reception",
+        Actor::Specialist => "specialist",
+        Actor::Leader => "leader",
+        Actor::Consulted => "consulted",
+    }
 }
 
 pub(crate) async fn render_dossier(
@@ -863,7 +899,65 @@ async fn render_dossier_with(
     } else {
         StatusCode::OK
     };
+    let names = &ctx.state.catalogue.get().agency_names;
+    let name_of = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_owned());
+    let available = ctx
+        .state
+        .store
+        .available_actions(&d, &user.account, &ctx.state.site.dossiers.hours)
+        .await?;
+    let mut actions = Vec::new();
+    for (a, who) in &available {
+        actions.push(a.as_str().to_owned());
+        actions.push(format!("{}:{}", a.as_str(), actor_key(*who)));
+    }
+    let specialists = if available.iter().any(|(a, _)| *a == Action::Assign) {
+        ctx.state.store.specialists(&d.agency_code).await?
+    } else {
+        Vec::new()
+    };
+    let consults = ctx.state.store.consultations(&d.id).await?;
+    let wf = d.workflow();
+    let consult_steps = wf
+        .consults()
+        .filter(|(i, ..)| !consults.iter().any(|c| c.step == *i as i64))
+        .map(|(i, step, agency, mode, optional)| {
+            (
+                i + 1,
+                format!(
+                    "{} — {} ({}{})",
+                    step.name,
+                    name_of(agency),
+                    mode.label_vi(),
+                    if optional {
+                        ", không bắt buộc"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        })
+        .collect();
+    let consultations = consults
+        .iter()
+        .map(|c| {
+            (
+                name_of(&c.agency_code),
+                format_local(c.sent_at),
+                c.due_at.map(format_local).unwrap_or_default(),
+                c.answer.clone(),
+            )
+        })
+        .collect();
+    let result_ready = d.result_sha256.is_some()
+        && (viewer != Viewer::Applicant || d.status == Status::HandedOver);
     let page = DossierPage {
+        actions,
+        specialists,
+        consult_steps,
+        consultations,
+        official: viewer != Viewer::Applicant,
+        result_ready,
         layout: ctx.layout(format!(
             "Hồ sơ {}",
             d.code.clone().unwrap_or_else(|| d.procedure_name.clone())

@@ -23,9 +23,11 @@ mod plan_followup;
 mod plans;
 mod portal;
 mod procedures;
+mod processing;
 pub mod routes;
 mod search_params;
 mod views;
+mod workflows;
 
 pub use error::WebError;
 pub use metrics::Metrics;

@@ -211,14 +211,10 @@ async fn act(
         return render_dossier(&ctx, &user, d, Some(p)).await;
     }
     let act = Act {
-        dossier_id: &id,
-        action,
-        actor: Actor::Reception,
-        by: &user.account,
-        note: &reason,
         items: &items,
         expected_version: form.version,
         time_limit,
+        ..Act::new(&id, action, Actor::Reception, &user.account, &reason)
     };
     act_and_show(&ctx, &user, &id, act, notice).await
 }
@@ -404,7 +400,7 @@ fn desk_name(ctx: &Ctx, d: &Dossier) -> String {
         .unwrap_or_else(|| "Trung tâm Phục vụ hành chính công".into())
 }
 
-fn issuer(ctx: &Ctx, d: &Dossier) -> Issuer {
+pub(crate) fn issuer(ctx: &Ctx, d: &Dossier) -> Issuer {
     let desk = desk_name(ctx, d);
     Issuer {
         superior: format!("UBND TỈNH {}", ctx.state.site.province_name.to_uppercase()),
@@ -412,7 +408,7 @@ fn issuer(ctx: &Ctx, d: &Dossier) -> Issuer {
     }
 }
 
-fn applicant_block(d: &Dossier) -> ApplicantBlock {
+pub(crate) fn applicant_block(d: &Dossier) -> ApplicantBlock {
     let get = |k: &str| d.form.get(k).cloned().unwrap_or_default();
     ApplicantBlock {
         name: d.applicant_name.clone(),
@@ -423,7 +419,7 @@ fn applicant_block(d: &Dossier) -> ApplicantBlock {
     }
 }
 
-fn tracking_url(ctx: &Ctx, headers: &HeaderMap, d: &Dossier) -> String {
+pub(crate) fn tracking_url(ctx: &Ctx, headers: &HeaderMap, d: &Dossier) -> String {
     format!(
         "{}/lookup?code={}",
         public_base(&ctx.state, headers),
@@ -433,7 +429,7 @@ fn tracking_url(ctx: &Ctx, headers: &HeaderMap, d: &Dossier) -> String {
 
 /// Renders a form off the async threads (layout and font subsetting take milliseconds) and
 /// serves it inline under `name`.
-async fn pdf<F>(render: F, name: &str) -> Result<Response, WebError>
+pub(crate) async fn pdf<F>(render: F, name: &str) -> Result<Response, WebError>
 where
     F: FnOnce() -> Result<Vec<u8>, motcua_docs::LayoutError> + Send + 'static,
 {

@@ -89,6 +89,8 @@ fn definitions() -> Vec<RouteDef> {
         crate::admin_catalogue::routes(),
         crate::dossiers::routes(),
         crate::office::routes(),
+        crate::processing::routes(),
+        crate::workflows::routes(),
         crate::api_dossiers::routes(),
         crate::plans::routes(),
     ]

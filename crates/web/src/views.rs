@@ -17,6 +17,8 @@ pub(crate) struct Layout {
     pub applicant: bool,
     /// Whether they work at a one-stop desk.
     pub office: bool,
+    /// Whether they examine or approve dossiers (the work queues).
+    pub work: bool,
     /// Whether they follow or report on the communication plan.
     pub plans: bool,
     /// The CSRF token every form carries.
@@ -34,6 +36,7 @@ impl Layout {
             admin: false,
             applicant: false,
             office: false,
+            work: false,
             plans: false,
             csrf: String::new(),
         }
@@ -88,6 +91,8 @@ impl Ctx {
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::SubmitDossiers)),
             office: account
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::ReceiveDossiers)),
+            work: account
+                .is_some_and(|a| a.can(motcua_core::accounts::Permission::ExamineDossiers)),
             plans: account
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::ReportPlanProgress)),
             csrf: self.csrf.clone(),

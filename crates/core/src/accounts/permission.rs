@@ -17,6 +17,8 @@ pub enum Permission {
     ExamineDossiers,
     /// Approve and sign results.
     ApproveDossiers,
+    /// Export the ledger (Sổ theo dõi hồ sơ, Mẫu 06) of one's desk or agency.
+    ReadLedger,
     /// Edit one's agency's procedures, forms and workflows.
     ManageAgencyCatalogue,
     /// Create officials and grant roles within one's agency (system admins: everywhere).
@@ -56,6 +58,7 @@ impl Role {
             ReceiveDossiers => matches!(self, Role::Reception),
             ExamineDossiers => matches!(self, Role::Specialist | Role::Leader),
             ApproveDossiers => matches!(self, Role::Leader),
+            ReadLedger => matches!(self, Role::Reception | Role::Specialist | Role::Leader),
             ManageAgencyCatalogue => matches!(self, Role::AgencyAdmin | Role::SystemAdmin),
             ManageOfficials => matches!(self, Role::AgencyAdmin | Role::SystemAdmin),
             MonitorPlan => matches!(self, Role::PlanMonitor | Role::SystemAdmin),
@@ -96,12 +99,13 @@ mod tests {
         }
     }
 
-    const ALL: [Permission; 11] = [
+    const ALL: [Permission; 12] = [
         Permission::OwnAccount,
         Permission::SubmitDossiers,
         Permission::ReceiveDossiers,
         Permission::ExamineDossiers,
         Permission::ApproveDossiers,
+        Permission::ReadLedger,
         Permission::ManageAgencyCatalogue,
         Permission::ManageOfficials,
         Permission::MonitorPlan,

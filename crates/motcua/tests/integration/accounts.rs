@@ -21,6 +21,10 @@ enum Rule {
     PlanPeople,
     /// The plan monitor and system admins.
     Monitor,
+    /// Specialists and leaders: the work queues.
+    Examiners,
+    /// Reception, specialists and leaders: the ledger.
+    Processing,
 }
 
 /// Every route with a sample path and its rule. A route the router knows but this table does not
@@ -277,6 +281,56 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         "/office/dossiers/not-mine/receive",
         Rule::Reception,
     ),
+    ("GET", "/office/work", "/office/work", Rule::Examiners),
+    ("GET", "/office/ledger", "/office/ledger", Rule::Processing),
+    (
+        "POST",
+        "/office/process/{id}/{action}",
+        "/office/process/not-mine/assign",
+        Rule::Own,
+    ),
+    (
+        "POST",
+        "/office/process/{id}/result",
+        "/office/process/not-mine/result",
+        Rule::Own,
+    ),
+    (
+        "GET",
+        "/dossiers/{id}/result",
+        "/dossiers/not-mine/result",
+        Rule::Own,
+    ),
+    (
+        "GET",
+        "/dossiers/{id}/refusal.pdf",
+        "/dossiers/not-mine/refusal.pdf",
+        Rule::Own,
+    ),
+    (
+        "GET",
+        "/dossiers/{id}/apology.pdf",
+        "/dossiers/not-mine/apology.pdf",
+        Rule::Own,
+    ),
+    (
+        "GET",
+        "/dossiers/{id}/control-sheet.pdf",
+        "/dossiers/not-mine/control-sheet.pdf",
+        Rule::Own,
+    ),
+    (
+        "GET",
+        "/admin/procedures/{agency}/{code}/workflow",
+        "/admin/procedures/so-tp/9.999999/workflow",
+        Rule::Officials,
+    ),
+    (
+        "POST",
+        "/admin/procedures/{agency}/{code}/workflow",
+        "/admin/procedures/so-tp/9.999999/workflow",
+        Rule::Officials,
+    ),
     (
         "POST",
         "/api/v1/uploads",
@@ -503,6 +557,8 @@ fn expected(rule: Rule, person: Option<(&str, bool, bool)>, api: bool) -> Result
             Ok(())
         }
         (Rule::Monitor, Some(("theodoikehoach" | "quantri", _, _))) => Ok(()),
+        (Rule::Examiners, Some(("chuyenvien" | "lanhdao", _, _))) => Ok(()),
+        (Rule::Processing, Some(("tiepnhan" | "chuyenvien" | "lanhdao", _, _))) => Ok(()),
         _ if signed_in => Err(403),
         _ => Err(login),
     }

@@ -65,7 +65,12 @@ pub async fn post_files(
 
 /// Opens (or resumes) the citizen's draft; returns its id.
 pub async fn draft(s: &Session) -> String {
-    let (status, _, location) = s.get(&format!("{PROCEDURE}/apply")).await;
+    draft_of(s, PROCEDURE).await
+}
+
+/// Opens (or resumes) the citizen's draft of the procedure at `procedure` (its page's path).
+pub async fn draft_of(s: &Session, procedure: &str) -> String {
+    let (status, _, location) = s.get(&format!("{procedure}/apply")).await;
     assert_eq!(status, 303);
     let location = location.unwrap();
     location
@@ -77,7 +82,12 @@ pub async fn draft(s: &Session) -> String {
 
 /// Fills, attaches a PDF and submits; returns (id, code).
 pub async fn submit_one(app: &TestApp, s: &Session) -> (String, String) {
-    let id = draft(s).await;
+    submit_to(app, s, PROCEDURE).await
+}
+
+/// Fills a draft of `procedure`, attaches a PDF and submits; returns (id, code).
+pub async fn submit_to(app: &TestApp, s: &Session, procedure: &str) -> (String, String) {
+    let id = draft_of(s, procedure).await;
     let mut fields = APPLICANT.to_vec();
     fields.push(("intent", "review"));
     let (status, body, location) = post_files(
@@ -113,7 +123,7 @@ pub async fn submit_one(app: &TestApp, s: &Session) -> (String, String) {
     (id, d.code.unwrap())
 }
 
-fn pdftotext(pdf: &[u8]) -> Option<String> {
+pub fn pdftotext(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.pdf");
     std::fs::write(&path, pdf).unwrap();
@@ -218,7 +228,7 @@ on_both_databases!(
             .get(&format!("/lookup?code={code}&phone={last4}"))
             .await;
         assert_eq!(status, 200);
-        assert!(found.contains("Đã tiếp nhận, đang giải quyết"));
+        assert!(found.contains("Đã tiếp nhận, chờ phân công xử lý"));
         assert!(found.contains("Tiếp nhận hồ sơ"));
         for private in [
             "Nguyễn Văn An",
@@ -702,16 +712,7 @@ on_both_databases!(
             handles.push(tokio::spawn(async move {
                 let id = store.create_draft(&account, &pid, &form).await.unwrap();
                 store.save_form(&id, &form, None).await.unwrap();
-                let act = Act {
-                    dossier_id: &id,
-                    action: Action::Submit,
-                    actor: Actor::Applicant,
-                    by: &account,
-                    note: "",
-                    items: &[],
-                    expected_version: None,
-                    time_limit: None,
-                };
+                let act = Act::new(&id, Action::Submit, Actor::Applicant, &account, "");
                 match store.act(act, &settings.codes, &settings.hours).await {
                     Ok(d) => d.code.unwrap(),
                     Err(e) => panic!("{e}"),
@@ -779,14 +780,8 @@ on_both_databases!(
             let settings = settings.clone();
             async move {
                 let act = Act {
-                    dossier_id: &id,
-                    action: Action::Receive,
-                    actor: Actor::Reception,
-                    by: &desk,
-                    note: "",
-                    items: &[],
                     expected_version: Some(version),
-                    time_limit: None,
+                    ..Act::new(&id, Action::Receive, Actor::Reception, &desk, "")
                 };
                 store.act(act, &settings.codes, &settings.hours).await
             }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod accounts;
+mod back_office;
 mod browser;
 mod calendar_cli;
 mod catalogue;

@@ -1,0 +1,869 @@
+//! The back office end to end, on SQLite and PostgreSQL: the whole lifecycle through the HTTP
+//! stack (reception, assignment, examination, approval, the issued result, hand-over, the
+//! citizen's download), the official forms as text, two officers at once, every (state, action,
+//! role) combination against the store, and the audit chain checked by `motcua audit verify`.
+
+use crate::dossiers::{pdftotext, submit_to};
+use crate::harness::{Session, TestApp, TestData};
+use crate::on_both_databases;
+use motcua_core::dossier::{
+    Action, Actor, ConsultMode, FileKind, HandOverMethod, Outcome, Status, Step, StepKind, Workflow,
+};
+use motcua_store::accounts::Account;
+use motcua_store::demo::DEMO_PASSWORD;
+use motcua_store::dossiers::{Act, ActError, CodeSettings, ResultFile};
+use motcua_store::processing::{actor_for, capacities};
+use motcua_store::Store;
+use std::collections::BTreeMap;
+
+/// A full-online procedure of Sở Xây dựng (where the demo specialist and leader work); it
+/// publishes no processing time, so reception types one.
+pub const PROCEDURE: &str = "/procedures/so-xd/1.013237";
+const PROCEDURE_CODE: &str = "1.013237";
+
+async fn get_bytes(s: &Session, path: &str) -> (u16, String, Vec<u8>) {
+    let r = s
+        .client
+        .get(format!("{}{path}", s.base))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.bytes().await.unwrap().to_vec())
+}
+
+async fn version(app: &TestApp, id: &str) -> String {
+    app.store
+        .dossier(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version
+        .to_string()
+}
+
+/// Posts an action with the dossier's current version; returns (status, body, location).
+async fn act(
+    app: &TestApp,
+    s: &Session,
+    id: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, Option<String>) {
+    let v = version(app, id).await;
+    let mut all = vec![("version", v.as_str())];
+    all.extend_from_slice(fields);
+    s.post(&format!("/office/process/{id}/{action}"), &all)
+        .await
+}
+
+on_both_databases!(
+    reception_to_handover_through_the_web_with_forms_and_audit,
+    |app: TestApp| async move {
+        let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
+        let specialist = Session::login(&app, "chuyenvien", DEMO_PASSWORD).await;
+        let leader = Session::login(&app, "lanhdao", DEMO_PASSWORD).await;
+        let (id, code) = submit_to(&app, &citizen, PROCEDURE).await;
+
+        // Reception receives it, giving the processing time the procedure does not publish.
+        let v = version(&app, &id).await;
+        let (status, body, _) = desk
+            .post(
+                &format!("/office/dossiers/{id}/receive"),
+                &[("version", &v), ("time_limit", "20 ngày làm việc")],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.status, Status::Received);
+        assert_eq!(d.workflow.as_ref(), Some(&Workflow::default()));
+
+        // The specialist cannot propose before being assigned; the page says why.
+        let (status, body, _) =
+            act(&app, &specialist, &id, "propose", &[("outcome", "grant")]).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("Không thể thực hiện"), "{body}");
+        // The leader's queue shows it awaiting assignment; the leader assigns the specialist.
+        let (_, queue, _) = leader.get("/office/work?tab=assign").await;
+        assert!(queue.contains(&code), "{queue}");
+        let specialist_id = app
+            .store
+            .login_record("chuyenvien")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let (status, body, location) = act(
+            &app,
+            &leader,
+            &id,
+            "assign",
+            &[("assignee", &specialist_id)],
+        )
+        .await;
+        assert_eq!(status, 303, "{body}");
+        assert_eq!(location.unwrap(), format!("/dossiers/{id}?notice=assigned"));
+        let (_, mine, _) = specialist.get("/office/work?tab=mine").await;
+        assert!(mine.contains(&code), "{mine}");
+        assert!(app
+            .store
+            .dossier(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .step_due_at
+            .is_some());
+
+        // Late: an apology with one new appointment (Mẫu 04), and never a second.
+        let (status, body, _) = act(
+            &app,
+            &leader,
+            &id,
+            "apologise_and_reschedule",
+            &[
+                ("reason", "Cần xác minh thực địa công trình"),
+                ("new_due", "2027-03-31"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303, "{body}");
+        let (status, body, _) = act(
+            &app,
+            &leader,
+            &id,
+            "apologise_and_reschedule",
+            &[("reason", "Lần hai"), ("new_due", "2027-04-30")],
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(body.contains("không được hẹn lại lần thứ hai"), "{body}");
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.reschedules, 1);
+        assert_eq!(
+            motcua_store::dossiers::format_local(d.due_at.unwrap()),
+            "17:00 31/03/2027"
+        );
+        let (status, kind, pdf) = get_bytes(&citizen, &format!("/dossiers/{id}/apology.pdf")).await;
+        assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+        if let Some(text) = pdftotext(&pdf) {
+            assert!(
+                text.contains("PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"),
+                "{text}"
+            );
+            assert!(
+                text.contains(&code) && text.contains("Cần xác minh thực địa công trình"),
+                "{text}"
+            );
+            assert!(text.contains("17:00 31/03/2027"), "{text}");
+        }
+
+        // Examination, proposal, a send-back with a reason, proposal again, approval.
+        let (status, body, _) = act(
+            &app,
+            &specialist,
+            &id,
+            "propose",
+            &[("outcome", "grant"), ("reason", "Hồ sơ đủ điều kiện")],
+        )
+        .await;
+        assert_eq!(status, 303, "{body}");
+        let (status, body, _) = act(&app, &leader, &id, "send_back", &[]).await;
+        assert_eq!(status, 422, "a send-back needs a reason: {body}");
+        assert!(body.contains("Cần ghi rõ lý do"), "{body}");
+        let (status, _, _) = act(
+            &app,
+            &leader,
+            &id,
+            "send_back",
+            &[("reason", "Bổ sung ý kiến về chứng chỉ")],
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            app.store.dossier(&id).await.unwrap().unwrap().status,
+            Status::InProgress
+        );
+        let (status, _, _) = act(&app, &specialist, &id, "propose", &[("outcome", "grant")]).await;
+        assert_eq!(status, 303);
+        // The citizen can neither approve nor see the result yet.
+        let (status, _, _) = act(&app, &citizen, &id, "approve", &[]).await;
+        assert_ne!(status, 303);
+        let (status, _, _) = act(&app, &leader, &id, "approve", &[("reason", "Đồng ý")]).await;
+        assert_eq!(status, 303);
+
+        // The leader issues the result; the system generates it (no file uploaded).
+        let token = leader.csrf().await;
+        let v = version(&app, &id).await;
+        let r = leader
+            .client
+            .post(format!(
+                "{}/office/process/{id}/result?csrf={token}",
+                app.base
+            ))
+            .multipart(reqwest::multipart::Form::new().text("version", v).text(
+                "reason",
+                "Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II",
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.status, Status::Decided);
+        assert_eq!(
+            get_bytes(&citizen, &format!("/dossiers/{id}/result"))
+                .await
+                .0,
+            404,
+            "not the citizen's before hand-over"
+        );
+
+        // Reception hands it over online; the citizen downloads it.
+        let (_, page, _) = desk.get(&format!("/dossiers/{id}")).await;
+        assert!(page.contains("Trả kết quả"), "{page}");
+        let (status, body, _) = act(&app, &desk, &id, "hand_over", &[("method", "online")]).await;
+        assert_eq!(status, 303, "{body}");
+        let (status, kind, result) = get_bytes(&citizen, &format!("/dossiers/{id}/result")).await;
+        assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+        if let Some(text) = pdftotext(&result) {
+            assert!(
+                text.contains("THÔNG BÁO KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"),
+                "{text}"
+            );
+            assert!(text.contains(&code), "{text}");
+            assert!(
+                text.contains("Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II"),
+                "{text}"
+            );
+        }
+
+        // Every step is in the timeline, the citizen was told at each step concerning them,
+        // and the chain verifies.
+        let (_, page, _) = citizen.get(&format!("/dossiers/{id}")).await;
+        for label in [
+            "Tiếp nhận hồ sơ",
+            "Phân công xử lý",
+            "Xin lỗi và hẹn lại ngày trả kết quả",
+            "Trình kết quả giải quyết",
+            "Trả lại bước trước",
+            "Phê duyệt kết quả",
+            "Ban hành kết quả",
+            "Trả kết quả",
+            "Đã trả kết quả",
+        ] {
+            assert!(page.contains(label), "{label}: {page}");
+        }
+        let (_, inbox, _) = citizen.get("/notifications").await;
+        for title in [
+            format!("Hồ sơ {code} đã được tiếp nhận"),
+            format!("Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ {code}"),
+            format!("Hồ sơ {code} đã có kết quả"),
+            format!("Đã trả kết quả hồ sơ {code}"),
+        ] {
+            assert!(inbox.contains(&title), "{title}: {inbox}");
+        }
+        assert!(
+            !inbox.contains("Phân công"),
+            "internal steps are not sent to citizens"
+        );
+        let kinds: Vec<String> = app
+            .store
+            .dossier_events(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "create",
+                "submit",
+                "receive",
+                "assign",
+                "apologise_and_reschedule",
+                "propose",
+                "send_back",
+                "propose",
+                "approve",
+                "issue_result",
+                "hand_over"
+            ]
+        );
+        assert_eq!(app.store.verify_events().await.unwrap().1, None);
+
+        // The control sheet Mẫu 05 (officials only) and the ledger Mẫu 06.
+        assert_eq!(
+            get_bytes(&citizen, &format!("/dossiers/{id}/control-sheet.pdf"))
+                .await
+                .0,
+            404
+        );
+        let (status, _, sheet) =
+            get_bytes(&leader, &format!("/dossiers/{id}/control-sheet.pdf")).await;
+        assert_eq!(status, 200);
+        if let Some(text) = pdftotext(&sheet) {
+            assert!(
+                text.contains("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"),
+                "{text}"
+            );
+            assert!(text.contains(&code), "{text}");
+            assert!(
+                text.contains("Sở Xây dựng") && text.contains("Lý Văn Cường"),
+                "{text}"
+            );
+            assert!(text.contains("Phê duyệt kết quả"), "{text}");
+        }
+        let (status, kind, csv) = get_bytes(&desk, "/office/ledger?format=csv").await;
+        assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
+        let csv = String::from_utf8(csv).unwrap();
+        let line = csv
+            .lines()
+            .find(|l| l.contains(&code))
+            .expect("ledger line");
+        assert!(
+            line.contains("Cấp mới chứng chỉ hành nghề hoạt động xây dựng"),
+            "{line}"
+        );
+        assert!(line.contains("Trực tuyến"), "{line}");
+        let (status, _, xlsx) = get_bytes(&leader, "/office/ledger?unit=so-xd&format=xlsx").await;
+        assert_eq!((status, &xlsx[..2]), (200, &b"PK"[..]));
+        assert_eq!(get_bytes(&desk, "/office/ledger?unit=so-xd").await.0, 404);
+        assert_eq!(get_bytes(&desk, "/office/ledger?from=2026-13").await.0, 400);
+        assert_eq!(get_bytes(&citizen, "/office/ledger").await.0, 403);
+        assert_eq!(get_bytes(&citizen, "/office/work").await.0, 403);
+    }
+);
+
+on_both_databases!(
+    a_refusal_prints_mau_03_and_two_officers_acting_at_once_get_one_winner,
+    |app: TestApp| async move {
+        let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
+        let (id, code) = submit_to(&app, &citizen, PROCEDURE).await;
+        let (status, _, _) = act(
+            &app,
+            &desk,
+            &id,
+            "refuse",
+            &[("reason", "Không thuộc thẩm quyền giải quyết của Sở")],
+        )
+        .await;
+        assert_eq!(status, 303);
+        let (status, _, pdf) = get_bytes(&citizen, &format!("/dossiers/{id}/refusal.pdf")).await;
+        assert_eq!(status, 200);
+        if let Some(text) = pdftotext(&pdf) {
+            assert!(
+                text.contains("PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ"),
+                "{text}"
+            );
+            assert!(
+                text.contains(&code) && text.contains("Không thuộc thẩm quyền giải quyết của Sở"),
+                "{text}"
+            );
+        }
+
+        // Two leaders' tabs: one approves while the other sends back, from the same version.
+        let (id, _) = {
+            let (id2, code2) = submit_to(&app, &citizen, PROCEDURE).await;
+            let leader = Session::login(&app, "lanhdao", DEMO_PASSWORD).await;
+            let specialist = Session::login(&app, "chuyenvien", DEMO_PASSWORD).await;
+            let v = version(&app, &id2).await;
+            desk.post(
+                &format!("/office/dossiers/{id2}/receive"),
+                &[("version", &v), ("time_limit", "10 ngày làm việc")],
+            )
+            .await;
+            let sid = app
+                .store
+                .login_record("chuyenvien")
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            assert_eq!(
+                act(&app, &leader, &id2, "assign", &[("assignee", &sid)])
+                    .await
+                    .0,
+                303
+            );
+            assert_eq!(
+                act(
+                    &app,
+                    &specialist,
+                    &id2,
+                    "propose",
+                    &[("outcome", "reject"), ("reason", "Thiếu kinh nghiệm")]
+                )
+                .await
+                .0,
+                303
+            );
+            (id2, code2)
+        };
+        let tab_a = Session::login(&app, "lanhdao", DEMO_PASSWORD).await;
+        let tab_b = Session::login(&app, "lanhdao", DEMO_PASSWORD).await;
+        let v = version(&app, &id).await;
+        let path = |a: &str| format!("/office/process/{id}/{a}");
+        let (pa, pb) = (path("approve"), path("send_back"));
+        let fields_a = [("version", v.as_str()), ("reason", "Đồng ý")];
+        let fields_b = [("version", v.as_str()), ("reason", "Xem lại")];
+        let (a, b) = tokio::join!(tab_a.post(&pa, &fields_a), tab_b.post(&pb, &fields_b));
+        let locations = [a.2.unwrap_or_default(), b.2.unwrap_or_default()];
+        let conflicts = locations
+            .iter()
+            .filter(|l| l.ends_with("notice=conflict"))
+            .count();
+        assert_eq!(conflicts, 1, "{locations:?}");
+        let (_, page, _) = tab_a.get(&format!("/dossiers/{id}?notice=conflict")).await;
+        assert!(
+            page.contains("Hồ sơ vừa được người khác cập nhật"),
+            "{page}"
+        );
+        let events = app.store.dossier_events(&id).await.unwrap();
+        let last = events.last().unwrap().kind.as_str();
+        assert!(last == "approve" || last == "send_back", "{last}");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.kind == "approve" || e.kind == "send_back")
+                .count(),
+            1
+        );
+    }
+);
+
+/// A workflow with one optional step at Sở Tài chính, so that transfers and answers are possible.
+fn workflow_with_consult() -> Workflow {
+    let mut w = Workflow::default();
+    w.steps[0].share_percent = 50;
+    w.steps.insert(
+        1,
+        Step {
+            name: "Lấy ý kiến Sở Tài chính".into(),
+            kind: StepKind::Consult {
+                agency: "so-tc".into(),
+                mode: ConsultMode::Parallel,
+                optional: true,
+            },
+            share_percent: 20,
+        },
+    );
+    w
+}
+
+struct People {
+    citizen: Account,
+    reception: Account,
+    specialist: Account,
+    leader: Account,
+    consulted: Account,
+}
+
+impl People {
+    fn all(&self) -> [(&'static str, &Account); 5] {
+        [
+            ("citizen", &self.citizen),
+            ("reception", &self.reception),
+            ("specialist", &self.specialist),
+            ("leader", &self.leader),
+            ("consulted", &self.consulted),
+        ]
+    }
+}
+
+async fn account(store: &Store, username: &str) -> Account {
+    let id = store.login_record(username).await.unwrap().unwrap().id;
+    store.account(&id).await.unwrap().unwrap()
+}
+
+async fn people(store: &Store) -> People {
+    store
+        .create_official(
+            "cv.taichinh",
+            "Hà Thị Tài",
+            "Đồng Đăng 2026 mới",
+            &[(motcua_core::Role::Specialist, Some("so-tc".to_owned()))],
+        )
+        .await
+        .unwrap();
+    People {
+        citizen: account(store, "congdan").await,
+        reception: account(store, "tiepnhan").await,
+        specialist: account(store, "chuyenvien").await,
+        leader: account(store, "lanhdao").await,
+        consulted: account(store, "cv.taichinh").await,
+    }
+}
+
+struct Env<'a> {
+    store: &'a Store,
+    codes: CodeSettings,
+    hours: motcua_core::calendar::deadline::OfficeHours,
+    procedure_id: String,
+    people: People,
+    result_sha: String,
+}
+
+impl Env<'_> {
+    /// Takes `action` as `who` with every input the action may need.
+    async fn try_act(&self, id: &str, action: Action, who: &Account) -> Result<Status, ActError> {
+        let d = self.store.dossier(id).await?.ok_or(ActError::NotFound)?;
+        let pending = self.store.pending_agencies(id).await?;
+        let caps = capacities(who, &d, &pending);
+        // Without any capacity the account claims the one its role has; the store refuses it.
+        let actor = actor_for(action, &caps).unwrap_or(match who.roles[0].0 {
+            motcua_core::Role::Reception => Actor::Reception,
+            motcua_core::Role::Leader => Actor::Leader,
+            motcua_core::Role::Specialist if who.id == self.people.consulted.id => Actor::Consulted,
+            motcua_core::Role::Specialist => Actor::Specialist,
+            _ => Actor::Applicant,
+        });
+        let items = vec!["Bản sao chứng chỉ đào tạo".to_owned()];
+        let act = Act {
+            items: &items,
+            time_limit: Some(motcua_core::calendar::deadline::TimeLimit::working_days(20)),
+            assignee: Some(&self.people.specialist.id),
+            outcome: Some(Outcome::Grant),
+            result: Some(ResultFile {
+                sha256: &self.result_sha,
+                size: 100,
+                file_name: "ket-qua.pdf",
+                kind: FileKind::Pdf,
+            }),
+            hand_over: Some(HandOverMethod::Counter),
+            new_due: d.due_at.map(|t| t + time::Duration::days(10)),
+            ..Act::new(id, action, actor, who, "Lý do ghi rõ")
+        };
+        self.store
+            .act(act, &self.codes, &self.hours)
+            .await
+            .map(|d| d.status)
+    }
+
+    /// A fresh dossier brought to `target` by the usual path.
+    async fn dossier_in(&self, target: Status) -> String {
+        use Action::*;
+        let p = &self.people;
+        let form: BTreeMap<String, String> = [
+            ("applicant_name", "Nguyễn Văn An"),
+            ("applicant_phone", "0915000001"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let id = self
+            .store
+            .create_draft(&p.citizen, &self.procedure_id, &form)
+            .await
+            .unwrap();
+        let path: Vec<(Action, &Account)> = match target {
+            Status::Draft => vec![],
+            Status::Submitted => vec![(Submit, &p.citizen)],
+            Status::Received => vec![(Submit, &p.citizen), (Receive, &p.reception)],
+            Status::InProgress => vec![
+                (Submit, &p.citizen),
+                (Receive, &p.reception),
+                (Assign, &p.leader),
+            ],
+            Status::Consulting => vec![
+                (Submit, &p.citizen),
+                (Receive, &p.reception),
+                (Assign, &p.leader),
+                (Transfer, &p.specialist),
+            ],
+            Status::AwaitingApproval => vec![
+                (Submit, &p.citizen),
+                (Receive, &p.reception),
+                (Assign, &p.leader),
+                (Propose, &p.specialist),
+            ],
+            Status::Approved => vec![
+                (Submit, &p.citizen),
+                (Receive, &p.reception),
+                (Assign, &p.leader),
+                (Propose, &p.specialist),
+                (Approve, &p.leader),
+            ],
+            Status::Decided => vec![
+                (Submit, &p.citizen),
+                (Receive, &p.reception),
+                (Assign, &p.leader),
+                (Propose, &p.specialist),
+                (Approve, &p.leader),
+                (IssueResult, &p.leader),
+            ],
+            Status::HandedOver => vec![
+                (Submit, &p.citizen),
+                (Receive, &p.reception),
+                (Assign, &p.leader),
+                (Propose, &p.specialist),
+                (Approve, &p.leader),
+                (IssueResult, &p.leader),
+                (HandOver, &p.reception),
+            ],
+            Status::SupplementRequested => {
+                vec![(Submit, &p.citizen), (RequestSupplement, &p.reception)]
+            }
+            Status::Refused => vec![(Submit, &p.citizen), (Refuse, &p.reception)],
+            Status::Withdrawn => vec![(Submit, &p.citizen), (Withdraw, &p.citizen)],
+        };
+        for (action, who) in path {
+            self.try_act(&id, action, who)
+                .await
+                .unwrap_or_else(|e| panic!("{action:?} on the way to {target:?}: {e}"));
+        }
+        assert_eq!(
+            self.store.dossier(&id).await.unwrap().unwrap().status,
+            target
+        );
+        id
+    }
+}
+
+/// The one-stop rules as a table, for a fresh dossier in `from` (assigned to the specialist once
+/// past assignment, within every time window, the optional step at the other agency not sent).
+fn allowed(from: Status, action: Action, role: &str) -> bool {
+    use Action::*;
+    use Status::*;
+    let withdraw = matches!(role, "citizen" | "reception");
+    match from {
+        Draft => action == Submit && role == "citizen",
+        Submitted => match action {
+            Receive | RequestSupplement | Refuse => role == "reception",
+            Withdraw => withdraw,
+            _ => false,
+        },
+        Received => match action {
+            RequestSupplement => role == "reception",
+            Withdraw => withdraw,
+            Assign | ApologiseAndReschedule => role == "leader",
+            _ => false,
+        },
+        InProgress => match action {
+            RequestSupplement | Transfer | SendBack | Propose => role == "specialist",
+            Withdraw => withdraw,
+            Assign => role == "leader",
+            ApologiseAndReschedule => matches!(role, "leader" | "specialist"),
+            _ => false,
+        },
+        Consulting => match action {
+            Withdraw => withdraw,
+            Assign => role == "leader",
+            Answer => role == "consulted",
+            ApologiseAndReschedule => matches!(role, "leader" | "specialist"),
+            _ => false,
+        },
+        AwaitingApproval => match action {
+            Withdraw => withdraw,
+            SendBack | Approve => role == "leader",
+            ApologiseAndReschedule => matches!(role, "leader" | "specialist"),
+            _ => false,
+        },
+        Approved => match action {
+            IssueResult | ApologiseAndReschedule => matches!(role, "leader" | "specialist"),
+            _ => false,
+        },
+        Decided => action == HandOver && role == "reception",
+        SupplementRequested => match action {
+            Resubmit => role == "citizen",
+            Withdraw => withdraw,
+            _ => false,
+        },
+        HandedOver | Refused | Withdrawn => false,
+    }
+}
+
+async fn every_state_action_and_role(db: crate::harness::Db) {
+    let Some(data) = TestData::new(db).await else {
+        return;
+    };
+    let store = Store::open_and_migrate(&data.store_config()).await.unwrap();
+    store.seed_demo().await.unwrap();
+    let p = store
+        .procedure(PROCEDURE_CODE, "so-xd")
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = account(&store, "quantricoquan").await;
+    store
+        .save_workflow(&p.id, &workflow_with_consult(), &admin)
+        .await
+        .unwrap();
+    let (result_sha, _) = store.put_blob(b"%PDF-1.4 result".to_vec()).await.unwrap();
+    let env = Env {
+        store: &store,
+        codes: CodeSettings {
+            prefix: "000.00.00.H37".parse().unwrap(),
+            width: 4,
+        },
+        hours: Default::default(),
+        procedure_id: p.id.clone(),
+        people: people(&store).await,
+        result_sha,
+    };
+    let mut successes = 0;
+    for from in Status::ALL {
+        // One dossier takes every refused combination: each must change nothing.
+        let id = env.dossier_in(from).await;
+        let before = store.dossier(&id).await.unwrap().unwrap();
+        let events = store.dossier_events(&id).await.unwrap().len();
+        for action in Action::ALL {
+            for (role, who) in env.people.all() {
+                if allowed(from, action, role) {
+                    continue;
+                }
+                match env.try_act(&id, action, who).await {
+                    Ok(to) => panic!("{from:?} {action:?} by {role} was allowed (→ {to:?})"),
+                    Err(e) => {
+                        let said = e
+                            .message_vi()
+                            .unwrap_or_else(|| panic!("{from:?} {action:?} {role}: {e}"));
+                        assert!(!said.is_empty());
+                        assert_ne!(e.code(), "store_failed");
+                    }
+                }
+                let after = store.dossier(&id).await.unwrap().unwrap();
+                assert_eq!(
+                    after, before,
+                    "{from:?} {action:?} by {role} changed the dossier"
+                );
+                assert_eq!(store.dossier_events(&id).await.unwrap().len(), events);
+            }
+        }
+        // Each allowed combination on a fresh dossier in the same state.
+        for action in Action::ALL {
+            for (role, who) in env.people.all() {
+                if !allowed(from, action, role) {
+                    continue;
+                }
+                let id = env.dossier_in(from).await;
+                let n = store.dossier_events(&id).await.unwrap().len();
+                env.try_act(&id, action, who)
+                    .await
+                    .unwrap_or_else(|e| panic!("{from:?} {action:?} by {role} was refused: {e}"));
+                let events = store.dossier_events(&id).await.unwrap();
+                assert_eq!(events.len(), n + 1);
+                assert_eq!(events.last().unwrap().kind, action.as_str());
+                successes += 1;
+            }
+        }
+    }
+    assert_eq!(successes, 40);
+    assert_eq!(store.verify_events().await.unwrap().1, None);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_action_and_role_sqlite() {
+    every_state_action_and_role(crate::harness::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_state_action_and_role_postgres() {
+    every_state_action_and_role(crate::harness::Db::Postgres).await;
+}
+
+async fn cli(args: &[&str], data: &TestData) -> (i32, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(args)
+        .args(data.args())
+        .env_remove("MOTCUA_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn audit_verify_names_a_changed_event(db: crate::harness::Db) {
+    let Some(data) = TestData::new(db).await else {
+        return;
+    };
+    let store = Store::open_and_migrate(&data.store_config()).await.unwrap();
+    store.seed_demo().await.unwrap();
+    let p = store
+        .procedure(PROCEDURE_CODE, "so-xd")
+        .await
+        .unwrap()
+        .unwrap();
+    let (result_sha, _) = store.put_blob(b"%PDF-1.4 result".to_vec()).await.unwrap();
+    let env = Env {
+        store: &store,
+        codes: CodeSettings {
+            prefix: "000.00.00.H37".parse().unwrap(),
+            width: 4,
+        },
+        hours: Default::default(),
+        procedure_id: p.id.clone(),
+        people: people(&store).await,
+        result_sha,
+    };
+    let id = env.dossier_in(Status::HandedOver).await;
+    let code = store.dossier(&id).await.unwrap().unwrap().code.unwrap();
+    store.close().await;
+
+    let (status, out, err) = cli(&["audit", "verify"], &data).await;
+    assert_eq!(status, 0, "{out}{err}");
+    assert!(out.contains("every chain intact"), "{out}");
+
+    // Someone edits the approval's note in the database by hand.
+    let sql = format!(
+        "UPDATE dossier_events SET note = 'Đã sửa' WHERE dossier_id = '{id}' AND kind = 'approve'"
+    );
+    match &data.pg {
+        Some(pg) => {
+            let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+            assert_eq!(
+                sqlx::query(&sql)
+                    .execute(&pool)
+                    .await
+                    .unwrap()
+                    .rows_affected(),
+                1
+            );
+            pool.close().await;
+        }
+        None => {
+            let url = format!(
+                "sqlite://{}",
+                data.dir.path().join("motcua.sqlite3").display()
+            );
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            assert_eq!(
+                sqlx::query(&sql)
+                    .execute(&pool)
+                    .await
+                    .unwrap()
+                    .rows_affected(),
+                1
+            );
+            pool.close().await;
+        }
+    }
+    let (status, out, err) = cli(&["audit", "verify"], &data).await;
+    assert_eq!(status, 3, "{out}{err}");
+    // create, submit, receive, assign, propose, approve: the approval is event #6.
+    assert!(err.contains(&code), "{err}");
+    assert!(err.contains("event #6"), "{err}");
+    assert!(err.contains("changed after it was written"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_a_changed_event_sqlite() {
+    audit_verify_names_a_changed_event(crate::harness::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_a_changed_event_postgres() {
+    audit_verify_names_a_changed_event(crate::harness::Db::Postgres).await;
+}

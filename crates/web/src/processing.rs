@@ -1,0 +1,785 @@
+//! The back office over HTTP: work queues of specialists and leaders, every processing action on
+//! a dossier (the capacity is worked out from the account's roles for that very dossier, and the
+//! store re-checks the rules), the issued result, and the forms Mẫu 03–06.
+
+use crate::auth::CurrentUser;
+use crate::dossier_files::{load, read_form, Viewer};
+use crate::dossiers::{act_and_show, render_dossier};
+use crate::office::{applicant_block, issuer, pdf, tracking_url};
+use crate::routes::{get, needs, post, upload, RouteDef};
+use crate::views::{Ctx, Layout};
+use crate::WebError;
+use askama::Template;
+use axum::extract::{Form, Multipart, Path, Query};
+use axum::http::{header, HeaderMap};
+
+use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
+use motcua_core::accounts::{Access, Permission};
+use motcua_core::calendar::deadline::{DeadlineStatus, WorkCalendar, VIETNAM};
+use motcua_core::dossier::{Action, FileKind, HandOverMethod, Outcome, Status};
+use motcua_core::Role;
+use motcua_docs::{ControlRow, ControlSheet, Issuer, LedgerRow, ResultNotice};
+use motcua_store::dossiers::{format_local, Act, Dossier, ResultFile};
+use motcua_store::processing::{actor_for, capacities};
+use serde::Deserialize;
+
+pub(crate) fn routes() -> Vec<RouteDef> {
+    let examine = needs(Permission::ExamineDossiers);
+    vec![
+        get("/office/work", examine, queue),
+        get("/office/ledger", needs(Permission::ReadLedger), ledger),
+        post("/office/process/{id}/{action}", Access::SignedIn, process),
+        upload(
+            "/office/process/{id}/result",
+            Access::SignedIn,
+            issue_result,
+        ),
+        get("/dossiers/{id}/result", Access::SignedIn, download_result),
+        get("/dossiers/{id}/refusal.pdf", Access::SignedIn, refusal_pdf),
+        get("/dossiers/{id}/apology.pdf", Access::SignedIn, apology_pdf),
+        get(
+            "/dossiers/{id}/control-sheet.pdf",
+            Access::SignedIn,
+            control_sheet_pdf,
+        ),
+    ]
+}
+
+/// The agencies where the account examines or approves.
+fn work_agencies(user: &CurrentUser) -> Vec<String> {
+    let mut out: Vec<String> = user
+        .account
+        .roles
+        .iter()
+        .filter(|(r, _)| matches!(r, Role::Specialist | Role::Leader))
+        .filter_map(|(_, a)| a.clone())
+        .collect();
+    out.dedup();
+    out
+}
+
+fn agency_name(ctx: &Ctx, code: &str) -> String {
+    ctx.state
+        .catalogue
+        .get()
+        .agency_names
+        .get(code)
+        .cloned()
+        .unwrap_or_else(|| code.to_owned())
+}
+
+struct WorkRow {
+    id: String,
+    code: String,
+    procedure: String,
+    applicant: String,
+    status: &'static str,
+    assignee: String,
+    step_due: String,
+    due: String,
+    flag: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "office_work.html")]
+struct WorkPage {
+    layout: Layout,
+    agency: String,
+    agency_code: String,
+    agencies: Vec<(String, String, bool)>,
+    tabs: Vec<(&'static str, &'static str, usize, bool)>,
+    rows: Vec<WorkRow>,
+    due_filter: String,
+    month: String,
+}
+
+#[derive(Deserialize)]
+struct QueueQuery {
+    agency: Option<String>,
+    tab: Option<String>,
+    due: Option<String>,
+}
+
+const TABS: [(&str, &str); 6] = [
+    ("mine", "Hồ sơ tôi đang xử lý"),
+    ("assign", "Chờ phân công"),
+    ("approval", "Chờ phê duyệt"),
+    ("issue", "Chờ ban hành kết quả"),
+    ("consult", "Được lấy ý kiến"),
+    ("all", "Tất cả đang giải quyết"),
+];
+
+async fn tab_rows(ctx: &Ctx, agency: &str, me: &str, tab: &str) -> Result<Vec<Dossier>, WebError> {
+    let store = &ctx.state.store;
+    Ok(match tab {
+        "mine" => {
+            store
+                .work_queue(
+                    agency,
+                    &[
+                        Status::InProgress,
+                        Status::Consulting,
+                        Status::SupplementRequested,
+                    ],
+                    Some(me),
+                    false,
+                    500,
+                )
+                .await?
+        }
+        "assign" => {
+            store
+                .work_queue(agency, &[Status::Received], None, false, 500)
+                .await?
+        }
+        "approval" => {
+            store
+                .work_queue(agency, &[Status::AwaitingApproval], None, false, 500)
+                .await?
+        }
+        "issue" => {
+            store
+                .work_queue(agency, &[Status::Approved], None, false, 500)
+                .await?
+        }
+        "consult" => store.work_queue(agency, &[], None, true, 500).await?,
+        _ => {
+            store
+                .work_queue(
+                    agency,
+                    &[
+                        Status::Received,
+                        Status::InProgress,
+                        Status::Consulting,
+                        Status::AwaitingApproval,
+                        Status::Approved,
+                    ],
+                    None,
+                    false,
+                    500,
+                )
+                .await?
+        }
+    })
+}
+
+async fn queue(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, WebError> {
+    let mine = work_agencies(&user);
+    let agency = match q.agency {
+        Some(a) if mine.contains(&a) => a,
+        Some(_) => return Err(WebError::NotFound),
+        None => mine.first().cloned().ok_or(WebError::Forbidden)?,
+    };
+    let leader = user
+        .account
+        .roles
+        .iter()
+        .any(|(r, a)| *r == Role::Leader && a.as_deref() == Some(agency.as_str()));
+    let tab = q
+        .tab
+        .as_deref()
+        .filter(|t| TABS.iter().any(|(k, _)| k == t))
+        .unwrap_or(if leader { "approval" } else { "mine" })
+        .to_owned();
+    let holidays = ctx.state.store.holiday_calendar().await?;
+    let hours = &ctx.state.site.dossiers.hours;
+    let cal = WorkCalendar {
+        holidays: &holidays,
+        hours,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let mut tabs = Vec::new();
+    let mut rows = Vec::new();
+    for (key, label) in TABS {
+        let list = tab_rows(&ctx, &agency, &user.account.id, key).await?;
+        tabs.push((key, label, list.len(), key == tab));
+        if key != tab {
+            continue;
+        }
+        for d in list {
+            let flag = match d
+                .due_at
+                .map(|due| cal.status(now, due, hours.minutes_per_day()))
+            {
+                Some(DeadlineStatus::Overdue) => "overdue",
+                Some(DeadlineStatus::DueSoon) => "due-soon",
+                _ => "",
+            };
+            if q.due.as_deref().is_some_and(|f| !f.is_empty() && f != flag) {
+                continue;
+            }
+            rows.push(WorkRow {
+                code: d.code.clone().unwrap_or_default(),
+                procedure: d.procedure_name.clone(),
+                applicant: d.applicant_name.clone(),
+                status: d.status.label_vi(),
+                assignee: d.assignee_name.clone(),
+                step_due: d.step_due_at.map(format_local).unwrap_or_default(),
+                due: d.due_at.map(format_local).unwrap_or_default(),
+                flag,
+                id: d.id,
+            });
+        }
+    }
+    let month = now.to_offset(VIETNAM);
+    let page = WorkPage {
+        layout: ctx.layout("Xử lý hồ sơ"),
+        agency: agency_name(&ctx, &agency),
+        agencies: mine
+            .iter()
+            .map(|a| (a.clone(), agency_name(&ctx, a), *a == agency))
+            .collect(),
+        agency_code: agency,
+        tabs,
+        rows,
+        due_filter: q.due.unwrap_or_default(),
+        month: format!("{:04}-{:02}", month.year(), u8::from(month.month())),
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ProcessForm {
+    version: Option<i64>,
+    reason: Option<String>,
+    items: Option<String>,
+    assignee: Option<String>,
+    step: Option<String>,
+    outcome: Option<String>,
+    method: Option<String>,
+    new_due: Option<String>,
+}
+
+/// A date typed in a form ("2026-12-24", or "24/12/2026"), due at the close of that day.
+fn parse_day(text: &str, ctx: &Ctx) -> Option<time::OffsetDateTime> {
+    let t = text.trim();
+    let date = time::Date::parse(t, time::macros::format_description!("[year]-[month]-[day]"))
+        .or_else(|_| {
+            time::Date::parse(t, time::macros::format_description!("[day]/[month]/[year]"))
+        })
+        .ok()?;
+    let close = ctx
+        .state
+        .site
+        .dossiers
+        .hours
+        .sessions()
+        .last()
+        .map(|(_, end)| *end)?;
+    Some(date.with_time(close).assume_offset(VIETNAM))
+}
+
+/// Which notice the dossier page shows after an action.
+fn notice_of(action: Action) -> &'static str {
+    match action {
+        Action::Assign => "assigned",
+        Action::Transfer => "transferred",
+        Action::Answer => "answered",
+        Action::SendBack => "sent_back",
+        Action::Propose => "proposed",
+        Action::Approve => "approved",
+        Action::IssueResult => "issued",
+        Action::HandOver => "handed_over",
+        Action::ApologiseAndReschedule => "apologised",
+        Action::RequestSupplement => "supplement",
+        Action::Refuse => "refused",
+        Action::Withdraw => "withdrawn",
+        Action::Receive => "received",
+        Action::Submit | Action::Resubmit => "submitted",
+    }
+}
+
+async fn process(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ProcessForm>,
+) -> Result<Response, WebError> {
+    let (d, _) = load(&ctx.state, &user, &id).await?;
+    let action = Action::parse(&action)
+        .filter(|a| !matches!(a, Action::Submit | Action::Resubmit | Action::IssueResult))
+        .ok_or(WebError::NotFound)?;
+    let pending = ctx.state.store.pending_agencies(&id).await?;
+    let caps = capacities(&user.account, &d, &pending);
+    let actor = actor_for(action, &caps).ok_or(WebError::NotFound)?;
+    let reason = motcua_core::text::nfc(form.reason.as_deref().unwrap_or("").trim());
+    let items: Vec<String> = form
+        .items
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .map(|l| motcua_core::text::nfc(l.trim()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    if reason.chars().count() > 1000 || items.iter().any(|i| i.chars().count() > 500) {
+        let msg = "Nội dung quá dài (lý do tối đa 1000 ký tự, mỗi mục tối đa 500 ký tự).";
+        return render_dossier(&ctx, &user, d, Some(msg.into())).await;
+    }
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let step = match opt(&form.step) {
+        None => None,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n >= 1 => Some(n - 1),
+            _ => {
+                return render_dossier(&ctx, &user, d, Some(format!("Bước \"{s}\" không hợp lệ.")))
+                    .await
+            }
+        },
+    };
+    let new_due = match opt(&form.new_due) {
+        None => None,
+        Some(text) => match parse_day(&text, &ctx) {
+            Some(t) => Some(t),
+            None => {
+                let msg = format!("Không hiểu ngày \"{text}\". Hãy nhập dạng 24/12/2026.");
+                return render_dossier(&ctx, &user, d, Some(msg)).await;
+            }
+        },
+    };
+    let assignee = opt(&form.assignee);
+    let act = Act {
+        items: &items,
+        expected_version: form.version,
+        assignee: assignee.as_deref(),
+        step,
+        outcome: opt(&form.outcome).as_deref().and_then(Outcome::parse),
+        hand_over: opt(&form.method).as_deref().and_then(HandOverMethod::parse),
+        new_due,
+        ..Act::new(&id, action, actor, &user.account, &reason)
+    };
+    act_and_show(&ctx, &user, &id, act, notice_of(action)).await
+}
+
+/// Issues the result: an uploaded signed file (PDF/JPEG/PNG, checked by content), or, when
+/// none is uploaded, a result notice the system generates from the approved outcome.
+async fn issue_result(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    let (d, _) = load(&ctx.state, &user, &id).await?;
+    // The CSRF token came in the query string or a header (checked before the body is read).
+    let upload = read_form(&ctx.state, multipart).await;
+    let pending = ctx.state.store.pending_agencies(&id).await?;
+    let caps = capacities(&user.account, &d, &pending);
+    let actor = actor_for(Action::IssueResult, &caps).ok_or(WebError::NotFound)?;
+    let version = upload.fields.get("version").and_then(|v| v.parse().ok());
+    let note = motcua_core::text::nfc(
+        upload
+            .fields
+            .get("reason")
+            .map_or("", String::as_str)
+            .trim(),
+    );
+    if upload.broken || upload.too_large {
+        let msg = "Tệp kết quả không tải lên được trọn vẹn hoặc quá lớn; hãy thử lại.";
+        return render_dossier(&ctx, &user, d, Some(msg.into())).await;
+    }
+    let file = upload.files.into_iter().find(|f| f.field == "result");
+    let (sha, size, name, kind) = match file {
+        Some(f) => {
+            let staged = match f.staged {
+                Ok(s) => s,
+                Err(e) => return render_dossier(&ctx, &user, d, Some(e.message_vi())).await,
+            };
+            let limits = ctx.state.site.dossiers.limits;
+            match limits.check(&f.name, &staged.head, staged.size, 0) {
+                Ok(kind) => {
+                    let committed = ctx.state.store.commit_blob(&staged).await;
+                    staged.discard();
+                    committed?;
+                    (staged.sha256.clone(), staged.size, f.name, kind)
+                }
+                Err(e) => {
+                    staged.discard();
+                    return render_dossier(&ctx, &user, d, Some(e.message_vi())).await;
+                }
+            }
+        }
+        None => {
+            let notice = ResultNotice {
+                issuer: agency_issuer(&ctx, &d),
+                code: d.code.clone().unwrap_or_default(),
+                applicant: applicant_block(&d),
+                matter: d.procedure_name.clone(),
+                granted: d.outcome != Some(Outcome::Reject),
+                text: if note.is_empty() {
+                    match d.outcome {
+                        Some(Outcome::Reject) => {
+                            "Hồ sơ không đủ điều kiện giải quyết theo quy định.".to_owned()
+                        }
+                        _ => format!(
+                            "Chấp thuận giải quyết thủ tục \"{}\" theo đề nghị của ông/bà.",
+                            d.procedure_name
+                        ),
+                    }
+                } else {
+                    note.clone()
+                },
+                signer: user.account.display_name.clone(),
+                date: format_local(time::OffsetDateTime::now_utc())[6..].to_owned(),
+                tracking_url: tracking_url(&ctx, &headers, &d),
+            };
+            let bytes = tokio::task::spawn_blocking(move || motcua_docs::result_notice(&notice))
+                .await
+                .map_err(|e| WebError::Internal(e.to_string()))?
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let (sha, size) = ctx.state.store.put_blob(bytes).await?;
+            let name = format!("ket-qua-{}.pdf", d.code.clone().unwrap_or_default());
+            (sha, size, name, FileKind::Pdf)
+        }
+    };
+    let act = Act {
+        expected_version: version,
+        result: Some(ResultFile {
+            sha256: &sha,
+            size,
+            file_name: &name,
+            kind,
+        }),
+        ..Act::new(&id, Action::IssueResult, actor, &user.account, &note)
+    };
+    act_and_show(&ctx, &user, &id, act, "issued").await
+}
+
+/// The issued result: officials of the dossier once issued; the applicant once handed over.
+async fn download_result(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (d, viewer) = load(&ctx.state, &user, &id).await?;
+    let (Some(sha), Some(name)) = (d.result_sha256.clone(), d.result_file_name.clone()) else {
+        return Err(WebError::NotFound);
+    };
+    if viewer == Viewer::Applicant && d.status != Status::HandedOver {
+        return Err(WebError::NotFound);
+    }
+    let media = ctx
+        .state
+        .store
+        .blob_media_type(&sha)
+        .await?
+        .unwrap_or_else(|| "application/pdf".into());
+    let a = motcua_store::dossiers::Attachment {
+        id: String::new(),
+        dossier_id: d.id.clone(),
+        document: "Kết quả".into(),
+        file_name: name,
+        sha256: sha,
+        size: 0,
+        media_type: media,
+        round: 0,
+        uploaded_at: d.decided_at.unwrap_or(d.updated_at),
+    };
+    crate::dossier_files::serve_attachment(&ctx.state, &a).await
+}
+
+/// The competent agency as the issuer of its own forms (Mẫu 04, the result).
+fn agency_issuer(ctx: &Ctx, d: &Dossier) -> Issuer {
+    Issuer {
+        superior: format!("UBND TỈNH {}", ctx.state.site.province_name.to_uppercase()),
+        desk: agency_name(ctx, &d.agency_code).to_uppercase(),
+    }
+}
+
+async fn refusal_pdf(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (d, _) = load(&ctx.state, &user, &id).await?;
+    if d.status != Status::Refused {
+        return Err(WebError::NotFound);
+    }
+    let events = ctx.state.store.dossier_events(&d.id).await?;
+    let e = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "refuse")
+        .ok_or(WebError::NotFound)?;
+    let code = d.code.clone().unwrap_or_default();
+    let doc = motcua_docs::Refusal {
+        issuer: issuer(&ctx, &d),
+        code: code.clone(),
+        applicant: applicant_block(&d),
+        matter: d.procedure_name.clone(),
+        reason: e.note.clone(),
+        officer: e.actor_name.clone(),
+        date: format_local(e.at)[6..].to_owned(),
+        tracking_url: tracking_url(&ctx, &headers, &d),
+    };
+    pdf(
+        move || motcua_docs::refusal(&doc),
+        &format!("mau-03-{code}.pdf"),
+    )
+    .await
+}
+
+async fn apology_pdf(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (d, _) = load(&ctx.state, &user, &id).await?;
+    let (Some(original), Some(received)) = (d.original_due_at, d.received_at) else {
+        return Err(WebError::NotFound);
+    };
+    let events = ctx.state.store.dossier_events(&d.id).await?;
+    let e = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "apologise_and_reschedule")
+        .ok_or(WebError::NotFound)?;
+    let code = d.code.clone().unwrap_or_default();
+    let doc = motcua_docs::Apology {
+        issuer: agency_issuer(&ctx, &d),
+        code: code.clone(),
+        applicant: applicant_block(&d),
+        matter: d.procedure_name.clone(),
+        received_at: format_local(received),
+        original_due: format_local(original),
+        new_due: d.due_at.map(format_local).unwrap_or_default(),
+        reason: e
+            .note
+            .split(" — Hẹn lại: ")
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        signer: e.actor_name.clone(),
+        date: format_local(e.at)[6..].to_owned(),
+        tracking_url: tracking_url(&ctx, &headers, &d),
+    };
+    pdf(
+        move || motcua_docs::apology(&doc),
+        &format!("mau-04-{code}.pdf"),
+    )
+    .await
+}
+
+/// Who or what an event's target names, for the control sheet.
+fn target_name(ctx: &Ctx, target: &str) -> String {
+    target
+        .split(", ")
+        .map(|t| agency_name(ctx, t))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn control_sheet_pdf(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let (d, viewer) = load(&ctx.state, &user, &id).await?;
+    if viewer == Viewer::Applicant {
+        return Err(WebError::NotFound);
+    }
+    let Some(received) = d.received_at else {
+        return Err(WebError::NotFound);
+    };
+    let events = ctx.state.store.dossier_events(&d.id).await?;
+    let consults = ctx.state.store.consultations(&d.id).await?;
+    let rows = events
+        .iter()
+        .filter(|e| e.at >= received && !matches!(e.kind.as_str(), "create" | "submit"))
+        .map(|e| ControlRow {
+            unit: if e.agency_code.is_empty() {
+                "—".into()
+            } else {
+                agency_name(&ctx, &e.agency_code)
+            },
+            at: format_local(e.at),
+            from: e.actor_name.clone(),
+            to: if e.target.is_empty() {
+                "—".into()
+            } else {
+                target_name(&ctx, &e.target)
+            },
+            result: if e.note.is_empty() {
+                e.label_vi().to_owned()
+            } else {
+                format!("{}: {}", e.label_vi(), e.note)
+            },
+        })
+        .collect();
+    let code = d.code.clone().unwrap_or_default();
+    let sheet = ControlSheet {
+        issuer: issuer(&ctx, &d),
+        code: code.clone(),
+        agency: agency_name(&ctx, &d.agency_code),
+        coordinating: consults
+            .iter()
+            .map(|c| agency_name(&ctx, &c.agency_code))
+            .collect::<Vec<_>>()
+            .join(", "),
+        received_at: format_local(received),
+        due_at: d.due_at.map(format_local).unwrap_or_default(),
+        rows,
+        tracking_url: tracking_url(&ctx, &headers, &d),
+    };
+    pdf(
+        move || motcua_docs::control_sheet(&sheet),
+        &format!("mau-05-{code}.pdf"),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct LedgerQuery {
+    unit: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    format: Option<String>,
+}
+
+/// A month typed as "2026-11": its first moment in Vietnam's time.
+fn month_start(text: &str) -> Option<time::OffsetDateTime> {
+    let (y, m) = text.trim().split_once('-')?;
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    let date = time::Date::from_calendar_date(y.parse().ok()?, month, 1).ok()?;
+    Some(date.midnight().assume_offset(VIETNAM))
+}
+
+/// The ledger Mẫu 06 of a desk or agency the caller works at, for whole months `from`..=`until`.
+async fn ledger(
+    Extension(user): Extension<CurrentUser>,
+    ctx: Ctx,
+    Query(q): Query<LedgerQuery>,
+) -> Result<Response, WebError> {
+    let units: Vec<String> = user
+        .account
+        .roles
+        .iter()
+        .filter(|(r, _)| matches!(r, Role::Reception | Role::Specialist | Role::Leader))
+        .filter_map(|(_, a)| a.clone())
+        .collect();
+    if units.is_empty() {
+        return Err(WebError::Forbidden);
+    }
+    let unit = match q.unit {
+        Some(u) if units.contains(&u) => u,
+        Some(_) => return Err(WebError::NotFound),
+        None => units[0].clone(),
+    };
+    let bad = |what: &str| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("Tháng \"{what}\" không hợp lệ; hãy dùng dạng 2026-11."),
+        )
+            .into_response()
+    };
+    let now = time::OffsetDateTime::now_utc().to_offset(VIETNAM);
+    let this_month = format!("{:04}-{:02}", now.year(), u8::from(now.month()));
+    let from_text = q.from.unwrap_or_else(|| this_month.clone());
+    let until_text = q.until.unwrap_or_else(|| from_text.clone());
+    let Some(from) = month_start(&from_text) else {
+        return Ok(bad(&from_text));
+    };
+    let Some(last) = month_start(&until_text) else {
+        return Ok(bad(&until_text));
+    };
+    let until = {
+        let d = last.date();
+        let next = if d.month() == time::Month::December {
+            time::Date::from_calendar_date(d.year() + 1, time::Month::January, 1)
+        } else {
+            time::Date::from_calendar_date(d.year(), d.month().next(), 1)
+        }
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+        next.midnight().assume_offset(VIETNAM)
+    };
+    if until <= from {
+        return Ok((
+            axum::http::StatusCode::BAD_REQUEST,
+            "Tháng cuối phải không trước tháng đầu.",
+        )
+            .into_response());
+    }
+    let dossiers = ctx.state.store.ledger(&unit, from, until).await?;
+    let rows: Vec<LedgerRow> = dossiers
+        .iter()
+        .map(|d| LedgerRow {
+            code: d.code.clone().unwrap_or_default(),
+            procedure: d.procedure_name.clone(),
+            applicant: d.applicant_name.clone(),
+            contact: format!(
+                "{} — {}",
+                d.form.get("applicant_address").map_or("", String::as_str),
+                d.applicant_phone
+            ),
+            agency: agency_name(&ctx, &d.agency_code),
+            received_at: d.received_at.map(format_local).unwrap_or_default(),
+            due_at: d.due_at.map(format_local).unwrap_or_default(),
+            returned_at: d.handed_over_at().map(format_local).unwrap_or_default(),
+            method: d
+                .hand_over_method
+                .map(|m| m.label_vi().to_owned())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let title = format!(
+        "{}, từ tháng {from_text} đến hết tháng {until_text}",
+        agency_name(&ctx, &unit)
+    );
+    let base = format!("so-theo-doi-{unit}-{from_text}-{until_text}");
+    match q.format.as_deref().unwrap_or("xlsx") {
+        "csv" => {
+            let bytes =
+                motcua_docs::ledger_csv(&rows).map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{base}.csv\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        "xlsx" => {
+            let bytes =
+                tokio::task::spawn_blocking(move || motcua_docs::ledger_xlsx(&title, &rows))
+                    .await
+                    .map_err(|e| WebError::Internal(e.to_string()))?
+                    .map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_owned(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{base}.xlsx\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        other => Ok((
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("Định dạng \"{other}\" không hỗ trợ; hãy chọn xlsx hoặc csv."),
+        )
+            .into_response()),
+    }
+}
