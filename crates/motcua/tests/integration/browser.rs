@@ -549,3 +549,151 @@ async fn an_agency_reports_progress_and_the_monitor_sees_it_and_downloads_the_re
     assert_eq!(got.as_str(), Some("200 application/pdf"));
     browser.close().await;
 }
+
+async fn sign_in(c: &Client, app: &TestApp, who: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "#identifier", who).await;
+    fill(c, "#password", motcua_store::demo::DEMO_PASSWORD).await;
+    submit(c, "form[action='/login']").await;
+    expect_h1(c, "Tài khoản của tôi").await;
+}
+
+async fn sign_out(c: &Client) {
+    submit(c, "form[action='/logout']").await;
+    c.wait()
+        .for_element(Locator::LinkText("Đăng nhập"))
+        .await
+        .unwrap();
+}
+
+/// Waits (up to 10 s) for the page's notice to read `expected`.
+async fn expect_notice(c: &Client, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(e) = c.find(Locator::Css("p.notice, p.error")).await {
+            if let Ok(text) = e.text().await {
+                if text.contains(expected) {
+                    return;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("notice '{last}', expected '{expected}'");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::start(Db::Sqlite).await.unwrap();
+    let citizen = crate::harness::Session::login(&app, "congdan", motcua_store::demo::DEMO_PASSWORD).await;
+    let (id, code) =
+        crate::dossiers::submit_to(&app, &citizen, crate::back_office::PROCEDURE).await;
+    let page = app.url(&format!("/dossiers/{id}"));
+    let c = &browser.client;
+
+    // Reception receives the online dossier, typing the processing time.
+    sign_in(c, &app, "tiepnhan").await;
+    c.goto(&app.url("/office")).await.unwrap();
+    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    fill(c, "#time_limit", "15 ngày làm việc").await;
+    submit(c, "form[action$='/receive']").await;
+    expect_notice(c, "Đã tiếp nhận hồ sơ").await;
+    sign_out(c).await;
+
+    // The leader finds it in the queue and assigns the specialist.
+    sign_in(c, &app, "lanhdao").await;
+    c.goto(&app.url("/office/work?tab=assign")).await.unwrap();
+    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    submit(c, "form[action$='/assign']").await;
+    expect_notice(c, "Đã phân công chuyên viên").await;
+    sign_out(c).await;
+
+    // The specialist examines and proposes.
+    sign_in(c, &app, "chuyenvien").await;
+    c.goto(&app.url("/office/work?tab=mine")).await.unwrap();
+    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    fill(c, "#pnote", "Hồ sơ đủ điều kiện cấp chứng chỉ").await;
+    submit(c, "form[action$='/propose']").await;
+    expect_notice(c, "Đã trình kết quả").await;
+    sign_out(c).await;
+
+    // The leader approves and issues the result the system generates.
+    sign_in(c, &app, "lanhdao").await;
+    c.goto(&app.url("/office/work?tab=approval")).await.unwrap();
+    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    submit(c, "form[action$='/approve']").await;
+    expect_notice(c, "Đã phê duyệt").await;
+    fill(c, "#rtext", "Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II").await;
+    submit(c, "form[action*='/result']").await;
+    expect_notice(c, "Đã ban hành kết quả").await;
+    sign_out(c).await;
+
+    // Reception hands it over online.
+    sign_in(c, &app, "tiepnhan").await;
+    c.goto(&page).await.unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    submit(c, "form[action$='/hand_over']").await;
+    expect_notice(c, "Đã trả kết quả").await;
+    sign_out(c).await;
+
+    // The citizen downloads the result; the timeline shows every step.
+    sign_in(c, &app, "congdan").await;
+    c.goto(&page).await.unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    let href = c
+        .find(Locator::Css("#result-download"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let fetched = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status, r.headers.get('content-type'), new TextDecoder().decode(new Uint8Array(b).slice(0, 5))])));",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched, serde_json::json!([200, "application/pdf", "%PDF-"]));
+    let text = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for step in [
+        "Tiếp nhận hồ sơ",
+        "Phân công xử lý",
+        "Trình kết quả giải quyết",
+        "Phê duyệt kết quả",
+        "Ban hành kết quả",
+        "Trả kết quả",
+    ] {
+        assert!(text.contains(step), "{step}: {text}");
+    }
+    let kinds: Vec<String> = app
+        .store
+        .dossier_events(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["create", "submit", "receive", "assign", "propose", "approve", "issue_result", "hand_over"]
+    );
+    assert_eq!(app.store.verify_events().await.unwrap().1, None);
+    browser.close().await;
+}
