@@ -1,10 +1,11 @@
 //! Benchmarks of motcua. Each figure is printed next to a baseline measured in the same run,
 //! because absolute numbers on shared machines mean little; the ratio is what to compare.
 //!
-//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [submit] [--seconds N]`
+//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [submit] [lifecycle] [--seconds N]`
 
 mod calendar;
 mod http;
+mod lifecycle;
 mod load;
 mod search;
 mod submit;
@@ -25,8 +26,10 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--seconds needs a whole number")?;
             }
-            "http" | "calendar" | "search" | "submit" => which.push(a),
-            other => bail!("unknown benchmark '{other}'; known: http, calendar, search, submit"),
+            "http" | "calendar" | "search" | "submit" | "lifecycle" => which.push(a),
+            other => bail!(
+                "unknown benchmark '{other}'; known: http, calendar, search, submit, lifecycle"
+            ),
         }
     }
     if which.is_empty() {
@@ -35,6 +38,7 @@ fn main() -> anyhow::Result<()> {
             "search".to_owned(),
             "http".to_owned(),
             "submit".to_owned(),
+            "lifecycle".to_owned(),
         ];
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -46,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             "calendar" => calendar::run(1_000_000)?,
             "search" => rt.block_on(search::run(seconds))?,
             "submit" => rt.block_on(submit::run(seconds))?,
+            "lifecycle" => rt.block_on(lifecycle::run(seconds))?,
             _ => unreachable!("validated above"),
         }
     }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FILE: usize = 100 * 1024;
-const CONCURRENCY: usize = 8;
+pub(crate) const CONCURRENCY: usize = 8;
 
-struct Stats {
+pub(crate) struct Stats {
     ops: usize,
     per_second: f64,
     p50: Duration,
@@ -32,7 +32,7 @@ fn stats(mut all: Vec<Duration>, elapsed: f64) -> Stats {
     }
 }
 
-fn print(name: &str, s: &Stats, base: &Stats) {
+pub(crate) fn print(name: &str, s: &Stats, base: &Stats) {
     println!(
         "{name:<44} {:>8.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({:>5.1} % of baseline, {} ops)",
         s.per_second,
@@ -44,7 +44,7 @@ fn print(name: &str, s: &Stats, base: &Stats) {
 }
 
 /// Runs `op` from `CONCURRENCY` loops for `seconds`.
-async fn closed_loop<F, Fut>(seconds: u64, op: F) -> anyhow::Result<Stats>
+pub(crate) async fn closed_loop<F, Fut>(seconds: u64, op: F) -> anyhow::Result<Stats>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
@@ -73,21 +73,30 @@ where
     Ok(stats(all, started.elapsed().as_secs_f64()))
 }
 
-/// The baseline: one durable file and one committed row per operation.
-async fn raw(store: Arc<Store>, dir: std::path::PathBuf, seconds: u64) -> anyhow::Result<Stats> {
+/// The baseline: per operation, `rows` committed single-row inserts and one durable file of
+/// `file_size` bytes (written, synced, its directory synced).
+pub(crate) async fn raw_insert(
+    store: Arc<Store>,
+    dir: std::path::PathBuf,
+    seconds: u64,
+    rows: usize,
+    file_size: usize,
+) -> anyhow::Result<Stats> {
     let create = "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, sha TEXT NOT NULL, size BIGINT NOT NULL)";
     match store.backend() {
         Backend::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
         Backend::Postgres(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
     }
     std::fs::create_dir_all(&dir)?;
+    let run = run_prefix();
     closed_loop(seconds, move |n| {
         let store = store.clone();
         let dir = dir.clone();
+        let run = run.clone();
         async move {
             let mut bytes = format!("%PDF-1.4 raw {n}\n").into_bytes();
-            bytes.resize(FILE, b'.');
-            let path = dir.join(format!("{n}.pdf"));
+            bytes.resize(file_size, b'.');
+            let path = dir.join(format!("{run}-{n}.pdf"));
             let d = dir.clone();
             tokio::task::spawn_blocking(move || -> std::io::Result<()> {
                 use std::io::Write;
@@ -98,27 +107,65 @@ async fn raw(store: Arc<Store>, dir: std::path::PathBuf, seconds: u64) -> anyhow
             })
             .await??;
             let sql = "INSERT INTO bench_raw (id, sha, size) VALUES ($1, $2, $3)";
-            let id = format!("{n}");
-            match store.backend() {
-                Backend::Sqlite(p) => sqlx::query(sql)
-                    .bind(&id)
-                    .bind(&id)
-                    .bind(FILE as i64)
-                    .execute(p)
-                    .await
-                    .map(|_| ())?,
-                Backend::Postgres(p) => sqlx::query(sql)
-                    .bind(&id)
-                    .bind(&id)
-                    .bind(FILE as i64)
-                    .execute(p)
-                    .await
-                    .map(|_| ())?,
+            for r in 0..rows {
+                let id = format!("{run}-{n}-{r}");
+                match store.backend() {
+                    Backend::Sqlite(p) => sqlx::query(sql)
+                        .bind(&id)
+                        .bind(&id)
+                        .bind(file_size as i64)
+                        .execute(p)
+                        .await
+                        .map(|_| ())?,
+                    Backend::Postgres(p) => sqlx::query(sql)
+                        .bind(&id)
+                        .bind(&id)
+                        .bind(file_size as i64)
+                        .execute(p)
+                        .await
+                        .map(|_| ())?,
+                }
             }
             anyhow::Ok(())
         }
     })
     .await
+}
+
+/// A prefix that keeps the rows and files of two baseline runs apart.
+fn run_prefix() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs `f` against a fresh PostgreSQL database (dropped afterwards), or says it was skipped.
+pub(crate) async fn with_postgres<F, Fut>(what: &str, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let server = std::env::var("MOTCUA_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    match sqlx::PgPool::connect(&format!("{server}/postgres")).await {
+        Ok(admin) => {
+            let name = format!("motcua_bench_{what}_{}", std::process::id());
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await?;
+            let result = f(format!("{server}/{name}")).await;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&admin)
+                .await?;
+            result
+        }
+        Err(e) => {
+            println!("-- PostgreSQL skipped: {server} not reachable ({e})");
+            Ok(())
+        }
+    }
 }
 
 /// One submission through the API, as another portal makes it: the file whole in one request,
@@ -232,7 +279,8 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     let store = Store::open_and_migrate(&config).await?;
     store.seed_demo().await?;
     let store = Arc::new(store);
-    let base_stats = raw(store.clone(), config.data_dir.join("raw"), seconds).await?;
+    let base_stats =
+        raw_insert(store.clone(), config.data_dir.join("raw"), seconds, 1, FILE).await?;
     let citizen = store
         .login_record("congdan")
         .await?
@@ -310,29 +358,19 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
         seconds,
     )
     .await?;
-    let server = std::env::var("MOTCUA_BENCH_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
-    match sqlx::PgPool::connect(&format!("{server}/postgres")).await {
-        Ok(admin) => {
-            let name = format!("motcua_bench_{}", std::process::id());
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
-                .await?;
-            let result = one_backend(
+    with_postgres("submit", |url| {
+        let data_dir = dir.path().join("pg");
+        async move {
+            one_backend(
                 "PostgreSQL",
                 StoreConfig {
-                    data_dir: dir.path().join("pg"),
-                    database: Some(format!("{server}/{name}")),
+                    data_dir,
+                    database: Some(url),
                 },
                 seconds,
             )
-            .await;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&admin)
-                .await?;
-            result?;
+            .await
         }
-        Err(e) => println!("-- PostgreSQL skipped: {server} not reachable ({e})"),
-    }
-    Ok(())
+    })
+    .await
 }

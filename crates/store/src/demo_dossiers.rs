@@ -7,7 +7,10 @@ use crate::backend::{on_pool, BeginWrite};
 use crate::dossiers::{append_event, micros, CodeSettings};
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{OfficeHours, WorkCalendar, VIETNAM};
-use motcua_core::dossier::{deadline_at_reception, Channel, DossierCode, OfflineReason, Status};
+use motcua_core::dossier::{
+    deadline_at_reception, Channel, DossierCode, HandOverMethod, OfflineReason, Outcome, Status,
+    Workflow,
+};
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
@@ -45,6 +48,8 @@ struct Sample {
     name: String,
     agency: String,
     limit: Option<motcua_core::calendar::deadline::TimeLimit>,
+    /// The procedure publishes no processing time: the desk entered one at reception.
+    entered: bool,
     commune_only: bool,
 }
 
@@ -78,7 +83,12 @@ impl Store {
                 code: p.procedure.code,
                 name: p.procedure.name,
                 agency: p.procedure.agency_code,
-                limit: p.procedure.time_limit,
+                entered: p.procedure.time_limit.is_none(),
+                // Where the procedure publishes no time, the demo desk enters 15 working days at
+                // reception, as a real desk must enter one.
+                limit: p.procedure.time_limit.or(Some(
+                    motcua_core::calendar::deadline::TimeLimit::working_days(15),
+                )),
             })
             .collect();
         if samples.is_empty() {
@@ -94,6 +104,12 @@ impl Store {
         let officer: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'tiepnhan'").fetch_optional(p).await)?;
         let (officer_id, officer_name) =
             officer.unwrap_or_else(|| (String::new(), "Cán bộ tiếp nhận".into()));
+        // The demo specialist and leader work at one agency: its dossiers move with their names,
+        // the other agencies' with the title of whoever acted.
+        let examiner: Option<(String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT u.id, u.display_name, r.agency_code FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.username = 'chuyenvien' AND r.role = 'specialist'").fetch_optional(p).await)?;
+        let leader: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'lanhdao'").fetch_optional(p).await)?;
+        let workflow_json = serde_json::to_string(&Workflow::default())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let holidays = self.holiday_calendar().await?;
         let calendar = WorkCalendar {
             holidays: &holidays,
@@ -164,6 +180,22 @@ impl Store {
                     _ => None,
                 }.map(|c| c.min(now));
                 let status = if received.is_none() && matches!(status, Status::Received | Status::Decided | Status::HandedOver | Status::SupplementRequested) { Status::Submitted } else { status };
+                // Received dossiers spread over the back-office steps.
+                let status = if status == Status::Received {
+                    [Status::Received, Status::InProgress, Status::InProgress, Status::AwaitingApproval, Status::Approved][rng.below(5)]
+                } else {
+                    status
+                };
+                let ours = examiner.as_ref().is_some_and(|e| e.2 == s.agency);
+                let (examiner_id, examiner_name) = match (&examiner, ours) {
+                    (Some((id, name, _)), true) => (Some(id.clone()), name.clone()),
+                    _ => (None, "Chuyên viên thụ lý".to_owned()),
+                };
+                let (leader_id, leader_name) = match (&leader, ours) {
+                    (Some((id, name)), true) => (Some(id.clone()), name.clone()),
+                    _ => (None, "Lãnh đạo cơ quan".to_owned()),
+                };
+                let assigned = received.is_some() && matches!(status, Status::InProgress | Status::AwaitingApproval | Status::Approved | Status::Decided | Status::HandedOver);
                 let deadline_json = deadline.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
                 let reason = (channel != Channel::Online).then(|| OfflineReason::ALL[rng.below(6)].as_str());
                 let applicant_id = if mine { citizen.as_ref().map(|c| c.0.clone()) } else { None };
@@ -171,7 +203,7 @@ impl Store {
                 sqlx::query("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24)")
                     .bind(&id).bind(&code).bind(&s.procedure_id).bind(s.version).bind(&s.code).bind(&s.name).bind(&s.agency).bind(&desk)
                     .bind(&applicant_id).bind(&name).bind(&phone).bind(&commune).bind(channel.as_str()).bind(reason).bind(status.as_str())
-                    .bind(&form).bind(&deadline_json).bind(due.filter(|_| status.is_open()))
+                    .bind(&form).bind(&deadline_json).bind(due.filter(|_| status.is_open() || matches!(status, Status::Decided | Status::HandedOver)))
                     .bind(i64::from(status == Status::SupplementRequested)).bind(&items)
                     .bind(submitted).bind(received).bind(closed).bind(closed.or(received).unwrap_or(submitted))
                     .execute(&mut *tx).await?;
@@ -181,13 +213,37 @@ impl Store {
                     append_event(&mut tx, &id, "create", by_citizen, &name, submitted - Duration::minutes(20), Status::Draft, "").await?;
                     append_event(&mut tx, &id, "submit", by_citizen, &name, submitted, Status::Submitted, "").await?;
                     if let Some(r) = received {
-                        append_event(&mut tx, &id, "receive", Some(&officer_id), &officer_name, r, Status::Received, "").await?;
+                        let note = if s.entered { "Thời hạn giải quyết do Bộ phận Một cửa nhập: 15 ngày làm việc" } else { "" };
+                        append_event(&mut tx, &id, "receive", Some(&officer_id), &officer_name, r, Status::Received, note).await?;
                     }
                 } else if let Some(r) = received {
                     append_event(&mut tx, &id, "register", Some(&officer_id), &officer_name, r, Status::Received,
                         &format!("{} — {}", channel.label_vi(), reason.and_then(OfflineReason::parse).map_or("", OfflineReason::label_vi))).await?;
                 }
                 let later = received.unwrap_or(submitted) + Duration::hours(3);
+                let decided = due.map_or(later, |d| d - Duration::hours(26)).max(later).min(now);
+                if let (true, Some(r)) = (assigned, received) {
+                    let start = (r + Duration::hours(2)).min(now);
+                    let proposed = (decided - Duration::hours(20)).max(start).min(now);
+                    let approved = (decided - Duration::hours(2)).max(proposed).min(now);
+                    let lead_by = crate::dossiers::EventActor { id: leader_id.as_deref(), name: &leader_name, agency: &s.agency };
+                    crate::dossiers::append_event_to(&mut tx, &id, "assign", lead_by, start, Status::InProgress, "", &examiner_name).await?;
+                    if matches!(status, Status::AwaitingApproval | Status::Approved | Status::Decided | Status::HandedOver) {
+                        let by = crate::dossiers::EventActor { id: examiner_id.as_deref(), name: &examiner_name, agency: &s.agency };
+                        crate::dossiers::append_event_to(&mut tx, &id, "propose", by, proposed, Status::AwaitingApproval, Outcome::Grant.label_vi(), &leader_name).await?;
+                    }
+                    if matches!(status, Status::Approved | Status::Decided | Status::HandedOver) {
+                        crate::dossiers::append_event_to(&mut tx, &id, "approve", lead_by, approved, Status::Approved, "", &examiner_name).await?;
+                    }
+                    let method = (status == Status::HandedOver).then(|| if channel == Channel::Online { HandOverMethod::Online } else { HandOverMethod::Counter }.as_str());
+                    sqlx::query("UPDATE dossiers SET workflow = $1, assignee_id = $2, assignee_name = $3, outcome = $4, decided_at = $5, hand_over_method = $6 WHERE id = $7")
+                        .bind(&workflow_json).bind(&examiner_id).bind(&examiner_name)
+                        .bind((status != Status::InProgress).then_some(Outcome::Grant.as_str()))
+                        .bind(matches!(status, Status::Decided | Status::HandedOver).then_some(decided))
+                        .bind(method).bind(&id).execute(&mut *tx).await?;
+                } else if received.is_some() {
+                    sqlx::query("UPDATE dossiers SET workflow = $1 WHERE id = $2").bind(&workflow_json).bind(&id).execute(&mut *tx).await?;
+                }
                 match status {
                     Status::SupplementRequested => {
                         append_event(&mut tx, &id, "request_supplement", Some(&officer_id), &officer_name, later.min(now), status, "Bản sao giấy tờ chứng minh nơi cư trú").await?;
@@ -199,10 +255,11 @@ impl Store {
                         append_event(&mut tx, &id, "withdraw", by_citizen, &name, closed.unwrap_or(later).min(now), status, "Người nộp yêu cầu rút hồ sơ").await?;
                     }
                     Status::Decided | Status::HandedOver => {
-                        let decided = due.map_or(later, |d| d - Duration::hours(26)).max(later).min(now);
-                        append_event(&mut tx, &id, "decide", Some(&officer_id), &officer_name, decided, Status::Decided, "").await?;
+                        let by = crate::dossiers::EventActor { id: leader_id.as_deref(), name: &leader_name, agency: &s.agency };
+                        crate::dossiers::append_event_to(&mut tx, &id, "issue_result", by, decided, Status::Decided, "", &desk).await?;
                         if status == Status::HandedOver {
-                            append_event(&mut tx, &id, "hand_over", Some(&officer_id), &officer_name, closed.unwrap_or(decided).max(decided), status, "").await?;
+                            let by = crate::dossiers::EventActor { id: Some(&officer_id), name: &officer_name, agency: &desk };
+                            crate::dossiers::append_event_to(&mut tx, &id, "hand_over", by, closed.unwrap_or(decided).max(decided), status, "", &name).await?;
                         }
                     }
                     _ => {}

@@ -44,6 +44,9 @@ pub struct Store {
     blobs: std::sync::Arc<blobs::FsBlobStore>,
     // Started on first use, in the runtime that uses the store.
     filings: std::sync::OnceLock<filing::FilingQueue>,
+    // SQLite has one writer at a time: queueing dossier actions here, in order, spares them the
+    // busy-wait sleeps of `BEGIN IMMEDIATE` under contention (PostgreSQL locks rows instead).
+    acts: tokio::sync::Mutex<()>,
     // Held for the store's whole life: a second process on the same SQLite data dir must refuse.
     _lock: Option<DataDirLock>,
 }
@@ -65,6 +68,7 @@ impl Store {
             backend,
             blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
             filings: std::sync::OnceLock::new(),
+            acts: tokio::sync::Mutex::new(()),
             data_dir: config.data_dir.clone(),
             _lock: lock,
         })
@@ -82,6 +86,7 @@ impl Store {
             backend,
             blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
             filings: std::sync::OnceLock::new(),
+            acts: tokio::sync::Mutex::new(()),
             data_dir: config.data_dir.clone(),
             _lock: None,
         };

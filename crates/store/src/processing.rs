@@ -238,7 +238,11 @@ impl Store {
         };
         let now = micros(OffsetDateTime::now_utc());
         let my_agencies = officer_agencies(act.by);
-        let result: Result<String, ActError> = on_pool!(self.backend(), pool => {
+        let _turn = match self.backend() {
+            crate::Backend::Sqlite(_) => Some(self.acts.lock().await),
+            crate::Backend::Postgres(_) => None,
+        };
+        let result: Result<Dossier, ActError> = on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1");
             let row: Option<Row> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
@@ -410,10 +414,10 @@ impl Store {
             append_event_to(&mut tx, &d.id, act.action.as_str(), by, now, to, &note, &target).await?;
             notify(&mut tx, &after, act.action, act.note, act.items, now).await?;
             tx.commit().await?;
-            Ok(after.id)
+            after.version = d.version + 1;
+            Ok(after)
         });
-        let id = result?;
-        self.dossier(&id).await?.ok_or(ActError::NotFound)
+        result
     }
 
     /// A dossier's requests to other agencies, in workflow order.

@@ -62,22 +62,28 @@ pub(crate) async fn load(
     id: &str,
 ) -> Result<(Dossier, Viewer), WebError> {
     let d = state.store.dossier(id).await?.ok_or(WebError::NotFound)?;
-    if let Some(v) = viewer(user, &d) {
-        return Ok((d, v));
+    let v = standing(state, user, &d).await?.ok_or(WebError::NotFound)?;
+    Ok((d, v))
+}
+
+/// [`viewer`], plus officers of an agency asked for its opinion (liên thông), who see the
+/// dossier once it was sent to them.
+pub(crate) async fn standing(
+    state: &AppState,
+    user: &CurrentUser,
+    d: &Dossier,
+) -> Result<Option<Viewer>, WebError> {
+    if let Some(v) = viewer(user, d) {
+        return Ok(Some(v));
     }
-    // Officers of an agency asked for its opinion (liên thông) see the dossier too.
-    let asked = state.store.consultations(id).await?;
+    let asked = state.store.consultations(&d.id).await?;
     let consulted = user.account.roles.iter().any(|(r, ag)| {
         r.allows(Permission::ExamineDossiers)
             && asked
                 .iter()
                 .any(|c| ag.as_deref() == Some(c.agency_code.as_str()))
     });
-    if consulted {
-        Ok((d, Viewer::Official))
-    } else {
-        Err(WebError::NotFound)
-    }
+    Ok(consulted.then_some(Viewer::Official))
 }
 
 /// A file that arrived in a form, before or after its checks.

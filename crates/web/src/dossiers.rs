@@ -874,7 +874,9 @@ async fn render_dossier_with(
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> Result<Response, WebError> {
-    let viewer = dossier_files::viewer(user, &d).ok_or(WebError::NotFound)?;
+    let viewer = dossier_files::standing(&ctx.state, user, &d)
+        .await?
+        .ok_or(WebError::NotFound)?;
     let p = procedure_of(&ctx.state, &d).await?;
     let communes = communes(&ctx.state).await?;
     let atts = ctx.state.store.attachments(&d.id).await?;

@@ -66,6 +66,7 @@ struct QueueRow {
     submitted: String,
     due: String,
     overdue: bool,
+    due_soon: bool,
 }
 
 #[derive(Template)]
@@ -108,6 +109,12 @@ async fn queue(
         .map(|s| (s.as_str(), s.label_vi(), count(*s), *s == status))
         .collect();
     let now = time::OffsetDateTime::now_utc();
+    let holidays = ctx.state.store.holiday_calendar().await?;
+    let hours = &ctx.state.site.dossiers.hours;
+    let cal = motcua_core::calendar::deadline::WorkCalendar {
+        holidays: &holidays,
+        hours,
+    };
     let rows = ctx
         .state
         .store
@@ -122,6 +129,10 @@ async fn queue(
             submitted: d.submitted_at.map(format_local).unwrap_or_default(),
             due: d.due_at.map(format_local).unwrap_or_default(),
             overdue: d.due_at.is_some_and(|due| due < now),
+            due_soon: d.due_at.is_some_and(|due| {
+                cal.status(now, due, hours.minutes_per_day())
+                    == motcua_core::calendar::deadline::DeadlineStatus::DueSoon
+            }),
             id: d.id,
         })
         .collect();

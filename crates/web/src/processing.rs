@@ -91,6 +91,7 @@ struct WorkPage {
     tabs: Vec<(&'static str, &'static str, usize, bool)>,
     rows: Vec<WorkRow>,
     due_filter: String,
+    query: String,
     month: String,
 }
 
@@ -99,6 +100,8 @@ struct QueueQuery {
     agency: Option<String>,
     tab: Option<String>,
     due: Option<String>,
+    /// Words of the procedure's name or code, or of the dossier code (diacritics optional).
+    q: Option<String>,
 }
 
 const TABS: [(&str, &str); 6] = [
@@ -193,6 +196,20 @@ async fn queue(
         hours,
     };
     let now = time::OffsetDateTime::now_utc();
+    let query = q.q.as_deref().map(str::trim).unwrap_or("").to_owned();
+    let words: Vec<String> = motcua_core::text::fold_vi(&query)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let matches = |d: &Dossier| {
+        let hay = motcua_core::text::fold_vi(&format!(
+            "{} {} {}",
+            d.procedure_name,
+            d.procedure_code,
+            d.code.as_deref().unwrap_or("")
+        ));
+        words.iter().all(|w| hay.contains(w.as_str()))
+    };
     let mut tabs = Vec::new();
     let mut rows = Vec::new();
     for (key, label) in TABS {
@@ -210,7 +227,7 @@ async fn queue(
                 Some(DeadlineStatus::DueSoon) => "due-soon",
                 _ => "",
             };
-            if q.due.as_deref().is_some_and(|f| !f.is_empty() && f != flag) {
+            if q.due.as_deref().is_some_and(|f| !f.is_empty() && f != flag) || !matches(&d) {
                 continue;
             }
             rows.push(WorkRow {
@@ -238,6 +255,7 @@ async fn queue(
         tabs,
         rows,
         due_filter: q.due.unwrap_or_default(),
+        query,
         month: format!("{:04}-{:02}", month.year(), u8::from(month.month())),
     };
     Ok(Html(page.render()?).into_response())

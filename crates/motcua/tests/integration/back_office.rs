@@ -92,6 +92,14 @@ on_both_databases!(
         // The leader's queue shows it awaiting assignment; the leader assigns the specialist.
         let (_, queue, _) = leader.get("/office/work?tab=assign").await;
         assert!(queue.contains(&code), "{queue}");
+        let (_, queue, _) = leader
+            .get("/office/work?tab=assign&q=chung+chi+hanh+nghe")
+            .await;
+        assert!(queue.contains(&code), "typed without diacritics: {queue}");
+        let (_, queue, _) = leader.get("/office/work?tab=assign&q=khai+sinh").await;
+        assert!(!queue.contains(&code), "{queue}");
+        let (_, queue, _) = leader.get("/office/work?tab=assign&due=overdue").await;
+        assert!(!queue.contains(&code), "not overdue: {queue}");
         let specialist_id = app
             .store
             .login_record("chuyenvien")
@@ -867,3 +875,267 @@ async fn audit_verify_names_a_changed_event_sqlite() {
 async fn audit_verify_names_a_changed_event_postgres() {
     audit_verify_names_a_changed_event(crate::harness::Db::Postgres).await;
 }
+
+async fn demo_dossiers_fill_the_back_office_queues(db: crate::harness::Db) {
+    let Some(data) = TestData::new(db).await else {
+        return;
+    };
+    let store = Store::open_and_migrate(&data.store_config()).await.unwrap();
+    store.seed_demo().await.unwrap();
+    let settings = motcua_web::DossierSettings::default();
+    store
+        .seed_demo_dossiers(&settings.codes, &settings.hours)
+        .await
+        .unwrap();
+    let specialist = account(&store, "chuyenvien").await;
+    let mine = store
+        .work_queue(
+            "so-xd",
+            &[Status::InProgress],
+            Some(&specialist.id),
+            false,
+            500,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !mine.is_empty(),
+        "the demo specialist has dossiers to examine"
+    );
+    for status in [Status::AwaitingApproval, Status::Approved, Status::Received] {
+        let any = store
+            .work_queue("so-xd", &[status], None, false, 500)
+            .await
+            .unwrap();
+        assert!(!any.is_empty(), "no demo dossier {status:?} at so-xd");
+    }
+    // Demo dossiers follow the same rules: the demo leader can approve a waiting one.
+    let leader = account(&store, "lanhdao").await;
+    let waiting = store
+        .work_queue("so-xd", &[Status::AwaitingApproval], None, false, 1)
+        .await
+        .unwrap();
+    let act = Act::new(&waiting[0].id, Action::Approve, Actor::Leader, &leader, "");
+    let d = store
+        .act(act, &settings.codes, &settings.hours)
+        .await
+        .unwrap();
+    assert_eq!(d.status, Status::Approved);
+    let (checked, broken) = store.verify_events().await.unwrap();
+    assert_eq!(broken, None);
+    assert!(checked > 1000, "{checked}");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_dossiers_fill_the_back_office_queues_sqlite() {
+    demo_dossiers_fill_the_back_office_queues(crate::harness::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_dossiers_fill_the_back_office_queues_postgres() {
+    demo_dossiers_fill_the_back_office_queues(crate::harness::Db::Postgres).await;
+}
+
+on_both_databases!(
+    the_agency_admin_edits_a_workflow_and_other_agencies_answer_through_it,
+    |app: TestApp| async move {
+        let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
+        let admin = Session::login(&app, "quantricoquan", DEMO_PASSWORD).await;
+        let leader = Session::login(&app, "lanhdao", DEMO_PASSWORD).await;
+        let specialist = Session::login(&app, "chuyenvien", DEMO_PASSWORD).await;
+        let receive = |id: String| {
+            let (app, desk) = (&app, &desk);
+            async move {
+                let v = version(app, &id).await;
+                let (status, body, _) = desk
+                    .post(
+                        &format!("/office/dossiers/{id}/receive"),
+                        &[("version", &v), ("time_limit", "20 ngày làm việc")],
+                    )
+                    .await;
+                assert_eq!(status, 303, "{body}");
+            }
+        };
+        // A dossier received under the default workflow keeps it.
+        let (before, _) = submit_to(&app, &citizen, PROCEDURE).await;
+        receive(before.clone()).await;
+
+        let path = format!("/admin/procedures/so-xd/{PROCEDURE_CODE}/workflow");
+        let (status, page, _) = admin.get(&path).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Thẩm định hồ sơ"), "{page}");
+        // Shares that do not add up are refused, with the reason, and nothing is saved.
+        let bad = [
+            ("step_0_name", "Thẩm định"),
+            ("step_0_kind", "examine"),
+            ("step_0_share", "60"),
+            ("step_1_name", "Phê duyệt"),
+            ("step_1_kind", "approve"),
+            ("step_1_share", "30"),
+        ];
+        let (status, page, _) = admin.post(&path, &bad).await;
+        assert_eq!(status, 422);
+        assert!(
+            page.contains("Tổng tỷ lệ thời gian các bước là 90%, phải bằng 100%."),
+            "{page}"
+        );
+        let p = app
+            .store
+            .procedure(PROCEDURE_CODE, "so-xd")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(app.store.workflow(&p.id).await.unwrap().version, 0);
+        let good = [
+            ("step_0_name", "Thẩm định hồ sơ"),
+            ("step_0_kind", "examine"),
+            ("step_0_share", "50"),
+            ("step_1_name", "Lấy ý kiến Sở Tài chính"),
+            ("step_1_kind", "consult"),
+            ("step_1_agency", "so-tc"),
+            ("step_1_parallel", "on"),
+            ("step_1_share", "20"),
+            ("step_2_name", "Phê duyệt"),
+            ("step_2_kind", "approve"),
+            ("step_2_share", "30"),
+        ];
+        let (status, _, location) = admin.post(&path, &good).await;
+        assert_eq!(status, 303);
+        assert_eq!(location.unwrap(), format!("{path}?saved=1"));
+        assert_eq!(app.store.workflow(&p.id).await.unwrap().version, 1);
+        // Another agency's procedure does not exist for this admin.
+        assert_eq!(
+            admin
+                .get("/admin/procedures/ubnd-xa/2.000908/workflow")
+                .await
+                .0,
+            404
+        );
+        assert_eq!(
+            app.store.dossier(&before).await.unwrap().unwrap().workflow,
+            Some(Workflow::default())
+        );
+
+        // A dossier received now follows version 1: the mandatory step at Sở Tài chính must
+        // answer before the specialist may propose.
+        let (id, code) = submit_to(&app, &citizen, PROCEDURE).await;
+        receive(id.clone()).await;
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.workflow_version, 1);
+        let sid = app
+            .store
+            .login_record("chuyenvien")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        assert_eq!(
+            act(&app, &leader, &id, "assign", &[("assignee", &sid)])
+                .await
+                .0,
+            303
+        );
+        let (status, body, _) =
+            act(&app, &specialist, &id, "propose", &[("outcome", "grant")]).await;
+        assert_eq!(status, 422);
+        assert!(
+            body.contains("Chưa có ý kiến của cơ quan phối hợp bắt buộc"),
+            "{body}"
+        );
+        app.store
+            .create_official(
+                "cv.taichinh",
+                "Hà Thị Tài",
+                &motcua_store::password::hash("Đồng Đăng 2026 mới").unwrap(),
+                &[(motcua_core::Role::Specialist, Some("so-tc".to_owned()))],
+            )
+            .await
+            .unwrap();
+        let other = Session::login(&app, "cv.taichinh", "Đồng Đăng 2026 mới").await;
+        assert_eq!(other.get(&format!("/dossiers/{id}")).await.0, 404);
+        let (status, body, _) = act(&app, &specialist, &id, "transfer", &[("step", "2")]).await;
+        assert_eq!(status, 303, "{body}");
+        assert_eq!(
+            app.store.dossier(&id).await.unwrap().unwrap().status,
+            Status::Consulting
+        );
+
+        // An officer of Sở Tài chính sees it only now, and answers.
+        let (_, queue, _) = other.get("/office/work?tab=consult").await;
+        assert!(queue.contains(&code), "{queue}");
+        let (status, page, _) = other.get(&format!("/dossiers/{id}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Ý kiến của cơ quan phối hợp"), "{page}");
+        let (status, _, _) = act(
+            &app,
+            &other,
+            &id,
+            "answer",
+            &[("reason", "Thống nhất, không có ý kiến khác")],
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            app.store.dossier(&id).await.unwrap().unwrap().status,
+            Status::InProgress
+        );
+        let consults = app.store.consultations(&id).await.unwrap();
+        assert_eq!(consults.len(), 1);
+        assert_eq!(consults[0].answer, "Thống nhất, không có ý kiến khác");
+        // The answer is in; the proposal goes through. The other agency cannot approve.
+        assert_eq!(
+            act(&app, &specialist, &id, "propose", &[("outcome", "grant")])
+                .await
+                .0,
+            303
+        );
+        assert_ne!(act(&app, &other, &id, "approve", &[]).await.0, 303);
+        let events = app.store.dossier_events(&id).await.unwrap();
+        let answer = events.iter().find(|e| e.kind == "answer").unwrap();
+        assert_eq!(answer.agency_code, "so-tc");
+
+        // The leader approves and uploads the signed result: a renamed executable is refused by
+        // its content, a PDF is issued under its name.
+        assert_eq!(act(&app, &leader, &id, "approve", &[]).await.0, 303);
+        let upload = |name: &'static str, bytes: Vec<u8>| {
+            let (app, leader, id) = (&app, &leader, id.clone());
+            async move {
+                let token = leader.csrf().await;
+                let v = version(app, &id).await;
+                let r = leader
+                    .client
+                    .post(format!(
+                        "{}/office/process/{id}/result?csrf={token}",
+                        app.base
+                    ))
+                    .multipart(reqwest::multipart::Form::new().text("version", v).part(
+                        "result",
+                        reqwest::multipart::Part::bytes(bytes).file_name(name),
+                    ))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, body) = upload("ket-qua.pdf", b"MZ\x90\x00 not a pdf".to_vec()).await;
+        assert_eq!(status, 422);
+        assert!(body.contains("không phải PDF, JPEG hoặc PNG"), "{body}");
+        assert_eq!(
+            app.store.dossier(&id).await.unwrap().unwrap().status,
+            Status::Approved
+        );
+        let (status, body) = upload("chung-chi-da-ky.pdf", crate::dossiers::pdf(5000)).await;
+        assert_eq!(status, 303, "{body}");
+        let d = app.store.dossier(&id).await.unwrap().unwrap();
+        assert_eq!(d.status, Status::Decided);
+        assert_eq!(d.result_file_name.as_deref(), Some("chung-chi-da-ky.pdf"));
+        let (status, kind, bytes) = get_bytes(&leader, &format!("/dossiers/{id}/result")).await;
+        assert_eq!(
+            (status, kind.as_str(), bytes.len()),
+            (200, "application/pdf", 5000)
+        );
+    }
+);

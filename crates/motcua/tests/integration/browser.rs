@@ -589,7 +589,8 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
         return;
     };
     let app = TestApp::start(Db::Sqlite).await.unwrap();
-    let citizen = crate::harness::Session::login(&app, "congdan", motcua_store::demo::DEMO_PASSWORD).await;
+    let citizen =
+        crate::harness::Session::login(&app, "congdan", motcua_store::demo::DEMO_PASSWORD).await;
     let (id, code) =
         crate::dossiers::submit_to(&app, &citizen, crate::back_office::PROCEDURE).await;
     let page = app.url(&format!("/dossiers/{id}"));
@@ -598,7 +599,12 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
     // Reception receives the online dossier, typing the processing time.
     sign_in(c, &app, "tiepnhan").await;
     c.goto(&app.url("/office")).await.unwrap();
-    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText(&code))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     expect_h1(c, &format!("Hồ sơ {code}")).await;
     fill(c, "#time_limit", "15 ngày làm việc").await;
     submit(c, "form[action$='/receive']").await;
@@ -608,7 +614,12 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
     // The leader finds it in the queue and assigns the specialist.
     sign_in(c, &app, "lanhdao").await;
     c.goto(&app.url("/office/work?tab=assign")).await.unwrap();
-    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText(&code))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     expect_h1(c, &format!("Hồ sơ {code}")).await;
     submit(c, "form[action$='/assign']").await;
     expect_notice(c, "Đã phân công chuyên viên").await;
@@ -617,7 +628,12 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
     // The specialist examines and proposes.
     sign_in(c, &app, "chuyenvien").await;
     c.goto(&app.url("/office/work?tab=mine")).await.unwrap();
-    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText(&code))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     expect_h1(c, &format!("Hồ sơ {code}")).await;
     fill(c, "#pnote", "Hồ sơ đủ điều kiện cấp chứng chỉ").await;
     submit(c, "form[action$='/propose']").await;
@@ -627,11 +643,21 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
     // The leader approves and issues the result the system generates.
     sign_in(c, &app, "lanhdao").await;
     c.goto(&app.url("/office/work?tab=approval")).await.unwrap();
-    c.find(Locator::LinkText(&code)).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText(&code))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     expect_h1(c, &format!("Hồ sơ {code}")).await;
     submit(c, "form[action$='/approve']").await;
     expect_notice(c, "Đã phê duyệt").await;
-    fill(c, "#rtext", "Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II").await;
+    fill(
+        c,
+        "#rtext",
+        "Cấp chứng chỉ hành nghề hoạt động xây dựng hạng II",
+    )
+    .await;
     submit(c, "form[action*='/result']").await;
     expect_notice(c, "Đã ban hành kết quả").await;
     sign_out(c).await;
@@ -664,7 +690,10 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
         )
         .await
         .unwrap();
-    assert_eq!(fetched, serde_json::json!([200, "application/pdf", "%PDF-"]));
+    assert_eq!(
+        fetched,
+        serde_json::json!([200, "application/pdf", "%PDF-"])
+    );
     let text = c
         .find(Locator::Css("main"))
         .await
@@ -692,7 +721,16 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
         .collect();
     assert_eq!(
         kinds,
-        ["create", "submit", "receive", "assign", "propose", "approve", "issue_result", "hand_over"]
+        [
+            "create",
+            "submit",
+            "receive",
+            "assign",
+            "propose",
+            "approve",
+            "issue_result",
+            "hand_over"
+        ]
     );
     assert_eq!(app.store.verify_events().await.unwrap().1, None);
     browser.close().await;
