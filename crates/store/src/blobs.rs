@@ -190,7 +190,16 @@ impl BlobStore for FsBlobStore {
             return Ok(());
         }
         let dir = target.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            // A new directory is durable only once its own entry is: sync the parents it was
+            // created in (`blobs/ab` and `blobs`), or a power cut could lose a committed file.
+            for parent in dir.ancestors().skip(1).take(2) {
+                File::open(parent)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io(parent))?;
+            }
+        }
         std::fs::rename(&staged.path, &target).map_err(io(&target))?;
         File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
     }

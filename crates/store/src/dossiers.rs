@@ -1246,6 +1246,46 @@ where
     Ok(())
 }
 
+/// What telling the applicant about a step writes: the notice, the account that sees it in the
+/// app (if any), and the outbox recipient with the message's idempotency key (if any).
+pub(crate) struct Notice {
+    pub title: String,
+    pub body: String,
+    pub user: Option<String>,
+    pub recipient: Option<(String, String)>,
+}
+
+/// The notice for `action` on `d`, or `None` for the agency's internal steps.
+pub(crate) fn notice_for(
+    d: &Dossier,
+    action: Action,
+    note: &str,
+    items: &[String],
+    now: OffsetDateTime,
+) -> Option<Notice> {
+    let (title, body) = notice(d, action, note, items)?;
+    let recipient = d
+        .applicant_email
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .or(Some(d.applicant_phone.as_str()).filter(|p| !p.is_empty()))
+        .map(|to| {
+            let key = format!(
+                "dossier:{}:{}:{}",
+                d.id,
+                action.as_str(),
+                now.unix_timestamp_nanos()
+            );
+            (to.to_owned(), key)
+        });
+    Some(Notice {
+        title,
+        body,
+        user: d.applicant_id.clone(),
+        recipient,
+    })
+}
+
 /// Tells the applicant: in the app (when they have an account) and by email or SMS through the
 /// outbox, in the caller's transaction. The idempotency key is the dossier, action and moment.
 pub(crate) async fn notify<'c, DB>(
@@ -1264,33 +1304,22 @@ where
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let Some((title, body)) = notice(d, action, note, items) else {
+    let Some(n) = notice_for(d, action, note, items, now) else {
         return Ok(());
     };
-    if let Some(user) = &d.applicant_id {
+    if let Some(user) = &n.user {
         sqlx::query::<DB>("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(user.as_str())
             .bind(d.id.as_str())
-            .bind(title.as_str())
-            .bind(body.as_str())
+            .bind(n.title.as_str())
+            .bind(n.body.as_str())
             .bind(now)
             .execute(&mut **tx)
             .await?;
     }
-    let recipient = d
-        .applicant_email
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .or(Some(d.applicant_phone.as_str()).filter(|p| !p.is_empty()));
-    if let Some(to) = recipient {
-        let key = format!(
-            "dossier:{}:{}:{}",
-            d.id,
-            action.as_str(),
-            now.unix_timestamp_nanos()
-        );
-        enqueue(tx, to, &title, &body, &key, now).await?;
+    if let Some((to, key)) = &n.recipient {
+        enqueue(tx, to, &n.title, &n.body, key, now).await?;
     }
     Ok(())
 }

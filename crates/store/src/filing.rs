@@ -163,6 +163,96 @@ where
     Ok(code)
 }
 
+/// The PostgreSQL filing: every row in one statement of data-modifying CTEs, which PostgreSQL
+/// runs atomically and commits on its own (foreign keys are checked at its end). One round trip
+/// instead of a transaction of eight, which is most of what a filing costs besides the commit.
+async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: String) -> Result<String, ActError> {
+    const SQL: &str = "WITH d AS (
+        INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)),
+    b AS (
+        INSERT INTO blobs (sha256, size, media_type, created_at)
+        SELECT DISTINCT s, z, m, $15 FROM UNNEST($16::text[], $17::bigint[], $18::text[]) AS t(s, z, m)
+        ON CONFLICT (sha256) DO NOTHING),
+    a AS (
+        INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at)
+        SELECT i, $1, doc, name, s, z, m, 0, $15
+        FROM UNNEST($19::text[], $20::text[], $21::text[], $16::text[], $17::bigint[], $18::text[]) AS t(i, doc, name, s, z, m)),
+    e AS (
+        INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash)
+        VALUES ($1, $22, $23, $40, $41, $15, $24, '', $25, $26), ($1, $27, $28, $40, $41, $15, $29, '', $30, $31)),
+    n AS (
+        INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at)
+        SELECT $32, $33, $1, $34, $35, $15 WHERE $33::text IS NOT NULL),
+    o AS (
+        INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at)
+        SELECT $36, $37, $38, $34, $35, $39, $15, $15 WHERE $38::text IS NOT NULL)
+    SELECT 1";
+    let d = &f.dossier;
+    let [created, submitted] = f.events.as_slice() else {
+        return Err(ActError::Store(StoreError::Invalid(
+            "a filing has two events".into(),
+        )));
+    };
+    let with_code = Dossier {
+        code: Some(code.clone()),
+        ..d.clone()
+    };
+    let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], d.created_at)
+        .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
+    let (recipient, key) = notice.recipient.clone().unzip();
+    let channel = recipient
+        .as_deref()
+        .map(|r| if r.contains('@') { "email" } else { "sms" });
+    let col = |get: fn(&OwnedFile) -> String| f.files.iter().map(get).collect::<Vec<String>>();
+    sqlx::query(SQL)
+        .bind(&d.id)
+        .bind(&code)
+        .bind(&d.procedure_id)
+        .bind(d.procedure_version)
+        .bind(&d.procedure_code)
+        .bind(&d.procedure_name)
+        .bind(&d.agency_code)
+        .bind(&d.desk_code)
+        .bind(&d.applicant_id)
+        .bind(&d.applicant_name)
+        .bind(&d.applicant_phone)
+        .bind(&d.applicant_email)
+        .bind(&d.admin_unit_code)
+        .bind(&f.form_json)
+        .bind(d.created_at)
+        .bind(col(|a| a.sha256.clone()))
+        .bind(f.files.iter().map(|a| a.size).collect::<Vec<i64>>())
+        .bind(col(|a| a.kind.media_type().to_owned()))
+        .bind(col(|_| uuid::Uuid::new_v4().to_string()))
+        .bind(col(|a| a.document.clone()))
+        .bind(col(|a| a.file_name.clone()))
+        .bind(created.seq)
+        .bind(&created.kind)
+        .bind(&created.status)
+        .bind(&created.prev_hash)
+        .bind(&created.hash)
+        .bind(submitted.seq)
+        .bind(&submitted.kind)
+        .bind(&submitted.status)
+        .bind(&submitted.prev_hash)
+        .bind(&submitted.hash)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&notice.user)
+        .bind(&notice.title)
+        .bind(&notice.body)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(channel)
+        .bind(&recipient)
+        .bind(&key)
+        .bind(&created.actor_id)
+        .bind(&created.actor_name)
+        .execute(pool)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(code)
+}
+
 impl Store {
     /// Files a complete online dossier: the dossier, its files (blobs already stored), its code,
     /// its events and the notifications, written together and committed with whatever other
@@ -310,9 +400,7 @@ impl Store {
             )
             .map_err(|e| StoreError::Invalid(e.to_string()))?
             .to_string();
-            let mut tx = pool.begin().await.map_err(StoreError::from)?;
-            let code = write_one(&mut tx, &filing, Some(code)).await?;
-            tx.commit().await.map_err(StoreError::from)?;
+            let code = write_one_pg(pool, &filing, code).await?;
             return Ok(done(code));
         }
         let queue = self
