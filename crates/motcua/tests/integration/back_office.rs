@@ -557,7 +557,6 @@ impl Env<'_> {
 
     /// A fresh dossier brought to `target` by the usual path.
     async fn dossier_in(&self, target: Status) -> String {
-        use Action::*;
         let p = &self.people;
         let form: BTreeMap<String, String> = [
             ("applicant_name", "Nguyễn Văn An"),
@@ -571,57 +570,7 @@ impl Env<'_> {
             .create_draft(&p.citizen, &self.procedure_id, &form)
             .await
             .unwrap();
-        let path: Vec<(Action, &Account)> = match target {
-            Status::Draft => vec![],
-            Status::Submitted => vec![(Submit, &p.citizen)],
-            Status::Received => vec![(Submit, &p.citizen), (Receive, &p.reception)],
-            Status::InProgress => vec![
-                (Submit, &p.citizen),
-                (Receive, &p.reception),
-                (Assign, &p.leader),
-            ],
-            Status::Consulting => vec![
-                (Submit, &p.citizen),
-                (Receive, &p.reception),
-                (Assign, &p.leader),
-                (Transfer, &p.specialist),
-            ],
-            Status::AwaitingApproval => vec![
-                (Submit, &p.citizen),
-                (Receive, &p.reception),
-                (Assign, &p.leader),
-                (Propose, &p.specialist),
-            ],
-            Status::Approved => vec![
-                (Submit, &p.citizen),
-                (Receive, &p.reception),
-                (Assign, &p.leader),
-                (Propose, &p.specialist),
-                (Approve, &p.leader),
-            ],
-            Status::Decided => vec![
-                (Submit, &p.citizen),
-                (Receive, &p.reception),
-                (Assign, &p.leader),
-                (Propose, &p.specialist),
-                (Approve, &p.leader),
-                (IssueResult, &p.leader),
-            ],
-            Status::HandedOver => vec![
-                (Submit, &p.citizen),
-                (Receive, &p.reception),
-                (Assign, &p.leader),
-                (Propose, &p.specialist),
-                (Approve, &p.leader),
-                (IssueResult, &p.leader),
-                (HandOver, &p.reception),
-            ],
-            Status::SupplementRequested => {
-                vec![(Submit, &p.citizen), (RequestSupplement, &p.reception)]
-            }
-            Status::Refused => vec![(Submit, &p.citizen), (Refuse, &p.reception)],
-            Status::Withdrawn => vec![(Submit, &p.citizen), (Withdraw, &p.citizen)],
-        };
+        let path = path_to(target, p);
         for (action, who) in path {
             self.try_act(&id, action, who)
                 .await
@@ -632,6 +581,36 @@ impl Env<'_> {
             target
         );
         id
+    }
+}
+
+/// The usual actions, and by whom, that bring a new draft to `target`.
+fn path_to(target: Status, p: &People) -> Vec<(Action, &Account)> {
+    use Action::*;
+    let before = |s: Status, step: (Action, &'static str)| {
+        let mut v = path_to(s, p);
+        let who = match step.1 {
+            "citizen" => &p.citizen,
+            "reception" => &p.reception,
+            "leader" => &p.leader,
+            _ => &p.specialist,
+        };
+        v.push((step.0, who));
+        v
+    };
+    match target {
+        Status::Draft => vec![],
+        Status::Submitted => vec![(Submit, &p.citizen)],
+        Status::Received => before(Status::Submitted, (Receive, "reception")),
+        Status::InProgress => before(Status::Received, (Assign, "leader")),
+        Status::Consulting => before(Status::InProgress, (Transfer, "specialist")),
+        Status::AwaitingApproval => before(Status::InProgress, (Propose, "specialist")),
+        Status::Approved => before(Status::AwaitingApproval, (Approve, "leader")),
+        Status::Decided => before(Status::Approved, (IssueResult, "leader")),
+        Status::HandedOver => before(Status::Decided, (HandOver, "reception")),
+        Status::SupplementRequested => before(Status::Submitted, (RequestSupplement, "reception")),
+        Status::Refused => before(Status::Submitted, (Refuse, "reception")),
+        Status::Withdrawn => before(Status::Submitted, (Withdraw, "citizen")),
     }
 }
 
@@ -778,21 +757,6 @@ async fn every_state_action_and_role_postgres() {
     every_state_action_and_role(crate::harness::Db::Postgres).await;
 }
 
-async fn cli(args: &[&str], data: &TestData) -> (i32, String, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .args(args)
-        .args(data.args())
-        .env_remove("MOTCUA_CONFIG")
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 async fn audit_verify_names_a_changed_event(db: crate::harness::Db) {
     let Some(data) = TestData::new(db).await else {
         return;
@@ -820,7 +784,7 @@ async fn audit_verify_names_a_changed_event(db: crate::harness::Db) {
     let code = store.dossier(&id).await.unwrap().unwrap().code.unwrap();
     store.close().await;
 
-    let (status, out, err) = cli(&["audit", "verify"], &data).await;
+    let (status, out, err) = crate::catalogue::cli(&["audit", "verify"], &data).await;
     assert_eq!(status, 0, "{out}{err}");
     assert!(out.contains("every chain intact"), "{out}");
 
@@ -858,7 +822,7 @@ async fn audit_verify_names_a_changed_event(db: crate::harness::Db) {
             pool.close().await;
         }
     }
-    let (status, out, err) = cli(&["audit", "verify"], &data).await;
+    let (status, out, err) = crate::catalogue::cli(&["audit", "verify"], &data).await;
     assert_eq!(status, 3, "{out}{err}");
     // create, submit, receive, assign, propose, approve: the approval is event #6.
     assert!(err.contains(&code), "{err}");

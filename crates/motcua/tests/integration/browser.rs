@@ -566,6 +566,18 @@ async fn sign_out(c: &Client) {
         .unwrap();
 }
 
+/// Opens the dossier `code` from the queue at `queue`.
+async fn open_from_queue(c: &Client, app: &TestApp, queue: &str, code: &str) {
+    c.goto(&app.url(queue)).await.unwrap();
+    c.find(Locator::LinkText(code))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_h1(c, &format!("Hồ sơ {code}")).await;
+}
+
 /// Waits (up to 10 s) for the page's notice to read `expected`.
 async fn expect_notice(c: &Client, expected: &str) {
     let mut last = String::new();
@@ -598,14 +610,7 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
 
     // Reception receives the online dossier, typing the processing time.
     sign_in(c, &app, "tiepnhan").await;
-    c.goto(&app.url("/office")).await.unwrap();
-    c.find(Locator::LinkText(&code))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    open_from_queue(c, &app, "/office", &code).await;
     fill(c, "#time_limit", "15 ngày làm việc").await;
     submit(c, "form[action$='/receive']").await;
     expect_notice(c, "Đã tiếp nhận hồ sơ").await;
@@ -613,28 +618,14 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
 
     // The leader finds it in the queue and assigns the specialist.
     sign_in(c, &app, "lanhdao").await;
-    c.goto(&app.url("/office/work?tab=assign")).await.unwrap();
-    c.find(Locator::LinkText(&code))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    open_from_queue(c, &app, "/office/work?tab=assign", &code).await;
     submit(c, "form[action$='/assign']").await;
     expect_notice(c, "Đã phân công chuyên viên").await;
     sign_out(c).await;
 
     // The specialist examines and proposes.
     sign_in(c, &app, "chuyenvien").await;
-    c.goto(&app.url("/office/work?tab=mine")).await.unwrap();
-    c.find(Locator::LinkText(&code))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    open_from_queue(c, &app, "/office/work?tab=mine", &code).await;
     fill(c, "#pnote", "Hồ sơ đủ điều kiện cấp chứng chỉ").await;
     submit(c, "form[action$='/propose']").await;
     expect_notice(c, "Đã trình kết quả").await;
@@ -642,14 +633,7 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
 
     // The leader approves and issues the result the system generates.
     sign_in(c, &app, "lanhdao").await;
-    c.goto(&app.url("/office/work?tab=approval")).await.unwrap();
-    c.find(Locator::LinkText(&code))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    expect_h1(c, &format!("Hồ sơ {code}")).await;
+    open_from_queue(c, &app, "/office/work?tab=approval", &code).await;
     submit(c, "form[action$='/approve']").await;
     expect_notice(c, "Đã phê duyệt").await;
     fill(

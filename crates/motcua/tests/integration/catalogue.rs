@@ -421,7 +421,7 @@ on_both_databases!(
     }
 );
 
-async fn cli(args: &[&str], data: &crate::harness::TestData) -> (i32, String, String) {
+pub async fn cli(args: &[&str], data: &crate::harness::TestData) -> (i32, String, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
         .args(args)
         .args(data.args())
