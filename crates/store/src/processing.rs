@@ -407,6 +407,11 @@ impl Store {
             if act.action == Action::Receive {
                 after.step_due_at = None;
             }
+            // Back from a supplement request: the clock restarted, and so does the examination.
+            if act.action == Action::Resubmit && to == Status::InProgress {
+                let share = wf.examine().map_or(100, |(_, s)| s.share_percent);
+                after.step_due_at = step_moment(&cal, &after, share, now);
+            }
             if save(&mut tx, &d, &after).await?.rows_affected() != 1 {
                 return Err(ActError::Conflict(d.status));
             }
@@ -486,7 +491,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Dossier>, StoreError> {
         let rows: Vec<Row> = if consulted {
-            let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id IN (SELECT dossier_id FROM consultations WHERE agency_code = $1 AND answered_at IS NULL) ORDER BY due_at IS NULL, due_at LIMIT $2");
+            let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE status = 'consulting' AND id IN (SELECT dossier_id FROM consultations WHERE agency_code = $1 AND answered_at IS NULL) ORDER BY due_at IS NULL, due_at LIMIT $2");
             on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(agency).bind(limit).fetch_all(p).await)?
         } else {
             let list = statuses

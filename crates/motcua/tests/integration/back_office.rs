@@ -743,6 +743,31 @@ async fn every_state_action_and_role(db: crate::harness::Db) {
         }
     }
     assert_eq!(successes, 40);
+
+    // A supplement asked by the specialist: the completed dossier returns to them, and the clock
+    // restarts from zero (Decree 61/2018 Art. 19(4)).
+    let id = env.dossier_in(Status::InProgress).await;
+    let before = store.dossier(&id).await.unwrap().unwrap();
+    env.try_act(&id, Action::RequestSupplement, &env.people.specialist)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let to = env
+        .try_act(&id, Action::Resubmit, &env.people.citizen)
+        .await
+        .unwrap();
+    assert_eq!(to, Status::InProgress);
+    let after = store.dossier(&id).await.unwrap().unwrap();
+    assert_eq!(after.assignee_id, before.assignee_id);
+    assert!(after.deadline.as_ref().unwrap().received > before.deadline.as_ref().unwrap().received);
+    assert!(after.step_due_at.is_some());
+    assert_eq!(
+        env.try_act(&id, Action::RequestSupplement, &env.people.specialist)
+            .await
+            .unwrap_err()
+            .code(),
+        "supplement_already_requested"
+    );
     assert_eq!(store.verify_events().await.unwrap().1, None);
     store.close().await;
 }
