@@ -10,8 +10,7 @@ use crate::accounts::Account;
 use crate::backend::{on_pool, BeginWrite};
 use crate::catalogue::StoredProcedure;
 use crate::dossiers::{
-    event_hash, micros, next_code, notify, ActError, CodeSettings, Dossier, DossierEvent, NewFile,
-    GENESIS,
+    event_hash, micros, ActError, CodeSettings, Dossier, DossierEvent, NewFile, GENESIS,
 };
 use crate::{Backend, Store, StoreError};
 use motcua_core::dossier::{decide, Action, Actor, Channel, Facts, FileKind, Status};
@@ -64,26 +63,34 @@ async fn writer(backend: Backend, mut rx: mpsc::Receiver<Filing>) {
 
 async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
     let mut results: Vec<Result<String, ActError>> = Vec::with_capacity(filings.len());
-    let committed: Result<(), sqlx::Error> = on_pool!(backend, pool => {
-        async {
-            let mut tx = pool.begin_write().await?;
-            for f in &filings {
-                sqlx::query("SAVEPOINT filing").execute(&mut *tx).await?;
-                match write_one(&mut tx, f, None).await {
-                    Ok(code) => {
-                        sqlx::query("RELEASE SAVEPOINT filing").execute(&mut *tx).await?;
-                        results.push(Ok(code));
-                    }
-                    Err(e) => {
-                        sqlx::query("ROLLBACK TO SAVEPOINT filing").execute(&mut *tx).await?;
-                        sqlx::query("RELEASE SAVEPOINT filing").execute(&mut *tx).await?;
-                        results.push(Err(e));
-                    }
+    // Only SQLite queues filings (PostgreSQL files each on its own connection).
+    let Backend::Sqlite(pool) = backend else {
+        for f in filings {
+            let _ = f.reply.send(Err(ActError::Store(StoreError::Invalid(
+                "filings are queued only on SQLite".into(),
+            ))));
+        }
+        return;
+    };
+    let committed: Result<(), sqlx::Error> = async {
+        let mut tx = pool.begin_write().await?;
+        for f in &filings {
+            match write_one_sqlite(&mut tx, f).await {
+                Ok(code) => results.push(Ok(code)),
+                Err(e) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT filing")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("RELEASE SAVEPOINT filing")
+                        .execute(&mut *tx)
+                        .await?;
+                    results.push(Err(e));
                 }
             }
-            tx.commit().await
-        }.await
-    });
+        }
+        tx.commit().await
+    }
+    .await;
     match committed {
         Ok(()) => {
             for (f, r) in filings.into_iter().zip(results) {
@@ -103,63 +110,114 @@ async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
     }
 }
 
-async fn write_one<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+/// One filing inside the batch, behind its own savepoint, in two round trips to SQLite's
+/// connection thread: the savepoint with the day's number, then every row and the release in one
+/// multi-statement query (sqlx binds the numbered parameters to each statement that uses them).
+async fn write_one_sqlite(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     f: &Filing,
-    code: Option<String>,
-) -> Result<String, ActError>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
+) -> Result<String, ActError> {
     let d = &f.dossier;
     let now = d.created_at;
-    let code = match code {
-        Some(c) => c,
-        None => next_code(tx, &f.codes, now).await?,
-    };
-    sqlx::query::<DB>("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)")
-        .bind(d.id.as_str()).bind(code.as_str()).bind(d.procedure_id.as_str()).bind(d.procedure_version)
-        .bind(d.procedure_code.as_str()).bind(d.procedure_name.as_str()).bind(d.agency_code.as_str()).bind(d.desk_code.clone())
-        .bind(d.applicant_id.clone()).bind(d.applicant_name.as_str()).bind(d.applicant_phone.as_str())
-        .bind(d.applicant_email.clone()).bind(d.admin_unit_code.clone())
-        .bind(f.form_json.as_str()).bind(now)
-        .execute(&mut **tx).await?;
-    for a in &f.files {
-        sqlx::query::<DB>("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
-            .bind(a.sha256.as_str()).bind(a.size).bind(a.kind.media_type()).bind(now)
-            .execute(&mut **tx).await?;
-        sqlx::query::<DB>("INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)")
-            .bind(uuid::Uuid::new_v4().to_string()).bind(d.id.as_str()).bind(a.document.as_str()).bind(a.file_name.as_str())
-            .bind(a.sha256.as_str()).bind(a.size).bind(a.kind.media_type()).bind(now)
-            .execute(&mut **tx).await?;
-    }
-    // Both events (created, submitted) in one statement: one round trip fewer per filing.
+    let date = now
+        .to_offset(motcua_core::calendar::deadline::VIETNAM)
+        .date();
+    let seq: i64 = sqlx::query_scalar("SAVEPOINT filing; INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
+        .bind(f.codes.prefix.as_str())
+        .bind(motcua_core::dossier::DossierCode::day_key(date))
+        .fetch_one(&mut **tx)
+        .await?;
+    let code = motcua_core::dossier::DossierCode::new(
+        f.codes.prefix.clone(),
+        date,
+        u32::try_from(seq).unwrap_or(u32::MAX),
+        f.codes.width,
+    )
+    .map_err(|e| StoreError::Invalid(e.to_string()))?
+    .to_string();
     let [created, submitted] = f.events.as_slice() else {
         return Err(ActError::Store(StoreError::Invalid(
             "a filing has two events".into(),
         )));
     };
-    sqlx::query::<DB>("INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), ($1, $11, $12, $4, $5, $6, $13, $8, $14, $15)")
-        .bind(d.id.as_str()).bind(created.seq).bind(created.kind.as_str()).bind(created.actor_id.clone())
-        .bind(created.actor_name.as_str()).bind(created.at).bind(created.status.as_str()).bind(created.note.as_str())
-        .bind(created.prev_hash.as_str()).bind(created.hash.as_str())
-        .bind(submitted.seq).bind(submitted.kind.as_str()).bind(submitted.status.as_str())
-        .bind(submitted.prev_hash.as_str()).bind(submitted.hash.as_str())
-        .execute(&mut **tx).await?;
     let with_code = Dossier {
         code: Some(code.clone()),
         ..d.clone()
     };
-    notify(tx, &with_code, Action::Submit, "", &[], now).await?;
+    let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], now)
+        .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
+    let mut sql = String::from("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1);
+        INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $16, $17, $18, $19, $15, $20, '', $21, $22), ($1, $23, $24, $18, $19, $15, $25, '', $26, $27);");
+    let mut next = 28;
+    if notice.user.is_some() {
+        sql.push_str(&format!("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES (${}, ${}, $1, ${}, ${}, $15);", next, next + 1, next + 2, next + 3));
+        next += 4;
+    }
+    if notice.recipient.is_some() {
+        sql.push_str(&format!("INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) VALUES (${}, ${}, ${}, ${}, ${}, ${}, $15, $15);", next, next + 1, next + 2, next + 3, next + 4, next + 5));
+        next += 6;
+    }
+    for _ in &f.files {
+        sql.push_str(&format!("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES (${a}, ${b}, ${c}, $15) ON CONFLICT (sha256) DO NOTHING; INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES (${i}, $1, ${doc}, ${name}, ${a}, ${b}, ${c}, 0, $15);",
+            a = next, b = next + 1, c = next + 2, i = next + 3, doc = next + 4, name = next + 5));
+        next += 6;
+    }
+    sql.push_str("RELEASE SAVEPOINT filing;");
+    let mut q = sqlx::query(&sql)
+        .bind(d.id.as_str())
+        .bind(code.as_str())
+        .bind(d.procedure_id.as_str())
+        .bind(d.procedure_version)
+        .bind(d.procedure_code.as_str())
+        .bind(d.procedure_name.as_str())
+        .bind(d.agency_code.as_str())
+        .bind(d.desk_code.as_deref())
+        .bind(d.applicant_id.as_deref())
+        .bind(d.applicant_name.as_str())
+        .bind(d.applicant_phone.as_str())
+        .bind(d.applicant_email.as_deref())
+        .bind(d.admin_unit_code.as_deref())
+        .bind(f.form_json.as_str())
+        .bind(now)
+        .bind(created.seq)
+        .bind(created.kind.as_str())
+        .bind(created.actor_id.as_deref())
+        .bind(created.actor_name.as_str())
+        .bind(created.status.as_str())
+        .bind(created.prev_hash.as_str())
+        .bind(created.hash.as_str())
+        .bind(submitted.seq)
+        .bind(submitted.kind.as_str())
+        .bind(submitted.status.as_str())
+        .bind(submitted.prev_hash.as_str())
+        .bind(submitted.hash.as_str());
+    if let Some(user) = &notice.user {
+        q = q
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(user.as_str())
+            .bind(notice.title.as_str())
+            .bind(notice.body.as_str());
+    }
+    if let Some((to, key)) = &notice.recipient {
+        let channel = if to.contains('@') { "email" } else { "sms" };
+        q = q
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(channel)
+            .bind(to.as_str())
+            .bind(notice.title.as_str())
+            .bind(notice.body.as_str())
+            .bind(key.as_str());
+    }
+    for a in &f.files {
+        q = q
+            .bind(a.sha256.as_str())
+            .bind(a.size)
+            .bind(a.kind.media_type())
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(a.document.as_str())
+            .bind(a.file_name.as_str());
+    }
+    q.execute(&mut **tx).await?;
     Ok(code)
 }
 
