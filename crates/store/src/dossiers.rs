@@ -650,6 +650,20 @@ fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> Option<(
     Some((title, body))
 }
 
+/// "dd/mm/yyyy" in Vietnam's time: the date line of a form.
+pub fn format_day(t: OffsetDateTime) -> String {
+    let l = t.to_offset(VIETNAM);
+    format!("{:02}/{:02}/{}", l.day(), u8::from(l.month()), l.year())
+}
+
+/// The latest event of one of `kinds` in a dossier's history, if any.
+pub fn last_of<'e>(events: &'e [DossierEvent], kinds: &[&str]) -> Option<&'e DossierEvent> {
+    events
+        .iter()
+        .rev()
+        .find(|e| kinds.contains(&e.kind.as_str()))
+}
+
 /// "hh:mm dd/mm/yyyy" in Vietnam's time, as the forms print it.
 pub fn format_local(t: OffsetDateTime) -> String {
     let l = t.to_offset(VIETNAM);

@@ -19,7 +19,9 @@ use motcua_core::accounts::{Access, Permission};
 use motcua_core::calendar::deadline::TimeLimit;
 use motcua_core::dossier::{validate_form, Action, Actor, Channel, OfflineReason, Status};
 use motcua_docs::{ApplicantBlock, Issuer, Receipt, SupplementRequest};
-use motcua_store::dossiers::{format_local, Act, ActError, Dossier, PaperDossier};
+use motcua_store::dossiers::{
+    format_day, format_local, last_of, Act, ActError, Dossier, PaperDossier,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -485,10 +487,7 @@ async fn receipt_pdf(
         }
     }
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let officer = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == "receive" || e.kind == "register")
+    let officer = last_of(&events, &["receive", "register"])
         .map(|e| e.actor_name.clone())
         .unwrap_or_default();
     let limit = d
@@ -535,7 +534,7 @@ async fn supplement_pdf(
         return Err(WebError::NotFound);
     }
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let request = events.iter().rev().find(|e| e.kind == "request_supplement");
+    let request = last_of(&events, &["request_supplement"]);
     let code = d.code.clone().unwrap_or_default();
     let doc = SupplementRequest {
         issuer: issuer(&ctx, &d),
@@ -551,9 +550,7 @@ async fn supplement_pdf(
             desk_name(&ctx, &d)
         ),
         officer: request.map(|e| e.actor_name.clone()).unwrap_or_default(),
-        date: request
-            .map(|e| format_local(e.at)[6..].to_owned())
-            .unwrap_or_default(),
+        date: request.map(|e| format_day(e.at)).unwrap_or_default(),
         tracking_url: tracking_url(&ctx, &headers, &d),
         code: code.clone(),
     };

@@ -20,7 +20,7 @@ use motcua_core::calendar::deadline::{DeadlineStatus, WorkCalendar, VIETNAM};
 use motcua_core::dossier::{Action, FileKind, HandOverMethod, Outcome, Status};
 use motcua_core::Role;
 use motcua_docs::{ControlRow, ControlSheet, Issuer, LedgerRow, ResultNotice};
-use motcua_store::dossiers::{format_local, Act, Dossier, ResultFile};
+use motcua_store::dossiers::{format_day, format_local, last_of, Act, Dossier, ResultFile};
 use motcua_store::processing::{actor_for, capacities};
 use serde::Deserialize;
 
@@ -447,7 +447,7 @@ async fn issue_result(
                     note.clone()
                 },
                 signer: user.account.display_name.clone(),
-                date: format_local(time::OffsetDateTime::now_utc())[6..].to_owned(),
+                date: format_day(time::OffsetDateTime::now_utc()),
                 tracking_url: tracking_url(&ctx, &headers, &d),
             };
             let bytes = tokio::task::spawn_blocking(move || motcua_docs::result_notice(&notice))
@@ -524,11 +524,7 @@ async fn refusal_pdf(
         return Err(WebError::NotFound);
     }
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let e = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == "refuse")
-        .ok_or(WebError::NotFound)?;
+    let e = last_of(&events, &["refuse"]).ok_or(WebError::NotFound)?;
     let code = d.code.clone().unwrap_or_default();
     let doc = motcua_docs::Refusal {
         issuer: issuer(&ctx, &d),
@@ -537,7 +533,7 @@ async fn refusal_pdf(
         matter: d.procedure_name.clone(),
         reason: e.note.clone(),
         officer: e.actor_name.clone(),
-        date: format_local(e.at)[6..].to_owned(),
+        date: format_day(e.at),
         tracking_url: tracking_url(&ctx, &headers, &d),
     };
     pdf(
@@ -558,11 +554,7 @@ async fn apology_pdf(
         return Err(WebError::NotFound);
     };
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let e = events
-        .iter()
-        .rev()
-        .find(|e| e.kind == "apologise_and_reschedule")
-        .ok_or(WebError::NotFound)?;
+    let e = last_of(&events, &["apologise_and_reschedule"]).ok_or(WebError::NotFound)?;
     let code = d.code.clone().unwrap_or_default();
     let doc = motcua_docs::Apology {
         issuer: agency_issuer(&ctx, &d),
@@ -579,7 +571,7 @@ async fn apology_pdf(
             .unwrap_or_default()
             .to_owned(),
         signer: e.actor_name.clone(),
-        date: format_local(e.at)[6..].to_owned(),
+        date: format_day(e.at),
         tracking_url: tracking_url(&ctx, &headers, &d),
     };
     pdf(

@@ -128,6 +128,45 @@ on_both_databases!(
             .step_due_at
             .is_some());
 
+        // Wrong, empty, huge and unknown input: a clear message, nothing changes.
+        let before = app.store.dossier(&id).await.unwrap().unwrap();
+        let huge = "x".repeat(1001);
+        for (action, fields, says) in [
+            (
+                "apologise_and_reschedule",
+                vec![("reason", huge.as_str()), ("new_due", "2027-03-31")],
+                "Nội dung quá dài",
+            ),
+            (
+                "apologise_and_reschedule",
+                vec![("reason", "Chậm"), ("new_due", "31-31-2027")],
+                "Không hiểu ngày",
+            ),
+            (
+                "apologise_and_reschedule",
+                vec![("reason", "Chậm"), ("new_due", "2020-01-01")],
+                "Ngày hẹn mới phải sau hạn trả kết quả",
+            ),
+            (
+                "apologise_and_reschedule",
+                vec![("reason", ""), ("new_due", "2027-03-31")],
+                "Cần ghi rõ lý do",
+            ),
+            (
+                "assign",
+                vec![("assignee", "no-such-officer")],
+                "không phải chuyên viên của cơ quan giải quyết",
+            ),
+            ("transfer", vec![("step", "abc")], "không hợp lệ"),
+        ] {
+            let (status, body, _) = act(&app, &leader, &id, action, &fields).await;
+            assert_eq!(status, 422, "{action} {fields:?}: {body}");
+            assert!(body.contains(says), "{action}: {says}: {body}");
+        }
+        assert_eq!(app.store.dossier(&id).await.unwrap().unwrap(), before);
+        assert_eq!(act(&app, &leader, &id, "explode", &[]).await.0, 404);
+        assert_eq!(act(&app, &leader, &id, "submit", &[]).await.0, 404);
+
         // Late: an apology with one new appointment (Mẫu 04), and never a second.
         let (status, body, _) = act(
             &app,
@@ -761,6 +800,26 @@ async fn every_state_action_and_role(db: crate::harness::Db) {
     assert_eq!(after.assignee_id, before.assignee_id);
     assert!(after.deadline.as_ref().unwrap().received > before.deadline.as_ref().unwrap().received);
     assert!(after.step_due_at.is_some());
+    // A leader of another agency claiming to act as leader is refused by the store itself.
+    store
+        .create_official(
+            "ld.khac",
+            "Lãnh đạo cơ quan khác",
+            "unused",
+            &[(motcua_core::Role::Leader, Some("so-yt".to_owned()))],
+        )
+        .await
+        .unwrap();
+    let stranger = account(&store, "ld.khac").await;
+    let waiting = env.dossier_in(Status::AwaitingApproval).await;
+    let before_stranger = store.dossier(&waiting).await.unwrap().unwrap();
+    let act = Act::new(&waiting, Action::Approve, Actor::Leader, &stranger, "");
+    let refused = store.act(act, &env.codes, &env.hours).await.unwrap_err();
+    assert_eq!(refused.code(), "not_allowed", "{refused}");
+    assert_eq!(
+        store.dossier(&waiting).await.unwrap().unwrap(),
+        before_stranger
+    );
     assert_eq!(
         env.try_act(&id, Action::RequestSupplement, &env.people.specialist)
             .await
