@@ -109,22 +109,71 @@ impl Account {
     }
 }
 
-/// An account's columns and one of its roles (or none).
-type AccountRoleRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// An account's columns and one of its roles (or none): one row per role.
+#[derive(sqlx::FromRow)]
+struct AccountRoleRow {
+    id: String,
+    username: String,
+    display_name: String,
+    kind: String,
+    status: String,
+    email: Option<String>,
+    phone: Option<String>,
+    cccd: Option<String>,
+    birth_date: Option<String>,
+    address: Option<String>,
+    admin_unit_code: Option<String>,
+    role: Option<String>,
+    agency_code: Option<String>,
+}
+
+/// The columns of [`AccountRoleRow`], for queries that join `users u` with `user_roles r`.
+const ACCOUNT_COLUMNS: &str = "u.id, u.username, u.display_name, u.kind, u.status, u.email, u.phone, u.cccd, u.birth_date, u.address, u.admin_unit_code, r.role, r.agency_code";
+
+/// A bearer token's row joined with its account's rows.
+#[derive(sqlx::FromRow)]
+struct TokenAccountRow {
+    #[sqlx(flatten)]
+    account: AccountRoleRow,
+    scopes: String,
+    last_used_at: Option<OffsetDateTime>,
+}
+
+/// A session's row joined with its account's rows.
+#[derive(sqlx::FromRow)]
+struct SessionAccountRow {
+    #[sqlx(flatten)]
+    account: AccountRoleRow,
+    last_seen_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+/// The account of `rows` (all of one user, ordered by role), or `None` when there is none.
+fn account_from_rows<'a>(mut rows: impl Iterator<Item = &'a AccountRoleRow>) -> Option<Account> {
+    let first = rows.next()?;
+    let role_of = |r: &AccountRoleRow| {
+        let role = r.role.as_deref()?.parse::<Role>().ok()?;
+        Some((role, r.agency_code.clone()))
+    };
+    let roles = std::iter::once(first)
+        .chain(rows)
+        .filter_map(role_of)
+        .collect();
+    Some(Account {
+        id: first.id.clone(),
+        username: first.username.clone(),
+        display_name: first.display_name.clone(),
+        kind: AccountKind::parse(&first.kind),
+        status: first.status.clone(),
+        email: first.email.clone(),
+        phone: first.phone.clone(),
+        cccd: first.cccd.clone(),
+        birth_date: first.birth_date.clone(),
+        address: first.address.clone(),
+        admin_unit_code: first.admin_unit_code.clone(),
+        roles,
+    })
+}
 
 /// What a login attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,33 +265,10 @@ impl Store {
     /// One query for the account and its roles (a left join: one row per role), since every
     /// signed-in request reads it.
     async fn account_by_id(&self, user_id: &str) -> Result<Option<Account>, StoreError> {
-        let sql = "SELECT u.id, u.username, u.display_name, u.kind, u.status, u.email, u.phone, u.cccd, u.birth_date, u.address, u.admin_unit_code, r.role, r.agency_code FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role, r.agency_code";
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role, r.agency_code");
         let rows: Vec<AccountRoleRow> =
-            on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let roles = rows
-            .iter()
-            .filter_map(|r| {
-                let role = r.11.as_deref()?.parse::<Role>().ok()?;
-                Some((role, r.12.clone()))
-            })
-            .collect();
-        Ok(Some(Account {
-            id: first.0.clone(),
-            username: first.1.clone(),
-            display_name: first.2.clone(),
-            kind: AccountKind::parse(&first.3),
-            status: first.4.clone(),
-            email: first.5.clone(),
-            phone: first.6.clone(),
-            cccd: first.7.clone(),
-            birth_date: first.8.clone(),
-            address: first.9.clone(),
-            admin_unit_code: first.10.clone(),
-            roles,
-        }))
+            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?;
+        Ok(account_from_rows(rows.iter()))
     }
 
     /// The account with this id.
@@ -414,9 +440,12 @@ impl Store {
     ) -> Result<Option<Account>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let id_hash = hash_secret(secret);
-        let row: Option<(String, OffsetDateTime, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT user_id, last_seen_at, expires_at FROM sessions WHERE id_hash = $1")
-            .bind(&id_hash).fetch_optional(p).await)?;
-        let Some((user_id, last_seen, expires)) = row else {
+        // One round trip: the session with its account and roles.
+        let sql = format!("SELECT {ACCOUNT_COLUMNS}, s.last_seen_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id WHERE s.id_hash = $1 ORDER BY r.role, r.agency_code");
+        let rows: Vec<SessionAccountRow> = on_pool!(self.backend(), p => sqlx::query_as(&sql)
+            .bind(&id_hash).fetch_all(p).await)?;
+        let Some((last_seen, expires)) = rows.first().map(|r| (r.last_seen_at, r.expires_at))
+        else {
             return Ok(None);
         };
         if expires <= now || last_seen + idle <= now {
@@ -426,8 +455,7 @@ impl Store {
         if now - last_seen > Duration::minutes(1) {
             on_pool!(self.backend(), p => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&id_hash).execute(p).await.map(|r| r.rows_affected()))?;
         }
-        let account = self.account(&user_id).await?;
-        Ok(account.filter(|a| a.status == "active"))
+        Ok(account_from_rows(rows.iter().map(|r| &r.account)).filter(|a| a.status == "active"))
     }
 
     /// Ends one session.
@@ -566,9 +594,12 @@ impl Store {
         secret: &str,
     ) -> Result<Option<(Account, Vec<String>, bool)>, StoreError> {
         let hash = hash_secret(secret);
-        let row: Option<(String, String, Option<OffsetDateTime>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT user_id, scopes, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(&hash).fetch_optional(p).await)?;
-        let Some((user_id, scopes, last_used)) = row else {
+        // One round trip: the token with its account and roles.
+        let sql = format!("SELECT {ACCOUNT_COLUMNS}, t.scopes, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN user_roles r ON r.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL ORDER BY r.role, r.agency_code");
+        let rows: Vec<TokenAccountRow> =
+            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(&hash).fetch_all(p).await)?;
+        let Some((scopes, last_used)) = rows.first().map(|r| (r.scopes.clone(), r.last_used_at))
+        else {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
@@ -576,9 +607,7 @@ impl Store {
         if new_period {
             on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(now).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
         }
-        Ok(self
-            .account(&user_id)
-            .await?
+        Ok(account_from_rows(rows.iter().map(|r| &r.account))
             .filter(|a| a.status == "active")
             .map(|a| {
                 (
