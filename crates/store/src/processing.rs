@@ -539,9 +539,7 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Invalid(format!("blob write interrupted: {e}")))??;
-        let out = (staged.sha256.clone(), staged.size);
-        staged.discard();
-        Ok(out)
+        Ok((staged.sha256.clone(), staged.size))
     }
 
     /// Active specialists of an agency (whom a leader may assign), by name.

@@ -156,9 +156,8 @@ pub(crate) async fn create_upload(
         let up = state
             .store
             .create_complete_upload(&user.account.id, &name, &staged, kind)
-            .await;
-        staged.discard();
-        let up = up.map_err(store_failed)?;
+            .await
+            .map_err(store_failed)?;
         return Ok((StatusCode::CREATED, Json(UploadState::from(up))).into_response());
     }
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
@@ -720,9 +719,11 @@ async fn read_new_dossier(
     }
     let mut incoming = Vec::new();
     for (field, name, staged, kind) in checked {
-        let stored = state.store.commit_blob(&staged).await;
-        staged.discard();
-        stored.map_err(store_failed)?;
+        state
+            .store
+            .commit_blob(&staged)
+            .await
+            .map_err(store_failed)?;
         incoming.push(Incoming {
             document: field,
             file_name: name,

@@ -174,9 +174,13 @@ async fn stage_field(
             limit: limits.per_file,
         }));
     }
-    match tokio::task::spawn_blocking(move || staging.finish()).await {
-        Ok(Ok(staged)) => Ok(Ok(staged)),
-        _ => Err(true),
+    // Nothing is synced yet (the blob store syncs the file once in place): no blocking hop.
+    match staging.finish() {
+        Ok(staged) => Ok(Ok(staged)),
+        Err(e) => {
+            tracing::error!(error = %e, "staging write failed");
+            Err(true)
+        }
     }
 }
 
@@ -282,7 +286,6 @@ pub(crate) async fn check_and_attach(
                 .store
                 .attach(dossier_id, document, name, &staged, kind)
                 .await;
-            staged.discard();
             match attached? {
                 Some(_) => Ok(None),
                 None => Err(WebError::NotFound),

@@ -633,11 +633,8 @@ async fn file_report(
         evidence_file: evidence.as_ref().map(|(s, k, n)| (s, *k, n.as_str())),
         reported_by: &user.account.id,
     };
-    let stored_report = ctx.state.store.add_progress_report(report).await;
-    if let Some((s, _, _)) = &evidence {
-        s.discard();
-    }
-    stored_report?;
+    // The evidence file is committed or removed by the store either way.
+    ctx.state.store.add_progress_report(report).await?;
     Ok(Redirect::to(&format!("/plans/{id}/tasks/{}?notice=reported", task.code)).into_response())
 }
 

@@ -415,9 +415,7 @@ async fn issue_result(
             let limits = ctx.state.site.dossiers.limits;
             match limits.check(&f.name, &staged.head, staged.size, 0) {
                 Ok(kind) => {
-                    let committed = ctx.state.store.commit_blob(&staged).await;
-                    staged.discard();
-                    committed?;
+                    ctx.state.store.commit_blob(&staged).await?;
                     (staged.sha256.clone(), staged.size, f.name, kind)
                 }
                 Err(e) => {
