@@ -7,19 +7,54 @@
 //! caller is answered only after the commit that holds its dossier.
 
 use crate::accounts::Account;
-use crate::backend::{on_pool, BeginWrite};
+use crate::backend::BeginWrite;
 use crate::catalogue::StoredProcedure;
 use crate::dossiers::{
     event_hash, micros, ActError, CodeSettings, Dossier, DossierEvent, NewFile, GENESIS,
 };
 use crate::{Backend, Store, StoreError};
 use motcua_core::dossier::{decide, Action, Actor, Channel, Facts, FileKind, Status};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most filings written under one commit.
 const MAX_BATCH: usize = 64;
+
+/// Day numbers a PostgreSQL server takes from the counter at once. Taking one per filing would
+/// cost every filing a second commit; a block costs one per this many, and leaves at most this
+/// many minus one numbers unused when the server stops (a gap in the day's codes, never a repeat).
+const NUMBER_BLOCK: i64 = 16;
+
+/// The rest of each reserved block, by (code prefix, day): next number to give, last reserved.
+#[derive(Default)]
+pub(crate) struct NumberBlocks(tokio::sync::Mutex<HashMap<(String, String), (i64, i64)>>);
+
+impl NumberBlocks {
+    /// The next number of `day` for `prefix`, reserving a new block when this server's is used
+    /// up. The lock is held across that reservation so two filings never reserve at once.
+    async fn next(&self, pool: &sqlx::PgPool, prefix: &str, day: &str) -> Result<i64, StoreError> {
+        let mut blocks = self.0.lock().await;
+        let key = (prefix.to_owned(), day.to_owned());
+        if let Some((next, last)) = blocks.get_mut(&key) {
+            if *next <= *last {
+                *next += 1;
+                return Ok(*next - 1);
+            }
+        }
+        let last: i64 = sqlx::query_scalar("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, $3) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + $3 RETURNING last")
+            .bind(prefix)
+            .bind(day)
+            .bind(NUMBER_BLOCK)
+            .fetch_one(pool)
+            .await?;
+        // Day keys (YYMMDD) sort by date: the blocks of days that are over are dropped.
+        blocks.retain(|(_, d), _| d.as_str() >= day);
+        let first = last - NUMBER_BLOCK + 1;
+        blocks.insert(key, (first + 1, last));
+        Ok(first)
+    }
+}
 
 /// A file to attach, owned so the filing can wait in the queue.
 #[derive(Debug, Clone)]
@@ -38,8 +73,13 @@ struct Filing {
     files: Vec<OwnedFile>,
     events: Vec<DossierEvent>,
     form_json: String,
-    reply: oneshot::Sender<Result<String, ActError>>,
+    /// The commune whose centre receives it (`None`: the provincial centre).
+    desk_unit: Option<String>,
+    reply: oneshot::Sender<Result<Filed, ActError>>,
 }
+
+/// What a stored filing got: its code and its receiving desk.
+type Filed = (String, Option<String>);
 
 /// The queue to the writer task.
 pub(crate) struct FilingQueue(mpsc::Sender<Filing>);
@@ -62,7 +102,7 @@ async fn writer(backend: Backend, mut rx: mpsc::Receiver<Filing>) {
 }
 
 async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
-    let mut results: Vec<Result<String, ActError>> = Vec::with_capacity(filings.len());
+    let mut results: Vec<Result<Filed, ActError>> = Vec::with_capacity(filings.len());
     // Only SQLite queues filings (PostgreSQL files each on its own connection).
     let Backend::Sqlite(pool) = backend else {
         for f in filings {
@@ -76,7 +116,7 @@ async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
         let mut tx = pool.begin_write().await?;
         for f in &filings {
             match write_one_sqlite(&mut tx, f).await {
-                Ok(code) => results.push(Ok(code)),
+                Ok(filed) => results.push(Ok(filed)),
                 Err(e) => {
                     sqlx::query("ROLLBACK TO SAVEPOINT filing")
                         .execute(&mut *tx)
@@ -111,20 +151,23 @@ async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
 }
 
 /// One filing inside the batch, behind its own savepoint, in two round trips to SQLite's
-/// connection thread: the savepoint with the day's number, then every row and the release in one
-/// multi-statement query (sqlx binds the numbered parameters to each statement that uses them).
+/// connection thread: the savepoint with the day's number and the receiving desk, then every row
+/// and the release in one multi-statement query (sqlx binds the numbered parameters to each
+/// statement that uses them). Returns the code and the desk.
 async fn write_one_sqlite(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     f: &Filing,
-) -> Result<String, ActError> {
+) -> Result<Filed, ActError> {
     let d = &f.dossier;
     let now = d.created_at;
     let date = now
         .to_offset(motcua_core::calendar::deadline::VIETNAM)
         .date();
-    let seq: i64 = sqlx::query_scalar("SAVEPOINT filing; INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
+    let first = format!("SAVEPOINT filing; INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last, {}", crate::dossiers::desk_sql("$3"));
+    let (seq, desk): (i64, Option<String>) = sqlx::query_as(&first)
         .bind(f.codes.prefix.as_str())
         .bind(motcua_core::dossier::DossierCode::day_key(date))
+        .bind(f.desk_unit.as_deref())
         .fetch_one(&mut **tx)
         .await?;
     let code = motcua_core::dossier::DossierCode::new(
@@ -171,7 +214,7 @@ async fn write_one_sqlite(
         .bind(d.procedure_code.as_str())
         .bind(d.procedure_name.as_str())
         .bind(d.agency_code.as_str())
-        .bind(d.desk_code.as_deref())
+        .bind(desk.as_deref())
         .bind(d.applicant_id.as_deref())
         .bind(d.applicant_name.as_str())
         .bind(d.applicant_phone.as_str())
@@ -218,16 +261,19 @@ async fn write_one_sqlite(
             .bind(a.file_name.as_str());
     }
     q.execute(&mut **tx).await?;
-    Ok(code)
+    Ok((code, desk))
 }
 
 /// The PostgreSQL filing: every row in one statement of data-modifying CTEs, which PostgreSQL
 /// runs atomically and commits on its own (foreign keys are checked at its end). One round trip
 /// instead of a transaction of eight, which is most of what a filing costs besides the commit.
-async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: String) -> Result<String, ActError> {
-    const SQL: &str = "WITH d AS (
+/// The filing statement on PostgreSQL: the receiving desk is chosen inside it (parameter 8 is the
+/// commune unit, see [`crate::dossiers::desk_sql`]) and returned.
+static PG_FILING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let sql = "WITH d AS (
         INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)),
+        VALUES ($1, $2, $3, $4, $5, $6, $7, {desk}, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)
+        RETURNING desk_code),
     b AS (
         INSERT INTO blobs (sha256, size, media_type, created_at)
         SELECT DISTINCT s, z, m, $15 FROM UNNEST($16::text[], $17::bigint[], $18::text[]) AS t(s, z, m)
@@ -245,7 +291,16 @@ async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: String) -> Result<S
     o AS (
         INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at)
         SELECT $36, $37, $38, $34, $35, $39, $15, $15 WHERE $38::text IS NOT NULL)
-    SELECT 1";
+    SELECT desk_code FROM d";
+    sql.replace("{desk}", &crate::dossiers::desk_sql("$8::text"))
+});
+
+/// One filing on PostgreSQL, one statement committed on its own. Returns the receiving desk.
+async fn write_one_pg(
+    pool: &sqlx::PgPool,
+    f: &Filing,
+    code: &str,
+) -> Result<Option<String>, ActError> {
     let d = &f.dossier;
     let [created, submitted] = f.events.as_slice() else {
         return Err(ActError::Store(StoreError::Invalid(
@@ -253,7 +308,7 @@ async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: String) -> Result<S
         )));
     };
     let with_code = Dossier {
-        code: Some(code.clone()),
+        code: Some(code.to_owned()),
         ..d.clone()
     };
     let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], d.created_at)
@@ -263,15 +318,15 @@ async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: String) -> Result<S
         .as_deref()
         .map(|r| if r.contains('@') { "email" } else { "sms" });
     let col = |get: fn(&OwnedFile) -> String| f.files.iter().map(get).collect::<Vec<String>>();
-    sqlx::query(SQL)
+    let desk: Option<String> = sqlx::query_scalar(&PG_FILING)
         .bind(&d.id)
-        .bind(&code)
+        .bind(code)
         .bind(&d.procedure_id)
         .bind(d.procedure_version)
         .bind(&d.procedure_code)
         .bind(&d.procedure_name)
         .bind(&d.agency_code)
-        .bind(&d.desk_code)
+        .bind(&f.desk_unit)
         .bind(&d.applicant_id)
         .bind(&d.applicant_name)
         .bind(&d.applicant_phone)
@@ -305,10 +360,10 @@ async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: String) -> Result<S
         .bind(&key)
         .bind(&created.actor_id)
         .bind(&created.actor_name)
-        .execute(pool)
+        .fetch_one(pool)
         .await
         .map_err(StoreError::from)?;
-    Ok(code)
+    Ok(desk)
 }
 
 impl Store {
@@ -338,10 +393,8 @@ impl Store {
             .get("applicant_commune")
             .filter(|c| !c.is_empty())
             .cloned();
-        // The desk is read here, outside the shared write transaction.
-        let desk = self
-            .receiving_desk(&procedure.procedure.levels, commune.as_deref())
-            .await?;
+        // The filing's statements choose the receiving desk themselves: no round trip before.
+        let desk_unit = crate::dossiers::desk_unit(&procedure.procedure.levels, commune.as_deref());
         let mut events = Vec::with_capacity(2);
         let mut prev = GENESIS.to_owned();
         for (seq, kind, status) in [
@@ -373,7 +426,7 @@ impl Store {
             procedure_code: procedure.procedure.code.clone(),
             procedure_name: procedure.procedure.name.clone(),
             agency_code: procedure.procedure.agency_code.clone(),
-            desk_code: desk,
+            desk_code: None,
             applicant_id: Some(applicant.id.clone()),
             applicant_name: get("applicant_name"),
             applicant_phone: get("applicant_phone"),
@@ -423,11 +476,13 @@ impl Store {
             files,
             events: events.clone(),
             form_json,
+            desk_unit,
             reply,
         };
-        let done = |code: String| {
+        let done = |code: String, desk_code: Option<String>| {
             let dossier = Dossier {
                 code: Some(code),
+                desk_code,
                 ..dossier
             };
             (dossier, events)
@@ -435,21 +490,22 @@ impl Store {
         if let Backend::Postgres(pool) = self.backend() {
             // PostgreSQL already flushes concurrent commits together and takes writers in
             // parallel: each filing gets its own transaction on its own connection. The number
-            // is taken first, in its own short statement, so the day's counter row is not locked
-            // for the whole filing (which would make filings wait for each other's commits); a
-            // filing that then fails leaves a gap, never a repeat.
-            // One statement, committed on its own: one round trip.
+            // comes from a block this server reserved beforehand, so the day's counter row is not
+            // locked for the whole filing (which would make filings wait for each other's
+            // commits); a filing that then fails leaves a gap, never a repeat.
             let date = filing
                 .dossier
                 .created_at
                 .to_offset(motcua_core::calendar::deadline::VIETNAM)
                 .date();
-            let seq: i64 = sqlx::query_scalar("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
-                .bind(codes.prefix.as_str())
-                .bind(motcua_core::dossier::DossierCode::day_key(date))
-                .fetch_one(pool)
-                .await
-                .map_err(StoreError::from)?;
+            let seq = self
+                .numbers
+                .next(
+                    pool,
+                    codes.prefix.as_str(),
+                    &motcua_core::dossier::DossierCode::day_key(date),
+                )
+                .await?;
             let code = motcua_core::dossier::DossierCode::new(
                 codes.prefix.clone(),
                 date,
@@ -458,8 +514,8 @@ impl Store {
             )
             .map_err(|e| StoreError::Invalid(e.to_string()))?
             .to_string();
-            let code = write_one_pg(pool, &filing, code).await?;
-            return Ok(done(code));
+            let desk = write_one_pg(pool, &filing, &code).await?;
+            return Ok(done(code, desk));
         }
         let queue = self
             .filings
@@ -469,29 +525,9 @@ impl Store {
             .send(filing)
             .await
             .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))?;
-        let code = answer
+        let (code, desk) = answer
             .await
             .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))??;
-        Ok(done(code))
-    }
-
-    /// The one-stop desk that receives a procedure implemented at `levels`, filed for `commune`.
-    pub async fn receiving_desk(
-        &self,
-        levels: &[motcua_core::catalogue::Level],
-        commune: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
-        let commune_desk = match motcua_core::dossier::receiving_desk(levels, commune) {
-            motcua_core::dossier::DeskUnit::Commune(unit) => {
-                on_pool!(self.backend(), p => sqlx::query_scalar::<_, String>("SELECT code FROM agencies WHERE kind = 'one_stop_desk' AND admin_unit_code = $1 ORDER BY code LIMIT 1").bind(unit).fetch_optional(p).await)?
-            }
-            motcua_core::dossier::DeskUnit::Province => None,
-        };
-        if commune_desk.is_some() {
-            return Ok(commune_desk);
-        }
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_scalar::<_, String>("SELECT a.code FROM agencies a JOIN admin_units u ON u.code = a.admin_unit_code WHERE a.kind = 'one_stop_desk' AND u.kind = 'province' ORDER BY a.code LIMIT 1").fetch_optional(p).await)?,
-        )
+        Ok(done(code, desk))
     }
 }

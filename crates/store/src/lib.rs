@@ -44,6 +44,8 @@ pub struct Store {
     blobs: std::sync::Arc<blobs::FsBlobStore>,
     // Started on first use, in the runtime that uses the store.
     filings: std::sync::OnceLock<filing::FilingQueue>,
+    // Day numbers reserved on PostgreSQL and not yet given out.
+    numbers: filing::NumberBlocks,
     // SQLite has one writer at a time: queueing dossier actions here, in order, spares them the
     // busy-wait sleeps of `BEGIN IMMEDIATE` under contention (PostgreSQL locks rows instead).
     acts: tokio::sync::Mutex<()>,
@@ -68,6 +70,7 @@ impl Store {
             backend,
             blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
             filings: std::sync::OnceLock::new(),
+            numbers: filing::NumberBlocks::default(),
             acts: tokio::sync::Mutex::new(()),
             data_dir: config.data_dir.clone(),
             _lock: lock,
@@ -86,6 +89,7 @@ impl Store {
             backend,
             blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
             filings: std::sync::OnceLock::new(),
+            numbers: filing::NumberBlocks::default(),
             acts: tokio::sync::Mutex::new(()),
             data_dir: config.data_dir.clone(),
             _lock: None,
