@@ -1232,3 +1232,93 @@ on_both_databases!(
         );
     }
 );
+
+on_both_databases!(
+    filings_go_to_the_right_desk_and_two_servers_never_share_a_number,
+    |app: TestApp| async move {
+        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+        let account = app.store.account(&citizen).await.unwrap().unwrap();
+        let codes = app.state.site.dossiers.codes.clone();
+        let form = |commune: Option<&str>| {
+            let mut f: std::collections::BTreeMap<String, String> = APPLICANT
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            if let Some(c) = commune {
+                f.insert("applicant_commune".into(), c.into());
+            }
+            f
+        };
+        // A commune-level procedure goes to the centre of the commune chosen; without a commune,
+        // or for a procedure of another level, to the provincial centre.
+        let commune_level = app
+            .store
+            .procedure("2.001035", "ubnd-xa")
+            .await
+            .unwrap()
+            .unwrap();
+        let any_level = app
+            .store
+            .procedure("2.000908", "ubnd-xa")
+            .await
+            .unwrap()
+            .unwrap();
+        for (procedure, commune, desk) in [
+            (&commune_level, Some("05977"), "ttpvhcc-05977"),
+            (&commune_level, None, "ttpvhcc-tinh"),
+            (&any_level, Some("05977"), "ttpvhcc-tinh"),
+        ] {
+            let (d, _) = app
+                .store
+                .file_dossier(&account, procedure, &form(commune), &[], &codes)
+                .await
+                .unwrap();
+            assert_eq!(d.desk_code.as_deref(), Some(desk), "{commune:?}");
+            let stored = app.store.dossier(&d.id).await.unwrap().unwrap();
+            assert_eq!(stored.desk_code.as_deref(), Some(desk));
+        }
+
+        // A second server on the same data, filings on both at once, then the second restarted:
+        // every number is new.
+        let config = app.store_config();
+        let second = std::sync::Arc::new(motcua_store::Store::open_shared(&config).await.unwrap());
+        let mut all = Vec::new();
+        for round in 0..2 {
+            let other = if round == 0 {
+                second.clone()
+            } else {
+                std::sync::Arc::new(motcua_store::Store::open_shared(&config).await.unwrap())
+            };
+            let mut filings = Vec::new();
+            for i in 0..40 {
+                let store = if i % 2 == 0 {
+                    app.store.clone()
+                } else {
+                    other.clone()
+                };
+                let (account, procedure, form, codes) = (
+                    account.clone(),
+                    any_level.clone(),
+                    form(None),
+                    codes.clone(),
+                );
+                filings.push(tokio::spawn(async move {
+                    store
+                        .file_dossier(&account, &procedure, &form, &[], &codes)
+                        .await
+                        .map(|(d, _)| d.code.unwrap())
+                }));
+            }
+            for f in filings {
+                all.push(f.await.unwrap().unwrap());
+            }
+        }
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 80, "{all:?}");
+        for code in &all {
+            assert!(app.store.dossier_by_code(code).await.unwrap().is_some());
+        }
+    }
+);

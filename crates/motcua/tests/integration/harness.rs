@@ -216,6 +216,11 @@ impl TestApp {
         })
     }
 
+    /// Where this app's store lives, to open a second server on the same data.
+    pub fn store_config(&self) -> StoreConfig {
+        self._data.store_config()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
