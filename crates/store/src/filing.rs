@@ -84,19 +84,23 @@ type Filed = (String, Option<String>);
 /// The queue to the writer task.
 pub(crate) struct FilingQueue(mpsc::Sender<Filing>);
 
+/// The store's queue of SQLite writers, which the writer task joins for each batch.
+type WriteTurns = std::sync::Arc<tokio::sync::Mutex<()>>;
+
 impl FilingQueue {
     /// Starts the writer task for `backend` in the current runtime.
-    pub(crate) fn start(backend: Backend) -> FilingQueue {
+    pub(crate) fn start(backend: Backend, turns: WriteTurns) -> FilingQueue {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(writer(backend, rx));
+        tokio::spawn(writer(backend, turns, rx));
         FilingQueue(tx)
     }
 }
 
-async fn writer(backend: Backend, mut rx: mpsc::Receiver<Filing>) {
+async fn writer(backend: Backend, turns: WriteTurns, mut rx: mpsc::Receiver<Filing>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let filings = std::mem::take(&mut batch);
+        let _turn = turns.lock().await;
         write_batch(&backend, filings).await;
     }
 }
@@ -519,7 +523,7 @@ impl Store {
         }
         let queue = self
             .filings
-            .get_or_init(|| FilingQueue::start(self.backend().clone()));
+            .get_or_init(|| FilingQueue::start(self.backend().clone(), self.writes.clone()));
         queue
             .0
             .send(filing)

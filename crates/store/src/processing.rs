@@ -238,10 +238,7 @@ impl Store {
         };
         let now = micros(OffsetDateTime::now_utc());
         let my_agencies = officer_agencies(act.by);
-        let _turn = match self.backend() {
-            crate::Backend::Sqlite(_) => Some(self.acts.lock().await),
-            crate::Backend::Postgres(_) => None,
-        };
+        let _turn = self.write_turn().await;
         let result: Result<Dossier, ActError> = on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1");

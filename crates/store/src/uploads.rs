@@ -73,8 +73,10 @@ impl Store {
     ) -> Result<Upload, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = micros(OffsetDateTime::now_utc());
+        let turn = self.write_turn().await;
         on_pool!(self.backend(), p => sqlx::query("INSERT INTO uploads (id, owner_id, file_name, size, received, created_at) VALUES ($1, $2, $3, $4, 0, $5)")
             .bind(&id).bind(owner_id).bind(file_name).bind(size).bind(now).execute(p).await.map(|_| ()))?;
+        drop(turn);
         std::fs::create_dir_all(self.blobs().staging_dir()).map_err(|source| {
             StoreError::DataDir {
                 path: self.blobs().staging_dir().to_path_buf(),
@@ -133,9 +135,11 @@ impl Store {
             up.received = end;
             return Ok(up);
         }
+        let turn = self.write_turn().await;
         let n = on_pool!(self.backend(), p => sqlx::query("UPDATE uploads SET received = $1 WHERE id = $2 AND received = $3")
             .bind(end).bind(id).bind(offset).execute(p).await.map(|r| r.rows_affected()))
         .map_err(StoreError::from)?;
+        drop(turn);
         if n != 1 {
             // Another request for the same upload got there first.
             let now = self
@@ -171,6 +175,7 @@ impl Store {
         self.commit_blob(staged).await?;
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
+        let _turn = self.write_turn().await;
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
@@ -198,6 +203,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
+        let _turn = self.write_turn().await;
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
