@@ -217,6 +217,13 @@ pub async fn serve(
     });
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Answers go out as soon as they are written: without TCP_NODELAY a response written in
+    // several pieces (a streamed PDF, a page) can wait for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
