@@ -98,7 +98,8 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
         6,
         RESULT,
     )
-    .await?;
+    .await?
+    .stats();
     let next = Arc::new(AtomicUsize::new(0));
     let s = closed_loop(seconds, {
         let (store, people, filed, next) =
@@ -158,7 +159,11 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
         &base_stats,
     );
     match s {
-        Ok(s) => print("lifecycle: receive → … → hand over", &s, &base_stats),
+        Ok(s) => print(
+            "lifecycle: receive → … → hand over",
+            &s.stats(),
+            &base_stats,
+        ),
         Err(e) if e.to_string().contains("pool exhausted") => {
             println!(
                 "lifecycle: the {POOL} pre-filed dossiers ran out before {seconds} s; raise POOL"

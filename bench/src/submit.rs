@@ -2,13 +2,42 @@
 //! 100 KB, file the dossier), each acknowledged only once it is on disk, against the raw storage
 //! rate measured in the same run on the same database and disk: write a 100 KB file, fsync it and
 //! its directory, insert one row and commit.
+//!
+//! The series are measured in interleaved slices (baseline, then each kind of submission, again
+//! and again), so that a slow spell of the shared disk or CPU weighs on all of them alike instead
+//! of on whichever series ran at that moment.
 
 use motcua_store::{Backend, Store, StoreConfig};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FILE: usize = 100 * 1024;
 pub(crate) const CONCURRENCY: usize = 8;
+/// Slices per series: each series runs `seconds / SLICES` at a time, `SLICES` times.
+const SLICES: u64 = 5;
+
+/// Numbers operations across slices, so no two submissions send the same file.
+static NEXT_OP: AtomicUsize = AtomicUsize::new(0);
+
+/// Latencies of one series and the time they took, gathered over one or more slices.
+#[derive(Default)]
+pub(crate) struct Series {
+    latencies: Vec<Duration>,
+    elapsed: f64,
+}
+
+impl Series {
+    fn extend(&mut self, slice: Series) {
+        self.latencies.extend(slice.latencies);
+        self.elapsed += slice.elapsed;
+    }
+
+    /// Throughput and percentiles over everything gathered.
+    pub(crate) fn stats(self) -> Stats {
+        stats(self.latencies, self.elapsed)
+    }
+}
 
 pub(crate) struct Stats {
     ops: usize,
@@ -43,8 +72,8 @@ pub(crate) fn print(name: &str, s: &Stats, base: &Stats) {
     );
 }
 
-/// Runs `op` from `CONCURRENCY` loops for `seconds`.
-pub(crate) async fn closed_loop<F, Fut>(seconds: u64, op: F) -> anyhow::Result<Stats>
+/// Runs `op` from `CONCURRENCY` loops for `seconds`; each call gets a number never given before.
+pub(crate) async fn closed_loop<F, Fut>(seconds: u64, op: F) -> anyhow::Result<Series>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
@@ -52,25 +81,26 @@ where
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..CONCURRENCY {
+    for _ in 0..CONCURRENCY {
         let op = op.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            let mut n = 0;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                op(w * 1_000_000 + n).await?;
+                op(NEXT_OP.fetch_add(1, Ordering::Relaxed)).await?;
                 lat.push(t.elapsed());
-                n += 1;
             }
             anyhow::Ok(lat)
         }));
     }
-    let mut all = Vec::new();
+    let mut latencies = Vec::new();
     for t in tasks {
-        all.extend(t.await??);
+        latencies.extend(t.await??);
     }
-    Ok(stats(all, started.elapsed().as_secs_f64()))
+    Ok(Series {
+        latencies,
+        elapsed: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// The baseline: per operation, `rows` committed single-row inserts and one durable file of
@@ -81,7 +111,7 @@ pub(crate) async fn raw_insert(
     seconds: u64,
     rows: usize,
     file_size: usize,
-) -> anyhow::Result<Stats> {
+) -> anyhow::Result<Series> {
     let create = "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, sha TEXT NOT NULL, size BIGINT NOT NULL)";
     match store.backend() {
         Backend::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
@@ -275,12 +305,15 @@ async fn file_dossier(
     Ok(())
 }
 
+/// A number no operation has used yet.
+fn fresh() -> usize {
+    NEXT_OP.fetch_add(1, Ordering::Relaxed)
+}
+
 async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::Result<()> {
     let store = Store::open_and_migrate(&config).await?;
     store.seed_demo().await?;
     let store = Arc::new(store);
-    let base_stats =
-        raw_insert(store.clone(), config.data_dir.join("raw"), seconds, 1, FILE).await?;
     let citizen = store
         .login_record("congdan")
         .await?
@@ -291,63 +324,63 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENCY)
         .build()?;
-    println!("-- {name}");
-    print(
+    // One request of each kind first, so that connections and caches are warm.
+    let (c, b, t) = (&client, base.as_str(), token.as_str());
+    let one = upload_whole(c, b, t, fresh()).await?;
+    submit_multipart(c, b, t, fresh()).await?;
+    for resumable in [false, true] {
+        submit(c, b, t, fresh(), resumable).await?;
+    }
+    file_dossier(c, b, t, &one).await?;
+
+    let labels = [
         "raw: 100 KB file + fsync + row insert (baseline)",
-        &base_stats,
-        &base_stats,
-    );
-    // Where the time goes: the two halves of a submission on their own.
-    let parts = closed_loop(seconds, {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
-        move |n| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            async move { upload_whole(&client, &base, &token, n).await.map(|_| ()) }
-        }
-    })
-    .await?;
-    print("  part: 100 KB upload in one request", &parts, &base_stats);
-    let one = upload_whole(&client, &base, &token, 0).await?;
-    let parts = closed_loop(seconds, {
-        let (client, base, token, one) = (client.clone(), base.clone(), token.clone(), one.clone());
-        move |_| {
+        "  part: 100 KB upload in one request",
+        "  part: filing with an uploaded file",
+        "submission: one multipart request",
+        "submission: file in one request + dossier",
+        "submission: announce + chunk + dossier",
+    ];
+    let mut series: Vec<Series> = labels.iter().map(|_| Series::default()).collect();
+    let slice = (seconds / SLICES).max(1);
+    for _ in 0..SLICES {
+        for (i, s) in series.iter_mut().enumerate() {
             let (client, base, token, one) =
                 (client.clone(), base.clone(), token.clone(), one.clone());
-            async move { file_dossier(&client, &base, &token, &one).await }
+            let run = move |n: usize| {
+                let (client, base, token, one) =
+                    (client.clone(), base.clone(), token.clone(), one.clone());
+                async move {
+                    match i {
+                        1 => upload_whole(&client, &base, &token, n).await.map(|_| ()),
+                        2 => file_dossier(&client, &base, &token, &one).await,
+                        3 => submit_multipart(&client, &base, &token, n).await,
+                        4 => submit(&client, &base, &token, n, false).await,
+                        _ => submit(&client, &base, &token, n, true).await,
+                    }
+                }
+            };
+            s.extend(if i == 0 {
+                raw_insert(store.clone(), config.data_dir.join("raw"), slice, 1, FILE).await?
+            } else {
+                closed_loop(slice, run).await?
+            });
         }
-    })
-    .await?;
-    print("  part: filing with an uploaded file", &parts, &base_stats);
-    submit_multipart(&client, &base, &token, 0).await?;
-    let s = closed_loop(seconds, {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
-        move |n| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            async move { submit_multipart(&client, &base, &token, n).await }
-        }
-    })
-    .await?;
-    print("submission: one multipart request", &s, &base_stats);
-    for (label, resumable) in [
-        ("submission: file in one request + dossier", false),
-        ("submission: announce + chunk + dossier", true),
-    ] {
-        submit(&client, &base, &token, 0, resumable).await?;
-        let s = closed_loop(seconds, {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            move |n| {
-                let (client, base, token) = (client.clone(), base.clone(), token.clone());
-                async move { submit(&client, &base, &token, n, resumable).await }
-            }
-        })
-        .await?;
+    }
+    println!("-- {name}");
+    let mut stats = series.into_iter().map(Series::stats);
+    let base_stats = stats
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no baseline measured"))?;
+    print(labels[0], &base_stats, &base_stats);
+    for (label, s) in labels[1..].iter().zip(stats) {
         print(label, &s, &base_stats);
     }
     Ok(())
 }
 
 pub async fn run(seconds: u64) -> anyhow::Result<()> {
-    println!("== durable submissions ({seconds} s each, {CONCURRENCY} concurrent clients, one 100 KB PDF each)");
+    println!("== durable submissions ({seconds} s each in {SLICES} interleaved slices, {CONCURRENCY} concurrent clients, one 100 KB PDF each)");
     let dir = tempfile::tempdir()?;
     one_backend(
         "SQLite (WAL, synchronous=FULL)",
