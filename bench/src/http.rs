@@ -2,14 +2,23 @@
 //! same process in the same run.
 
 use crate::load;
-use axum::routing::get;
+use axum::routing::{get, post};
 use motcua_store::{Store, StoreConfig};
 use std::sync::Arc;
 
+/// A bare axum server: `GET /healthz` answers "ok", `POST /upload` reads the whole body and
+/// answers 201 (the HTTP transport of an upload, without storage).
 pub async fn serve_bare() -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let app = axum::Router::new().route("/healthz", get(|| async { "ok" }));
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/upload",
+            post(|body: axum::body::Bytes| async move {
+                (axum::http::StatusCode::CREATED, body.len().to_string())
+            }),
+        );
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(format!("http://{addr}"))
 }

@@ -264,6 +264,20 @@ async fn submit_multipart(
     Ok(())
 }
 
+/// The HTTP transport alone: 100 KB posted to a handler that stores nothing.
+async fn post_bare(client: &reqwest::Client, bare: &str, n: usize) -> anyhow::Result<()> {
+    let mut file = format!("%PDF-1.4\n% transport {n}\n").into_bytes();
+    file.resize(FILE, b'.');
+    client
+        .post(format!("{bare}/upload"))
+        .header("content-type", "application/octet-stream")
+        .body(file)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
 async fn upload_whole(
     client: &reqwest::Client,
     base: &str,
@@ -333,8 +347,10 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     }
     file_dossier(c, b, t, &one).await?;
 
+    let bare = crate::http::serve_bare().await?;
     let labels = [
         "raw: 100 KB file + fsync + row insert (baseline)",
+        "  part: 100 KB POST to a bare axum handler",
         "  part: 100 KB upload in one request",
         "  part: filing with an uploaded file",
         "submission: one multipart request",
@@ -345,17 +361,28 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     let slice = (seconds / SLICES).max(1);
     for _ in 0..SLICES {
         for (i, s) in series.iter_mut().enumerate() {
-            let (client, base, token, one) =
-                (client.clone(), base.clone(), token.clone(), one.clone());
+            let (client, base, token, one, bare) = (
+                client.clone(),
+                base.clone(),
+                token.clone(),
+                one.clone(),
+                bare.clone(),
+            );
             let run = move |n: usize| {
-                let (client, base, token, one) =
-                    (client.clone(), base.clone(), token.clone(), one.clone());
+                let (client, base, token, one, bare) = (
+                    client.clone(),
+                    base.clone(),
+                    token.clone(),
+                    one.clone(),
+                    bare.clone(),
+                );
                 async move {
                     match i {
-                        1 => upload_whole(&client, &base, &token, n).await.map(|_| ()),
-                        2 => file_dossier(&client, &base, &token, &one).await,
-                        3 => submit_multipart(&client, &base, &token, n).await,
-                        4 => submit(&client, &base, &token, n, false).await,
+                        1 => post_bare(&client, &bare, n).await,
+                        2 => upload_whole(&client, &base, &token, n).await.map(|_| ()),
+                        3 => file_dossier(&client, &base, &token, &one).await,
+                        4 => submit_multipart(&client, &base, &token, n).await,
+                        5 => submit(&client, &base, &token, n, false).await,
                         _ => submit(&client, &base, &token, n, true).await,
                     }
                 }
