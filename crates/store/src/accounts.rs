@@ -511,7 +511,7 @@ impl Store {
         detail: &str,
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), p => sqlx::query("INSERT INTO security_events (id, at, kind, user_id, username, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(uuid::Uuid::new_v4().to_string()).bind(OffsetDateTime::now_utc()).bind(kind).bind(user_id).bind(username).bind(ip).bind(detail).execute(p).await.map(|r| r.rows_affected()))?;
+            .bind(crate::ids::row_id()).bind(OffsetDateTime::now_utc()).bind(kind).bind(user_id).bind(username).bind(ip).bind(detail).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -709,7 +709,7 @@ where
         "sms"
     };
     sqlx::query::<DB>("INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(crate::ids::row_id())
         .bind(channel)
         .bind(recipient)
         .bind(subject)

@@ -781,7 +781,7 @@ impl Store {
         let (version, code, name, agency) = proc_row.ok_or_else(|| {
             StoreError::Invalid(format!("procedure {procedure_id} does not exist"))
         })?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let form =
             serde_json::to_string(prefill).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -864,7 +864,7 @@ impl Store {
         size: u64,
         kind: FileKind,
     ) -> Result<Option<String>, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(size).unwrap_or(i64::MAX);
         on_pool!(self.backend(), pool => {
@@ -920,7 +920,7 @@ impl Store {
             hours,
         };
         let now = micros(OffsetDateTime::now_utc());
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let form =
             serde_json::to_string(paper.form).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let get = |k: &str| paper.form.get(k).cloned().unwrap_or_default();
@@ -1334,7 +1334,7 @@ where
     };
     if let Some(user) = &n.user {
         sqlx::query::<DB>("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(crate::ids::row_id())
             .bind(user.as_str())
             .bind(d.id.as_str())
             .bind(n.title.as_str())

@@ -240,7 +240,7 @@ async fn write_one_sqlite(
         .bind(submitted.hash.as_str());
     if let Some(user) = &notice.user {
         q = q
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(crate::ids::row_id())
             .bind(user.as_str())
             .bind(notice.title.as_str())
             .bind(notice.body.as_str());
@@ -248,7 +248,7 @@ async fn write_one_sqlite(
     if let Some((to, key)) = &notice.recipient {
         let channel = if to.contains('@') { "email" } else { "sms" };
         q = q
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(crate::ids::row_id())
             .bind(channel)
             .bind(to.as_str())
             .bind(notice.title.as_str())
@@ -260,7 +260,7 @@ async fn write_one_sqlite(
             .bind(a.sha256.as_str())
             .bind(a.size)
             .bind(a.kind.media_type())
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(crate::ids::row_id())
             .bind(a.document.as_str())
             .bind(a.file_name.as_str());
     }
@@ -341,7 +341,7 @@ async fn write_one_pg(
         .bind(col(|a| a.sha256.clone()))
         .bind(f.files.iter().map(|a| a.size).collect::<Vec<i64>>())
         .bind(col(|a| a.kind.media_type().to_owned()))
-        .bind(col(|_| uuid::Uuid::new_v4().to_string()))
+        .bind(col(|_| crate::ids::row_id()))
         .bind(col(|a| a.document.clone()))
         .bind(col(|a| a.file_name.clone()))
         .bind(created.seq)
@@ -354,11 +354,11 @@ async fn write_one_pg(
         .bind(&submitted.status)
         .bind(&submitted.prev_hash)
         .bind(&submitted.hash)
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(crate::ids::row_id())
         .bind(&notice.user)
         .bind(&notice.title)
         .bind(&notice.body)
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(crate::ids::row_id())
         .bind(channel)
         .bind(&recipient)
         .bind(&key)
@@ -388,7 +388,7 @@ impl Store {
             Actor::Applicant,
             &Facts::default(),
         )?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let form_json =
             serde_json::to_string(form).map_err(|e| StoreError::Invalid(e.to_string()))?;

@@ -12,6 +12,7 @@ mod demo_dossiers;
 pub mod dossiers;
 mod error;
 mod filing;
+mod ids;
 mod lock;
 pub mod password;
 pub mod plans;

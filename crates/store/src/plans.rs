@@ -95,7 +95,7 @@ impl Store {
     pub async fn put_plan(&self, plan: &Plan) -> Result<String, StoreError> {
         let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = micros(OffsetDateTime::now_utc());
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO plans (id, code, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (code) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")
@@ -130,7 +130,7 @@ impl Store {
         if let Some((staged, _, _)) = r.evidence_file {
             self.commit_blob(staged).await?;
         }
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let file = r.evidence_file.map(|(s, k, n)| {
             (
@@ -366,7 +366,7 @@ impl Store {
         text: &str,
         by: &str,
     ) -> Result<String, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         on_pool!(self.backend(), p => sqlx::query("INSERT INTO plan_difficulties (id, plan_id, task_code, agency_code, text, raised_by, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&id).bind(plan_id).bind(task_code).bind(agency).bind(text).bind(by).bind(now).execute(p).await.map(|_| ()))?;
@@ -407,7 +407,7 @@ impl Store {
         note: &str,
         by: &str,
     ) -> Result<String, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         on_pool!(self.backend(), p => sqlx::query("INSERT INTO budget_estimates (id, plan_id, task_code, agency_code, year, amount_vnd, funding, note, status, created_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)")
             .bind(&id).bind(plan_id).bind(task_code).bind(agency).bind(i64::from(year)).bind(amount_vnd).bind(funding).bind(note).bind(by).bind(now)
@@ -501,7 +501,7 @@ impl Store {
                             let inserted = on_pool!(self.backend(), pool => {
                                 let mut tx = pool.begin_write().await?;
                                 let n = sqlx::query("INSERT INTO notifications (id, user_id, title, body, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING")
-                                    .bind(uuid::Uuid::new_v4().to_string()).bind(user).bind(&title).bind(&body).bind(now).bind(&key)
+                                    .bind(crate::ids::row_id()).bind(user).bind(&title).bind(&body).bind(now).bind(&key)
                                     .execute(&mut *tx).await?.rows_affected();
                                 if n == 1 {
                                     if let Some(to) = email.as_deref().filter(|e| !e.is_empty()) {

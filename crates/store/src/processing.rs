@@ -329,7 +329,7 @@ impl Store {
                         let due = step_moment(&cal, &after, step.share_percent, now);
                         latest = latest.max(due);
                         sqlx::query("INSERT INTO consultations (id, dossier_id, step, agency_code, sent_at, due_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                            .bind(uuid::Uuid::new_v4().to_string()).bind(&d.id).bind(i as i64).bind(agency).bind(now).bind(due)
+                            .bind(crate::ids::row_id()).bind(&d.id).bind(i as i64).bind(agency).bind(now).bind(due)
                             .execute(&mut *tx).await?;
                         names.push(agency.clone());
                     }

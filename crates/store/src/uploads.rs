@@ -71,7 +71,7 @@ impl Store {
         file_name: &str,
         size: i64,
     ) -> Result<Upload, StoreError> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let turn = self.write_turn().await;
         on_pool!(self.backend(), p => sqlx::query("INSERT INTO uploads (id, owner_id, file_name, size, received, created_at) VALUES ($1, $2, $3, $4, 0, $5)")
@@ -200,7 +200,7 @@ impl Store {
         kind: FileKind,
     ) -> Result<Upload, StoreError> {
         self.commit_blob(staged).await?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
         let _turn = self.write_turn().await;
