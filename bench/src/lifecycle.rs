@@ -171,7 +171,6 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
         }
         Err(e) => return Err(e),
     }
-    let _ = CONCURRENCY;
     Ok(())
 }
 
@@ -179,29 +178,8 @@ pub async fn run(seconds: u64) -> anyhow::Result<()> {
     println!(
         "== back-office lifecycles ({seconds} s each, {CONCURRENCY} concurrent officers, 6 steps and a 100 KB result each)"
     );
-    let dir = tempfile::tempdir()?;
-    one_backend(
-        "SQLite (WAL, synchronous=FULL)",
-        StoreConfig {
-            data_dir: dir.path().join("sqlite"),
-            database: None,
-        },
-        seconds,
-    )
-    .await?;
-    crate::submit::with_postgres("lifecycle", |url| {
-        let data_dir = dir.path().join("pg");
-        async move {
-            one_backend(
-                "PostgreSQL",
-                StoreConfig {
-                    data_dir,
-                    database: Some(url),
-                },
-                seconds,
-            )
-            .await
-        }
+    crate::submit::on_both_backends("lifecycle", |name, config| {
+        one_backend(name, config, seconds)
     })
     .await
 }

@@ -14,6 +14,17 @@ use std::time::{Duration, Instant};
 
 const FILE: usize = 100 * 1024;
 pub(crate) const CONCURRENCY: usize = 8;
+/// The same statement on whichever pool the store has (the two pool types share no trait that
+/// would let one function take both).
+macro_rules! on_pool {
+    ($backend:expr, $pool:ident => $body:expr) => {
+        match $backend {
+            Backend::Sqlite($pool) => $body.map(|_| ()),
+            Backend::Postgres($pool) => $body.map(|_| ()),
+        }
+    };
+}
+
 /// Slices per series: each series runs `seconds / SLICES` at a time, `SLICES` times.
 const SLICES: u64 = 5;
 
@@ -113,10 +124,7 @@ pub(crate) async fn raw_insert(
     file_size: usize,
 ) -> anyhow::Result<Series> {
     let create = "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, sha TEXT NOT NULL, size BIGINT NOT NULL)";
-    match store.backend() {
-        Backend::Sqlite(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
-        Backend::Postgres(p) => sqlx::query(create).execute(p).await.map(|_| ())?,
-    }
+    on_pool!(store.backend(), p => sqlx::query(create).execute(p).await)?;
     std::fs::create_dir_all(&dir)?;
     let run = run_prefix();
     closed_loop(seconds, move |n| {
@@ -139,22 +147,12 @@ pub(crate) async fn raw_insert(
             let sql = "INSERT INTO bench_raw (id, sha, size) VALUES ($1, $2, $3)";
             for r in 0..rows {
                 let id = format!("{run}-{n}-{r}");
-                match store.backend() {
-                    Backend::Sqlite(p) => sqlx::query(sql)
-                        .bind(&id)
-                        .bind(&id)
-                        .bind(file_size as i64)
-                        .execute(p)
-                        .await
-                        .map(|_| ())?,
-                    Backend::Postgres(p) => sqlx::query(sql)
-                        .bind(&id)
-                        .bind(&id)
-                        .bind(file_size as i64)
-                        .execute(p)
-                        .await
-                        .map(|_| ())?,
-                }
+                on_pool!(store.backend(), p => sqlx::query(sql)
+                    .bind(&id)
+                    .bind(&id)
+                    .bind(file_size as i64)
+                    .execute(p)
+                    .await)?;
             }
             anyhow::Ok(())
         }
@@ -169,6 +167,31 @@ fn run_prefix() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default()
         .to_string()
+}
+
+/// Runs `bench` on SQLite in a temporary data dir, then on a fresh PostgreSQL database when one
+/// answers (see [`with_postgres`]).
+pub(crate) async fn on_both_backends<F, Fut>(what: &str, bench: F) -> anyhow::Result<()>
+where
+    F: Fn(&'static str, StoreConfig) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let dir = tempfile::tempdir()?;
+    let sqlite = StoreConfig {
+        data_dir: dir.path().join("sqlite"),
+        database: None,
+    };
+    bench("SQLite (WAL, synchronous=FULL)", sqlite).await?;
+    with_postgres(what, |url| {
+        bench(
+            "PostgreSQL",
+            StoreConfig {
+                data_dir: dir.path().join("pg"),
+                database: Some(url),
+            },
+        )
+    })
+    .await
 }
 
 /// Runs `f` against a fresh PostgreSQL database (dropped afterwards), or says it was skipped.
@@ -408,29 +431,5 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
 
 pub async fn run(seconds: u64) -> anyhow::Result<()> {
     println!("== durable submissions ({seconds} s each in {SLICES} interleaved slices, {CONCURRENCY} concurrent clients, one 100 KB PDF each)");
-    let dir = tempfile::tempdir()?;
-    one_backend(
-        "SQLite (WAL, synchronous=FULL)",
-        StoreConfig {
-            data_dir: dir.path().join("sqlite"),
-            database: None,
-        },
-        seconds,
-    )
-    .await?;
-    with_postgres("submit", |url| {
-        let data_dir = dir.path().join("pg");
-        async move {
-            one_backend(
-                "PostgreSQL",
-                StoreConfig {
-                    data_dir,
-                    database: Some(url),
-                },
-                seconds,
-            )
-            .await
-        }
-    })
-    .await
+    on_both_backends("submit", |name, config| one_backend(name, config, seconds)).await
 }
