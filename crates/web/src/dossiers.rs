@@ -888,14 +888,7 @@ async fn render_dossier_with(
         .iter()
         .map(|e| event_view(e, true))
         .collect();
-    let agency = ctx
-        .state
-        .catalogue
-        .get()
-        .agency_names
-        .get(&d.agency_code)
-        .cloned()
-        .unwrap_or_else(|| d.agency_code.clone());
+    let agency = ctx.state.catalogue.get().agency_name(&d.agency_code);
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

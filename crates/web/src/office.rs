@@ -138,14 +138,7 @@ async fn queue(
             id: d.id,
         })
         .collect();
-    let desk_name = ctx
-        .state
-        .catalogue
-        .get()
-        .agency_names
-        .get(&desk)
-        .cloned()
-        .unwrap_or(desk);
+    let desk_name = ctx.state.catalogue.get().agency_name(&desk);
     let page = QueuePage {
         layout: ctx.layout("Bộ phận Một cửa"),
         desk: desk_name,

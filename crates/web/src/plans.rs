@@ -81,13 +81,7 @@ pub(crate) fn this_month() -> Month {
 }
 
 pub(crate) fn agency_name(state: &AppState, code: &str) -> String {
-    state
-        .catalogue
-        .get()
-        .agency_names
-        .get(code)
-        .cloned()
-        .unwrap_or_else(|| code.to_owned())
+    state.catalogue.get().agency_name(code)
 }
 
 /// "Sở Thông tin và Truyền thông (nay: Sở Khoa học và Công nghệ)": history is kept, the

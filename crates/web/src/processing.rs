@@ -60,13 +60,7 @@ fn work_agencies(user: &CurrentUser) -> Vec<String> {
 }
 
 fn agency_name(ctx: &Ctx, code: &str) -> String {
-    ctx.state
-        .catalogue
-        .get()
-        .agency_names
-        .get(code)
-        .cloned()
-        .unwrap_or_else(|| code.to_owned())
+    ctx.state.catalogue.get().agency_name(code)
 }
 
 struct WorkRow {

@@ -20,6 +20,15 @@ pub struct CatalogueIndex {
 }
 
 impl CatalogueIndex {
+    /// The name of the agency `code`, or the code itself when the snapshot does not know it
+    /// (an agency added in the last seconds): a page never shows an empty name.
+    pub fn agency_name(&self, code: &str) -> String {
+        self.agency_names
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     /// Builds the index over `procedures`.
     pub fn build(
         revision: i64,
