@@ -360,13 +360,7 @@ pub fn ledger_xlsx(title: &str, rows: &[LedgerRow]) -> Result<Vec<u8>, LayoutErr
         .write_string_with_format(0, 0, "SỔ THEO DÕI HỒ SƠ (Mẫu 06)", &bold)
         .map_err(fail)?;
     sheet.write_string(1, 0, title).map_err(fail)?;
-    for (col, (h, width)) in LEDGER_HEADERS.iter().enumerate() {
-        let col = u16::try_from(col).unwrap_or(0);
-        sheet
-            .write_string_with_format(3, col, *h, &bold)
-            .map_err(fail)?;
-        sheet.set_column_width(col, *width).map_err(fail)?;
-    }
+    crate::xlsx_headers(sheet, 3, &LEDGER_HEADERS, &bold).map_err(fail)?;
     for (i, r) in rows.iter().enumerate() {
         let row = u32::try_from(i + 4).unwrap_or(u32::MAX);
         for (col, cell) in ledger_cells(i, r).iter().enumerate() {

@@ -403,6 +403,21 @@ pub struct PlanRow {
     pub cost_vnd: i64,
 }
 
+/// Writes a row of column headers in `format` at `row` and sets each column's width.
+pub(crate) fn xlsx_headers(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    headers: &[(&str, f64)],
+    format: &rust_xlsxwriter::Format,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    for (col, (h, width)) in headers.iter().enumerate() {
+        let col = u16::try_from(col).unwrap_or(u16::MAX);
+        sheet.write_string_with_format(row, col, *h, format)?;
+        sheet.set_column_width(col, *width)?;
+    }
+    Ok(())
+}
+
 /// The consolidated table as an XLSX workbook (for the office's own spreadsheets).
 pub fn plan_report_xlsx(title: &str, rows: &[PlanRow]) -> Result<Vec<u8>, LayoutError> {
     use rust_xlsxwriter::{Format, Workbook};
@@ -426,13 +441,7 @@ pub fn plan_report_xlsx(title: &str, rows: &[PlanRow]) -> Result<Vec<u8>, Layout
         ("Kỳ còn thiếu", 30.0),
         ("Kinh phí (đồng)", 16.0),
     ];
-    for (col, (h, width)) in headers.iter().enumerate() {
-        let col = u16::try_from(col).unwrap_or(0);
-        sheet
-            .write_string_with_format(2, col, *h, &bold)
-            .map_err(fail)?;
-        sheet.set_column_width(col, *width).map_err(fail)?;
-    }
+    xlsx_headers(sheet, 2, &headers, &bold).map_err(fail)?;
     for (i, r) in rows.iter().enumerate() {
         let row = u32::try_from(i + 3).unwrap_or(u32::MAX);
         sheet.write_string(row, 0, &r.task).map_err(fail)?;
