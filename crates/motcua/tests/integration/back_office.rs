@@ -319,14 +319,7 @@ on_both_databases!(
             !inbox.contains("Phân công"),
             "internal steps are not sent to citizens"
         );
-        let kinds: Vec<String> = app
-            .store
-            .dossier_events(&id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = app.event_kinds(&id).await;
         assert_eq!(
             kinds,
             [

@@ -695,14 +695,7 @@ async fn reception_specialist_and_leader_take_a_dossier_to_the_citizens_download
     ] {
         assert!(text.contains(step), "{step}: {text}");
     }
-    let kinds: Vec<String> = app
-        .store
-        .dossier_events(&id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = app.event_kinds(&id).await;
     assert_eq!(
         kinds,
         [

@@ -602,14 +602,7 @@ on_both_databases!(
             .await;
         assert_eq!(status, 422);
         assert!(page.contains("Không thể thực hiện"));
-        let kinds: Vec<String> = app
-            .store
-            .dossier_events(&id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect();
+        let kinds = app.event_kinds(&id).await;
         assert_eq!(
             kinds,
             [

@@ -216,6 +216,17 @@ impl TestApp {
         })
     }
 
+    /// The kinds of a dossier's events, in order.
+    pub async fn event_kinds(&self, dossier_id: &str) -> Vec<String> {
+        self.store
+            .dossier_events(dossier_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
     /// Where this app's store lives, to open a second server on the same data.
     pub fn store_config(&self) -> StoreConfig {
         self._data.store_config()
