@@ -84,6 +84,9 @@ impl Backend {
             // 16 MB of pages per connection (the default is 2 MB): a busy desk's queues and the
             // catalogue stay in memory instead of being read from the OS on every statement.
             .pragma("cache_size", "-16000")
+            // Each filing of a batch sits behind a savepoint, whose journal of original pages
+            // would otherwise be spilled to a temporary file page by page: keep it in memory.
+            .pragma("temp_store", "MEMORY")
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
