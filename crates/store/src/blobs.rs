@@ -1,7 +1,13 @@
-//! Files of dossiers, stored once per content under their SHA-256 (`blobs/ab/cd/abcd…`). A file
+//! Files of dossiers, stored once per content under their SHA-256 (`blobs/ab/abcd…`). A file
 //! is written to a staging file first, renamed into place once its hash is known, then synced
 //! with its directory: a blob that a committed row names is on disk, whatever crashes afterwards.
 //! Syncing after the rename rather than before costs one journal commit instead of two.
+//!
+//! The 256 directories exist from the start (see [`FsBlobStore::open`]), so storing a file never
+//! creates a directory, whose entry would need two more syncs of the parents. One level of 256
+//! keeps directories small enough: a million blobs are some 4 000 names each, which ext4 and XFS
+//! look up by hashed index. Data dirs of the earlier two-level layout (`blobs/ab/cd/abcd…`) are
+//! moved to this one when opened.
 //!
 //! A crash between the rename and the sync can leave an incomplete file under a blob's name,
 //! which no committed row names (rows are committed only after the sync). So a blob already in
@@ -179,25 +185,95 @@ pub struct FsBlobStore {
     staging: PathBuf,
 }
 
+/// Written once every blob is in the one-level layout, so later opens need not look.
+const LAYOUT_MARK: &str = "layout-v2";
+
 impl FsBlobStore {
-    /// Blobs under `data_dir/blobs`, staging under `data_dir/staging`.
-    pub fn new(data_dir: &Path) -> FsBlobStore {
-        FsBlobStore {
+    /// Blobs under `data_dir/blobs`, staging under `data_dir/staging`. Creates the 256 blob
+    /// directories durably if they are missing, and moves blobs of the earlier two-level layout
+    /// into them (resumable: a move cut short by a crash is finished at the next open).
+    pub fn open(data_dir: &Path) -> Result<FsBlobStore, StoreError> {
+        let store = FsBlobStore {
             root: data_dir.join("blobs"),
             staging: data_dir.join("staging"),
+        };
+        let mark = store.root.join(LAYOUT_MARK);
+        if !mark.exists() {
+            store.prepare_layout()?;
+            File::create(&mark).map_err(io(&mark))?;
+            sync_path(&store.root)?;
         }
+        Ok(store)
+    }
+
+    fn prepare_layout(&self) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        for byte in 0..=255u8 {
+            let dir = self.root.join(format!("{byte:02x}"));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    self.flatten(&dir)?;
+                }
+                Err(e) => return Err(io(&dir)(e)),
+            }
+        }
+        // One sync of the parent makes all the new entries durable.
+        sync_path(&self.root)?;
+        if let Some(data_dir) = self.root.parent() {
+            sync_path(data_dir)?;
+        }
+        Ok(())
+    }
+
+    /// Moves `ab/cd/<sha>` files of the two-level layout up to `ab/<sha>` and removes the
+    /// emptied `cd` directories. A blob already at its new place wins (same name, same content).
+    fn flatten(&self, dir: &Path) -> Result<(), StoreError> {
+        // Another process opening the same data dir may be moving the same files: what it
+        // already moved or removed is not an error.
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let sub = entry.path();
+            if !entry.file_type().map_err(io(&sub))?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&sub).map_err(io(&sub))? {
+                let file = file.map_err(io(&sub))?;
+                let target = dir.join(file.file_name());
+                let outcome = if target.exists() {
+                    std::fs::remove_file(file.path())
+                } else {
+                    std::fs::rename(file.path(), &target)
+                };
+                match outcome {
+                    Err(e) if !gone(&e) => return Err(io(&target)(e)),
+                    _ => {}
+                }
+            }
+            // The new entries are durable before the old directory goes.
+            sync_path(dir)?;
+            match std::fs::remove_dir(&sub) {
+                Err(e) if !gone(&e) => return Err(io(&sub)(e)),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn path_of(&self, sha256: &str) -> Result<PathBuf, StoreError> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::Invalid(format!("'{sha256}' is not a SHA-256")));
         }
-        Ok(self
-            .root
-            .join(&sha256[..2])
-            .join(&sha256[2..4])
-            .join(sha256))
+        Ok(self.root.join(&sha256[..2]).join(sha256))
     }
+}
+
+/// Makes a file's content, or a directory's entries, durable.
+fn sync_path(path: &Path) -> Result<(), StoreError> {
+    File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(path))
 }
 
 impl BlobStore for FsBlobStore {
@@ -223,32 +299,15 @@ impl FsBlobStore {
     fn move_into_place(&self, staged: &Staged) -> Result<(), StoreError> {
         let target = self.path_of(&staged.sha256)?;
         let dir = target.parent().unwrap_or(&self.root);
-        let sync = |path: &Path| {
-            File::open(path)
-                .and_then(|f| f.sync_all())
-                .map_err(io(path))
-        };
         if holds(&target, staged)? {
             // Synced again: another request may have renamed it in without having synced yet.
             staged.discard();
-            sync(&target)?;
-            return sync(dir);
-        }
-        let new_dir = !dir.exists();
-        if new_dir {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            sync_path(&target)?;
+            return sync_path(dir);
         }
         std::fs::rename(&staged.path, &target).map_err(io(&target))?;
-        sync(&target)?;
-        sync(dir)?;
-        if new_dir {
-            // A new directory is durable only once its own entry is: sync the parents it was
-            // created in (`blobs/ab` and `blobs`), or a power cut could lose a committed file.
-            for parent in dir.ancestors().skip(1).take(2) {
-                sync(parent)?;
-            }
-        }
-        Ok(())
+        sync_path(&target)?;
+        sync_path(dir)
     }
 }
 
@@ -259,7 +318,7 @@ mod tests {
     #[test]
     fn the_same_content_is_stored_once_under_its_hash() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = FsBlobStore::new(dir.path());
+        let store = FsBlobStore::open(dir.path()).expect("open");
         let mut ids = Vec::new();
         for _ in 0..2 {
             let mut s = Staging::new(store.staging_dir()).expect("staging");
@@ -286,13 +345,12 @@ mod tests {
     #[test]
     fn an_incomplete_file_left_under_a_blob_name_is_replaced() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = FsBlobStore::new(dir.path());
+        let store = FsBlobStore::open(dir.path()).expect("open");
         let mut s = Staging::new(store.staging_dir()).expect("staging");
         s.write(b"%PDF-1.7 the whole file").expect("write");
         let staged = s.finish().expect("finish");
         // What a crash between a rename and its sync can leave: the name, not all the content.
         let target = store.path_of(&staged.sha256).expect("path");
-        std::fs::create_dir_all(target.parent().expect("dir")).expect("mkdir");
         std::fs::write(&target, b"%PDF-1.7 the whole").expect("truncated");
         store.commit(&staged).expect("commit");
         let mut text = String::new();
@@ -314,9 +372,36 @@ mod tests {
     }
 
     #[test]
+    fn blobs_of_the_two_level_layout_are_moved_up_and_stay_readable() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let sha = hex(&Sha256::digest(b"%PDF-1.7 old"));
+        let legacy = dir.path().join("blobs").join(&sha[..2]).join(&sha[2..4]);
+        std::fs::create_dir_all(&legacy).expect("mkdir");
+        std::fs::write(legacy.join(&sha), b"%PDF-1.7 old").expect("write");
+        let store = FsBlobStore::open(dir.path()).expect("open");
+        let mut text = String::new();
+        store
+            .open(&sha)
+            .expect("moved blob opens")
+            .read_to_string(&mut text)
+            .expect("read");
+        assert_eq!(text, "%PDF-1.7 old");
+        assert!(!legacy.exists(), "the old directory is removed");
+        let dirs = std::fs::read_dir(dir.path().join("blobs"))
+            .expect("blobs")
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .count();
+        assert_eq!(dirs, 256, "every blob directory exists from the start");
+        // Opening again finds the layout done and keeps the blob.
+        let again = FsBlobStore::open(dir.path()).expect("reopen");
+        assert!(again.open(&sha).is_ok());
+    }
+
+    #[test]
     fn a_failed_commit_leaves_no_staging_file() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = FsBlobStore::new(dir.path());
+        let store = FsBlobStore::open(dir.path()).expect("open");
         let mut s = Staging::new(store.staging_dir()).expect("staging");
         s.write(b"%PDF-1.7 x").expect("write");
         let mut staged = s.finish().expect("finish");

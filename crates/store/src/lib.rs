@@ -70,7 +70,7 @@ impl Store {
         };
         Ok(Store {
             backend,
-            blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
+            blobs: std::sync::Arc::new(blobs::FsBlobStore::open(&config.data_dir)?),
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
             writes: std::sync::Arc::default(),
@@ -97,7 +97,7 @@ impl Store {
         };
         let store = Store {
             backend,
-            blobs: std::sync::Arc::new(blobs::FsBlobStore::new(&config.data_dir)),
+            blobs: std::sync::Arc::new(blobs::FsBlobStore::open(&config.data_dir)?),
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
             writes: std::sync::Arc::default(),
