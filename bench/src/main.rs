@@ -4,6 +4,7 @@
 //! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [submit] [lifecycle] [--seconds N]`
 
 mod calendar;
+mod cpu;
 mod http;
 mod lifecycle;
 mod load;

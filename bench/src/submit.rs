@@ -36,17 +36,34 @@ static NEXT_OP: AtomicUsize = AtomicUsize::new(0);
 pub(crate) struct Series {
     latencies: Vec<Duration>,
     elapsed: f64,
+    cpu: crate::cpu::Used,
 }
 
 impl Series {
     fn extend(&mut self, slice: Series) {
         self.latencies.extend(slice.latencies);
         self.elapsed += slice.elapsed;
+        self.cpu += slice.cpu;
     }
 
-    /// Throughput and percentiles over everything gathered.
-    pub(crate) fn stats(self) -> Stats {
-        stats(self.latencies, self.elapsed)
+    /// Throughput, percentiles and CPU per operation over everything gathered.
+    pub(crate) fn stats(mut self) -> Stats {
+        self.latencies.sort();
+        let all = &self.latencies;
+        let pick = |q: f64| {
+            all.get(((all.len() as f64 - 1.0) * q) as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        let per_op = |d: Duration| d.as_secs_f64() * 1e3 / all.len().max(1) as f64;
+        Stats {
+            ops: all.len(),
+            per_second: all.len() as f64 / self.elapsed,
+            p50: pick(0.5),
+            p99: pick(0.99),
+            cpu_ms: per_op(self.cpu.machine),
+            process_cpu_ms: per_op(self.cpu.process),
+        }
     }
 }
 
@@ -55,31 +72,22 @@ pub(crate) struct Stats {
     per_second: f64,
     p50: Duration,
     p99: Duration,
-}
-
-fn stats(mut all: Vec<Duration>, elapsed: f64) -> Stats {
-    all.sort();
-    let pick = |q: f64| {
-        all.get(((all.len() as f64 - 1.0) * q) as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    Stats {
-        ops: all.len(),
-        per_second: all.len() as f64 / elapsed,
-        p50: pick(0.5),
-        p99: pick(0.99),
-    }
+    /// Busy CPU of the whole machine per operation (0 where it cannot be read).
+    cpu_ms: f64,
+    /// Of which this process's.
+    process_cpu_ms: f64,
 }
 
 pub(crate) fn print(name: &str, s: &Stats, base: &Stats) {
     println!(
-        "{name:<44} {:>8.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({:>5.1} % of baseline, {} ops)",
+        "{name:<44} {:>8.1}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({:>5.1} % of baseline, {} ops)  CPU/op {:.2} ms, this process {:.2} ms",
         s.per_second,
         s.p50.as_secs_f64() * 1e3,
         s.p99.as_secs_f64() * 1e3,
         100.0 * s.per_second / base.per_second,
-        s.ops
+        s.ops,
+        s.cpu_ms,
+        s.process_cpu_ms,
     );
 }
 
@@ -91,6 +99,7 @@ where
 {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let cpu = crate::cpu::read();
     let mut tasks = Vec::new();
     for _ in 0..CONCURRENCY {
         let op = op.clone();
@@ -111,6 +120,7 @@ where
     Ok(Series {
         latencies,
         elapsed: started.elapsed().as_secs_f64(),
+        cpu: crate::cpu::since(cpu),
     })
 }
 
