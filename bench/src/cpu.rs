@@ -42,8 +42,9 @@ pub(crate) fn read() -> Option<Reading> {
         .skip(1)
         .map(|v| v.parse().unwrap_or(0))
         .collect();
-    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
-    let busy: u64 = [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| cpu.get(i)).sum();
+    // user nice system idle iowait irq softirq steal: user to softirq, less idle and iowait,
+    // is this machine's work (steal is another guest's).
+    let busy: u64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| cpu.get(i)).sum();
     let own = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and
     // 13th of them.
