@@ -305,7 +305,16 @@ impl FsBlobStore {
             sync_path(&target)?;
             return sync_path(dir);
         }
-        std::fs::rename(&staged.path, &target).map_err(io(&target))?;
+        match std::fs::rename(&staged.path, &target) {
+            // A blob directory removed by hand after the store opened: made again, durably.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                sync_path(&self.root)?;
+                std::fs::rename(&staged.path, &target)
+            }
+            renamed => renamed,
+        }
+        .map_err(io(&target))?;
         sync_path(&target)?;
         sync_path(dir)
     }
@@ -396,6 +405,19 @@ mod tests {
         // Opening again finds the layout done and keeps the blob.
         let again = FsBlobStore::open(dir.path()).expect("reopen");
         assert!(again.open(&sha).is_ok());
+    }
+
+    #[test]
+    fn a_blob_directory_removed_after_opening_is_made_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = FsBlobStore::open(dir.path()).expect("open");
+        let mut s = Staging::new(store.staging_dir()).expect("staging");
+        s.write(b"%PDF-1.7 again").expect("write");
+        let staged = s.finish().expect("finish");
+        let target = store.path_of(&staged.sha256).expect("path");
+        std::fs::remove_dir(target.parent().expect("dir")).expect("rmdir");
+        store.commit(&staged).expect("commit");
+        assert_eq!(std::fs::read(&target).expect("read"), b"%PDF-1.7 again");
     }
 
     #[test]
