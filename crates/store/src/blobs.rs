@@ -324,15 +324,20 @@ impl FsBlobStore {
 mod tests {
     use super::*;
 
+    /// `content` received whole into `store`'s staging directory.
+    fn receive(store: &FsBlobStore, content: &[u8]) -> Staged {
+        let mut s = Staging::new(store.staging_dir()).expect("staging");
+        s.write(content).expect("write");
+        s.finish().expect("finish")
+    }
+
     #[test]
     fn the_same_content_is_stored_once_under_its_hash() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = FsBlobStore::open(dir.path()).expect("open");
         let mut ids = Vec::new();
         for _ in 0..2 {
-            let mut s = Staging::new(store.staging_dir()).expect("staging");
-            s.write(b"%PDF-1.7 hello").expect("write");
-            let staged = s.finish().expect("finish");
+            let staged = receive(&store, b"%PDF-1.7 hello");
             store.commit(&staged).expect("commit");
             ids.push(staged.sha256);
         }
@@ -355,9 +360,7 @@ mod tests {
     fn an_incomplete_file_left_under_a_blob_name_is_replaced() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = FsBlobStore::open(dir.path()).expect("open");
-        let mut s = Staging::new(store.staging_dir()).expect("staging");
-        s.write(b"%PDF-1.7 the whole file").expect("write");
-        let staged = s.finish().expect("finish");
+        let staged = receive(&store, b"%PDF-1.7 the whole file");
         // What a crash between a rename and its sync can leave: the name, not all the content.
         let target = store.path_of(&staged.sha256).expect("path");
         std::fs::write(&target, b"%PDF-1.7 the whole").expect("truncated");
@@ -371,9 +374,9 @@ mod tests {
         assert_eq!(text, "%PDF-1.7 the whole file");
         // Same length, other bytes: replaced too.
         std::fs::write(&target, b"%PDF-1.7 the whole fil!").expect("garbled");
-        let mut s = Staging::new(store.staging_dir()).expect("staging");
-        s.write(b"%PDF-1.7 the whole file").expect("write");
-        store.commit(&s.finish().expect("finish")).expect("commit");
+        store
+            .commit(&receive(&store, b"%PDF-1.7 the whole file"))
+            .expect("commit");
         assert_eq!(
             std::fs::read(&target).expect("read"),
             b"%PDF-1.7 the whole file"
@@ -411,9 +414,7 @@ mod tests {
     fn a_blob_directory_removed_after_opening_is_made_again() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = FsBlobStore::open(dir.path()).expect("open");
-        let mut s = Staging::new(store.staging_dir()).expect("staging");
-        s.write(b"%PDF-1.7 again").expect("write");
-        let staged = s.finish().expect("finish");
+        let staged = receive(&store, b"%PDF-1.7 again");
         let target = store.path_of(&staged.sha256).expect("path");
         std::fs::remove_dir(target.parent().expect("dir")).expect("rmdir");
         store.commit(&staged).expect("commit");
@@ -424,9 +425,7 @@ mod tests {
     fn a_failed_commit_leaves_no_staging_file() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = FsBlobStore::open(dir.path()).expect("open");
-        let mut s = Staging::new(store.staging_dir()).expect("staging");
-        s.write(b"%PDF-1.7 x").expect("write");
-        let mut staged = s.finish().expect("finish");
+        let mut staged = receive(&store, b"%PDF-1.7 x");
         staged.sha256 = "not a hash".into();
         assert!(store.commit(&staged).is_err());
         assert_eq!(
