@@ -357,6 +357,19 @@ fn fresh() -> usize {
     NEXT_OP.fetch_add(1, Ordering::Relaxed)
 }
 
+/// What every series' clients talk to, shared by all of them.
+struct Target {
+    client: reqwest::Client,
+    /// The server under test.
+    base: String,
+    /// The citizen's API token.
+    token: String,
+    /// An upload filed again and again by the filing-only series.
+    uploaded: String,
+    /// The bare axum handler.
+    bare: String,
+}
+
 async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::Result<()> {
     let store = Store::open_and_migrate(&config).await?;
     store.seed_demo().await?;
@@ -390,33 +403,29 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
         "submission: file in one request + dossier",
         "submission: announce + chunk + dossier",
     ];
+    let target = Arc::new(Target {
+        client,
+        base,
+        token,
+        uploaded: one,
+        bare,
+    });
     let mut series: Vec<Series> = labels.iter().map(|_| Series::default()).collect();
     let slice = (seconds / SLICES).max(1);
     for _ in 0..SLICES {
         for (i, s) in series.iter_mut().enumerate() {
-            let (client, base, token, one, bare) = (
-                client.clone(),
-                base.clone(),
-                token.clone(),
-                one.clone(),
-                bare.clone(),
-            );
+            let target = target.clone();
             let run = move |n: usize| {
-                let (client, base, token, one, bare) = (
-                    client.clone(),
-                    base.clone(),
-                    token.clone(),
-                    one.clone(),
-                    bare.clone(),
-                );
+                let t = target.clone();
                 async move {
+                    let (c, b, k) = (&t.client, t.base.as_str(), t.token.as_str());
                     match i {
-                        1 => post_bare(&client, &bare, n).await,
-                        2 => upload_whole(&client, &base, &token, n).await.map(|_| ()),
-                        3 => file_dossier(&client, &base, &token, &one).await,
-                        4 => submit_multipart(&client, &base, &token, n).await,
-                        5 => submit(&client, &base, &token, n, false).await,
-                        _ => submit(&client, &base, &token, n, true).await,
+                        1 => post_bare(c, &t.bare, n).await,
+                        2 => upload_whole(c, b, k, n).await.map(|_| ()),
+                        3 => file_dossier(c, b, k, &t.uploaded).await,
+                        4 => submit_multipart(c, b, k, n).await,
+                        5 => submit(c, b, k, n, false).await,
+                        _ => submit(c, b, k, n, true).await,
                     }
                 }
             };
