@@ -411,6 +411,23 @@ mod tests {
     }
 
     #[test]
+    fn a_file_where_a_blob_directory_belongs_stops_the_opening_and_names_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("blobs")).expect("mkdir");
+        std::fs::write(dir.path().join("blobs").join("7f"), b"junk").expect("junk");
+        let message = FsBlobStore::open(dir.path())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(message.contains("7f"), "{message}");
+        // The junk is left as it was, for the operator to look at.
+        assert_eq!(
+            std::fs::read(dir.path().join("blobs").join("7f")).expect("kept"),
+            b"junk"
+        );
+    }
+
+    #[test]
     fn a_blob_directory_removed_after_opening_is_made_again() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = FsBlobStore::open(dir.path()).expect("open");
