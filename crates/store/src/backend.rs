@@ -7,6 +7,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A PostgreSQL connection idle this long is pinged before use, and replaced if the server no
+/// longer answers on it; one used more recently is trusted. A busy server reuses its connections
+/// within milliseconds, so it never pings; a quiet one pings nearly every time, which costs it
+/// nothing that matters.
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(2);
+
 /// The database behind a store.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -90,6 +96,9 @@ impl Backend {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An embedded connection cannot be cut off: the default ping on every checkout was a
+            // round trip to the connection's thread before each statement, for nothing.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Connect(format!("{}: {e}", file.display())))?;
@@ -108,6 +117,18 @@ impl Backend {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
+            // The default pings every connection at checkout: a round trip to the server before
+            // each statement. Only a connection idle for a while may have been cut off (a server
+            // restart, a firewall's idle timeout), so only such a one is pinged.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Connect(format!("{}: {e}", redact(url))))?;

@@ -21,7 +21,7 @@ mod reference;
 mod schema;
 pub mod uploads;
 
-pub use backend::{Backend, PoolStats};
+pub use backend::{Backend, PoolStats, PING_IDLE_AFTER};
 pub use error::StoreError;
 pub use reference::{AgencyRow, ReferenceCounts};
 pub use schema::SchemaStatus;

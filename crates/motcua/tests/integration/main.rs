@@ -10,6 +10,7 @@ mod back_office;
 mod browser;
 mod calendar_cli;
 mod catalogue;
+mod database;
 mod dossiers;
 mod harness;
 mod http;
