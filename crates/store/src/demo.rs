@@ -134,6 +134,7 @@ impl Store {
     /// transaction, then the demo catalogue when the catalogue is empty.
     pub async fn seed_demo(&self) -> Result<SeedOutcome, StoreError> {
         let outcome = self.seed_reference().await?;
+        self.forget_desks();
         if self.plans().await?.is_empty() {
             let plan: motcua_core::plan::Plan = serde_json::from_str(PLAN_147_JSON)
                 .map_err(|e| StoreError::Invalid(format!("plan-147.json: {e}")))?;

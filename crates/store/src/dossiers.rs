@@ -1096,48 +1096,6 @@ where
     Ok(Some(p))
 }
 
-/// The desk that receives a dossier, as an SQL expression of the commune unit in the parameter
-/// `unit` (e.g. `$1`; NULL for a provincial procedure): that commune's centre if it has one, else
-/// the provincial centre. One expression, so every path (and PostgreSQL's one-statement filing)
-/// routes alike.
-pub(crate) fn desk_sql(unit: &str) -> String {
-    format!("COALESCE((SELECT code FROM agencies WHERE kind = 'one_stop_desk' AND admin_unit_code = {unit} ORDER BY code LIMIT 1), (SELECT a.code FROM agencies a JOIN admin_units u ON u.code = a.admin_unit_code WHERE a.kind = 'one_stop_desk' AND u.kind = 'province' ORDER BY a.code LIMIT 1))")
-}
-
-/// The commune whose centre receives a procedure implemented at `levels` filed for `commune`,
-/// or `None` for the provincial centre: the parameter of [`desk_sql`].
-pub(crate) fn desk_unit(
-    levels: &[motcua_core::catalogue::Level],
-    commune: Option<&str>,
-) -> Option<String> {
-    match motcua_core::dossier::receiving_desk(levels, commune) {
-        motcua_core::dossier::DeskUnit::Commune(unit) => Some(unit),
-        motcua_core::dossier::DeskUnit::Province => None,
-    }
-}
-
-/// The one-stop desk that receives a dossier, read in the caller's transaction (see
-/// [`desk_sql`]).
-pub(crate) async fn desk_for<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    levels: &[motcua_core::catalogue::Level],
-    commune: Option<&str>,
-) -> Result<Option<String>, ActError>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (Option<String>,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    let (desk,): (Option<String>,) =
-        sqlx::query_as::<DB, (Option<String>,)>(&format!("SELECT {}", desk_sql("$1")))
-            .bind(desk_unit(levels, commune))
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(desk)
-}
-
 /// The next code of the day, in the caller's transaction. The per-day counter row is locked by
 /// the upsert until the transaction ends, so concurrent submissions never share a number, and a
 /// rolled-back submission's number is simply never used.

@@ -73,13 +73,13 @@ struct Filing {
     files: Vec<OwnedFile>,
     events: Vec<DossierEvent>,
     form_json: String,
-    /// The commune whose centre receives it (`None`: the provincial centre).
-    desk_unit: Option<String>,
+    /// The one-stop desk that receives it.
+    desk: Option<String>,
     reply: oneshot::Sender<Result<Filed, ActError>>,
 }
 
-/// What a stored filing got: its code and its receiving desk.
-type Filed = (String, Option<String>);
+/// What a stored filing got: its code.
+type Filed = String;
 
 /// The queue to the writer task.
 pub(crate) struct FilingQueue(mpsc::Sender<Filing>);
@@ -155,9 +155,9 @@ async fn write_batch(backend: &Backend, filings: Vec<Filing>) {
 }
 
 /// One filing inside the batch, behind its own savepoint, in two round trips to SQLite's
-/// connection thread: the savepoint with the day's number and the receiving desk, then every row
-/// and the release in one multi-statement query (sqlx binds the numbered parameters to each
-/// statement that uses them). Returns the code and the desk.
+/// connection thread: the savepoint with the day's number, then every row and the release in one
+/// multi-statement query (sqlx binds the numbered parameters to each statement that uses them).
+/// Returns the code.
 async fn write_one_sqlite(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     f: &Filing,
@@ -167,11 +167,10 @@ async fn write_one_sqlite(
     let date = now
         .to_offset(motcua_core::calendar::deadline::VIETNAM)
         .date();
-    let first = format!("SAVEPOINT filing; INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last, {}", crate::dossiers::desk_sql("$3"));
-    let (seq, desk): (i64, Option<String>) = sqlx::query_as(&first)
+    let first = "SAVEPOINT filing; INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last";
+    let seq: i64 = sqlx::query_scalar(first)
         .bind(f.codes.prefix.as_str())
         .bind(motcua_core::dossier::DossierCode::day_key(date))
-        .bind(f.desk_unit.as_deref())
         .fetch_one(&mut **tx)
         .await?;
     let code = motcua_core::dossier::DossierCode::new(
@@ -218,7 +217,7 @@ async fn write_one_sqlite(
         .bind(d.procedure_code.as_str())
         .bind(d.procedure_name.as_str())
         .bind(d.agency_code.as_str())
-        .bind(desk.as_deref())
+        .bind(f.desk.as_deref())
         .bind(d.applicant_id.as_deref())
         .bind(d.applicant_name.as_str())
         .bind(d.applicant_phone.as_str())
@@ -265,46 +264,38 @@ async fn write_one_sqlite(
             .bind(a.file_name.as_str());
     }
     q.execute(&mut **tx).await?;
-    Ok((code, desk))
+    Ok(code)
 }
 
-/// The PostgreSQL filing: every row in one statement of data-modifying CTEs, which PostgreSQL
-/// runs atomically and commits on its own (foreign keys are checked at its end). One round trip
-/// instead of a transaction of eight, which is most of what a filing costs besides the commit.
-/// The filing statement on PostgreSQL: the receiving desk is chosen inside it (parameter 8 is the
-/// commune unit, see [`crate::dossiers::desk_sql`]) and returned.
-static PG_FILING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let sql = "WITH d AS (
-        INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, {desk}, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1)
-        RETURNING desk_code),
-    b AS (
-        INSERT INTO blobs (sha256, size, media_type, created_at)
-        SELECT DISTINCT s, z, m, $15 FROM UNNEST($16::text[], $17::bigint[], $18::text[]) AS t(s, z, m)
-        ON CONFLICT (sha256) DO NOTHING),
-    a AS (
-        INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at)
-        SELECT i, $1, doc, name, s, z, m, 0, $15
-        FROM UNNEST($19::text[], $20::text[], $21::text[], $16::text[], $17::bigint[], $18::text[]) AS t(i, doc, name, s, z, m)),
-    e AS (
-        INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash)
-        VALUES ($1, $22, $23, $40, $41, $15, $24, '', $25, $26), ($1, $27, $28, $40, $41, $15, $29, '', $30, $31)),
-    n AS (
-        INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at)
-        SELECT $32, $33, $1, $34, $35, $15 WHERE $33::text IS NOT NULL),
-    o AS (
-        INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at)
-        SELECT $36, $37, $38, $34, $35, $39, $15, $15 WHERE $38::text IS NOT NULL)
-    SELECT desk_code FROM d";
-    sql.replace("{desk}", &crate::dossiers::desk_sql("$8::text"))
-});
+/// Parameters of a statement built with its SQL: each value is bound as it is placed, so the
+/// placeholders and the values cannot drift apart whatever rows the statement has.
+struct PgParams {
+    args: sqlx::postgres::PgArguments,
+    count: usize,
+}
 
-/// One filing on PostgreSQL, one statement committed on its own. Returns the receiving desk.
-async fn write_one_pg(
-    pool: &sqlx::PgPool,
-    f: &Filing,
-    code: &str,
-) -> Result<Option<String>, ActError> {
+impl PgParams {
+    /// Binds `value` and returns its placeholder.
+    fn bind<'q, T>(&mut self, value: T) -> Result<String, StoreError>
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        use sqlx::Arguments;
+        self.args
+            .add(value)
+            .map_err(|e| StoreError::Invalid(format!("filing parameter: {e}")))?;
+        self.count += 1;
+        Ok(format!("${}", self.count))
+    }
+}
+
+/// One filing on PostgreSQL: every row in one statement of data-modifying CTEs, which
+/// PostgreSQL runs atomically and commits on its own (foreign keys are checked at its end). One
+/// round trip instead of a transaction of eight, which is most of what a filing costs besides the
+/// commit. The rows are plain `VALUES` (one statement text per number of files and per kind of
+/// notice, each prepared once): PostgreSQL sets up a statement's whole plan on every execution,
+/// and array unnesting or conditional `SELECT`s made that set-up a large part of the work.
+async fn write_one_pg(pool: &sqlx::PgPool, f: &Filing, code: &str) -> Result<(), ActError> {
     let d = &f.dossier;
     let [created, submitted] = f.events.as_slice() else {
         return Err(ActError::Store(StoreError::Invalid(
@@ -317,57 +308,85 @@ async fn write_one_pg(
     };
     let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], d.created_at)
         .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
-    let (recipient, key) = notice.recipient.clone().unzip();
-    let channel = recipient
-        .as_deref()
-        .map(|r| if r.contains('@') { "email" } else { "sms" });
-    let col = |get: fn(&OwnedFile) -> String| f.files.iter().map(get).collect::<Vec<String>>();
-    let desk: Option<String> = sqlx::query_scalar(&PG_FILING)
-        .bind(&d.id)
-        .bind(code)
-        .bind(&d.procedure_id)
-        .bind(d.procedure_version)
-        .bind(&d.procedure_code)
-        .bind(&d.procedure_name)
-        .bind(&d.agency_code)
-        .bind(&f.desk_unit)
-        .bind(&d.applicant_id)
-        .bind(&d.applicant_name)
-        .bind(&d.applicant_phone)
-        .bind(&d.applicant_email)
-        .bind(&d.admin_unit_code)
-        .bind(&f.form_json)
-        .bind(d.created_at)
-        .bind(col(|a| a.sha256.clone()))
-        .bind(f.files.iter().map(|a| a.size).collect::<Vec<i64>>())
-        .bind(col(|a| a.kind.media_type().to_owned()))
-        .bind(col(|_| crate::ids::row_id()))
-        .bind(col(|a| a.document.clone()))
-        .bind(col(|a| a.file_name.clone()))
-        .bind(created.seq)
-        .bind(&created.kind)
-        .bind(&created.status)
-        .bind(&created.prev_hash)
-        .bind(&created.hash)
-        .bind(submitted.seq)
-        .bind(&submitted.kind)
-        .bind(&submitted.status)
-        .bind(&submitted.prev_hash)
-        .bind(&submitted.hash)
-        .bind(crate::ids::row_id())
-        .bind(&notice.user)
-        .bind(&notice.title)
-        .bind(&notice.body)
-        .bind(crate::ids::row_id())
-        .bind(channel)
-        .bind(&recipient)
-        .bind(&key)
-        .bind(&created.actor_id)
-        .bind(&created.actor_name)
-        .fetch_one(pool)
+    let mut p = PgParams {
+        args: sqlx::postgres::PgArguments::default(),
+        count: 0,
+    };
+    let id = p.bind(&d.id)?;
+    let now = p.bind(d.created_at)?;
+    let mut sql = format!(
+        "WITH d AS (INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ({id}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'online', 'submitted', {}, {now}, {now}, {now}, 1))",
+        p.bind(code)?,
+        p.bind(&d.procedure_id)?,
+        p.bind(d.procedure_version)?,
+        p.bind(&d.procedure_code)?,
+        p.bind(&d.procedure_name)?,
+        p.bind(&d.agency_code)?,
+        p.bind(&f.desk)?,
+        p.bind(&d.applicant_id)?,
+        p.bind(&d.applicant_name)?,
+        p.bind(&d.applicant_phone)?,
+        p.bind(&d.applicant_email)?,
+        p.bind(&d.admin_unit_code)?,
+        p.bind(&f.form_json)?,
+    );
+    let (actor_id, actor_name) = (p.bind(&created.actor_id)?, p.bind(&created.actor_name)?);
+    let mut events = Vec::with_capacity(2);
+    for e in [created, submitted] {
+        events.push(format!(
+            "({id}, {}, {}, {actor_id}, {actor_name}, {now}, {}, '', {}, {})",
+            p.bind(e.seq)?,
+            p.bind(&e.kind)?,
+            p.bind(&e.status)?,
+            p.bind(&e.prev_hash)?,
+            p.bind(&e.hash)?,
+        ));
+    }
+    sql.push_str(&format!(", e AS (INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES {})", events.join(", ")));
+    if !f.files.is_empty() {
+        // The same content attached twice gives two blob rows: `ON CONFLICT` keeps one.
+        let mut blobs = Vec::new();
+        let mut attachments = Vec::new();
+        for a in &f.files {
+            let (sha, size, media) = (
+                p.bind(&a.sha256)?,
+                p.bind(a.size)?,
+                p.bind(a.kind.media_type())?,
+            );
+            blobs.push(format!("({sha}, {size}, {media}, {now})"));
+            attachments.push(format!(
+                "({}, {id}, {}, {}, {sha}, {size}, {media}, 0, {now})",
+                p.bind(crate::ids::row_id())?,
+                p.bind(&a.document)?,
+                p.bind(&a.file_name)?,
+            ));
+        }
+        sql.push_str(&format!(", b AS (INSERT INTO blobs (sha256, size, media_type, created_at) VALUES {} ON CONFLICT (sha256) DO NOTHING), a AS (INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES {})", blobs.join(", "), attachments.join(", ")));
+    }
+    let (title, body) = (p.bind(&notice.title)?, p.bind(&notice.body)?);
+    if let Some(user) = &notice.user {
+        sql.push_str(&format!(
+            ", n AS (INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES ({}, {}, {id}, {title}, {body}, {now}))",
+            p.bind(crate::ids::row_id())?,
+            p.bind(user)?,
+        ));
+    }
+    if let Some((to, key)) = &notice.recipient {
+        let channel = if to.contains('@') { "email" } else { "sms" };
+        sql.push_str(&format!(
+            ", o AS (INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) VALUES ({}, {}, {}, {title}, {body}, {}, {now}, {now}))",
+            p.bind(crate::ids::row_id())?,
+            p.bind(channel)?,
+            p.bind(to)?,
+            p.bind(key)?,
+        ));
+    }
+    sql.push_str(" SELECT 1");
+    sqlx::query_with(&sql, p.args)
+        .execute(pool)
         .await
         .map_err(StoreError::from)?;
-    Ok(desk)
+    Ok(())
 }
 
 impl Store {
@@ -397,8 +416,9 @@ impl Store {
             .get("applicant_commune")
             .filter(|c| !c.is_empty())
             .cloned();
-        // The filing's statements choose the receiving desk themselves: no round trip before.
-        let desk_unit = crate::dossiers::desk_unit(&procedure.procedure.levels, commune.as_deref());
+        let desk = self
+            .desk_for(&procedure.procedure.levels, commune.as_deref())
+            .await?;
         let mut events = Vec::with_capacity(2);
         let mut prev = GENESIS.to_owned();
         for (seq, kind, status) in [
@@ -480,13 +500,13 @@ impl Store {
             files,
             events: events.clone(),
             form_json,
-            desk_unit,
+            desk: desk.clone(),
             reply,
         };
-        let done = |code: String, desk_code: Option<String>| {
+        let done = |code: String| {
             let dossier = Dossier {
                 code: Some(code),
-                desk_code,
+                desk_code: desk,
                 ..dossier
             };
             (dossier, events)
@@ -518,8 +538,8 @@ impl Store {
             )
             .map_err(|e| StoreError::Invalid(e.to_string()))?
             .to_string();
-            let desk = write_one_pg(pool, &filing, &code).await?;
-            return Ok(done(code, desk));
+            write_one_pg(pool, &filing, &code).await?;
+            return Ok(done(code));
         }
         let queue = self
             .filings
@@ -529,9 +549,9 @@ impl Store {
             .send(filing)
             .await
             .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))?;
-        let (code, desk) = answer
+        let code = answer
             .await
             .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))??;
-        Ok(done(code, desk))
+        Ok(done(code))
     }
 }

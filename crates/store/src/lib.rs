@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod demo;
 mod demo_dossiers;
+mod desks;
 pub mod dossiers;
 mod error;
 mod filing;
@@ -22,6 +23,7 @@ mod schema;
 pub mod uploads;
 
 pub use backend::{Backend, PoolStats, PING_IDLE_AFTER};
+pub use desks::DESK_DIRECTORY_TTL;
 pub use error::StoreError;
 pub use reference::{AgencyRow, ReferenceCounts};
 pub use schema::SchemaStatus;
@@ -47,6 +49,8 @@ pub struct Store {
     filings: std::sync::OnceLock<filing::FilingQueue>,
     // Day numbers reserved on PostgreSQL and not yet given out.
     numbers: filing::NumberBlocks,
+    // The one-stop desks by unit, for routing filings without a lookup each time.
+    desks: desks::DeskCache,
     // SQLite has one writer at a time: the busy writers (dossier actions, filings, uploads) queue
     // here, in order, instead of in the sleeps of SQLite's busy handler, which put p99 at 100 ms
     // and more under contention (PostgreSQL locks rows instead). See `write_turn`.
@@ -73,6 +77,7 @@ impl Store {
             blobs: std::sync::Arc::new(blobs::FsBlobStore::open(&config.data_dir)?),
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
+            desks: desks::DeskCache::default(),
             writes: std::sync::Arc::default(),
             data_dir: config.data_dir.clone(),
             _lock: lock,
@@ -100,6 +105,7 @@ impl Store {
             blobs: std::sync::Arc::new(blobs::FsBlobStore::open(&config.data_dir)?),
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
+            desks: desks::DeskCache::default(),
             writes: std::sync::Arc::default(),
             data_dir: config.data_dir.clone(),
             _lock: None,

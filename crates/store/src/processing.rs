@@ -6,8 +6,8 @@
 use crate::accounts::Account;
 use crate::backend::{on_pool, BeginWrite};
 use crate::dossiers::{
-    append_event_to, desk_for, micros, next_code, notify, procedure_body, Act, ActError,
-    CodeSettings, Dossier, EventActor, Row, COLUMNS,
+    append_event_to, micros, next_code, notify, procedure_body, Act, ActError, CodeSettings,
+    Dossier, EventActor, Row, COLUMNS,
 };
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{OfficeHours, WorkCalendar};
@@ -15,7 +15,8 @@ use motcua_core::dossier::timing::{
     apology_window_open, step_due, supplement_window_open, valid_new_appointment,
 };
 use motcua_core::dossier::{
-    deadline_at_reception, decide, Action, Actor, Assignee, ConsultMode, Facts, Status, Workflow,
+    deadline_at_reception, decide, receiving_desk, Action, Actor, Assignee, ConsultMode, Facts,
+    Status, Workflow,
 };
 use motcua_core::Role;
 use time::OffsetDateTime;
@@ -238,6 +239,8 @@ impl Store {
         };
         let now = micros(OffsetDateTime::now_utc());
         let my_agencies = officer_agencies(act.by);
+        // Read before the transaction: a submission routes by it (kept in memory, see `desks`).
+        let desks = self.desk_directory().await?;
         let _turn = self.write_turn().await;
         let result: Result<Dossier, ActError> = on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
@@ -275,7 +278,7 @@ impl Store {
                     after.code = Some(next_code(&mut tx, codes, now).await?);
                     after.submitted_at = Some(now);
                     let levels = procedure_body(&mut tx, &d.procedure_id, d.procedure_version).await?.map(|p| p.levels).unwrap_or_default();
-                    after.desk_code = desk_for(&mut tx, &levels, d.admin_unit_code.as_deref()).await?;
+                    after.desk_code = desks.desk(&receiving_desk(&levels, d.admin_unit_code.as_deref())).map(str::to_owned);
                 }
                 Action::Receive => {
                     let limit = match act.time_limit {

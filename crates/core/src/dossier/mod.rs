@@ -16,6 +16,6 @@ pub use code::{CodeError, CodePrefix, DossierCode};
 pub use file::{FileError, FileKind, UploadLimits};
 pub use form::{applicant_fields, validate_form, FieldError};
 pub use machine::{decide, Action, Actor, Assignee, Facts, RuleError};
-pub use routing::{receiving_desk, DeskUnit};
+pub use routing::{receiving_desk, Desk, DeskDirectory, DeskUnit};
 pub use status::{Channel, HandOverMethod, OfflineReason, Outcome, Status};
 pub use workflow::{ConsultMode, Step, StepKind, Workflow, WorkflowError};

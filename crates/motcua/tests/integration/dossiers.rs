@@ -1007,6 +1007,31 @@ on_both_databases!(
             (atts.len(), atts[0].size, atts[0].file_name.as_str()),
             (1, 3000, "to-khai.pdf")
         );
+        // The same scan sent for two documents: both are attached, the content is kept once.
+        let scan = pdf(2000);
+        let r = call(reqwest::Method::POST, "/api/v1/dossiers")
+            .multipart(
+                multipart(scan.clone())
+                    .part("giay_to_khac", Part::bytes(scan).file_name("ban-sao.pdf")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let two: serde_json::Value = r.json().await.unwrap();
+        let mut atts = app
+            .store
+            .attachments(two["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        atts.sort_by(|x, y| x.file_name.cmp(&y.file_name));
+        assert_eq!(
+            atts.iter()
+                .map(|a| (a.file_name.as_str(), a.size))
+                .collect::<Vec<_>>(),
+            [("ban-sao.pdf", 2000), ("to-khai.pdf", 2000)]
+        );
+        assert_eq!(atts[0].sha256, atts[1].sha256);
         // A small file may also come whole in one request; its content is checked the same way.
         let whole = |bytes: Vec<u8>| {
             call(reqwest::Method::POST, "/api/v1/uploads?file_name=anh.png")
