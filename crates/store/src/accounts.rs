@@ -3,7 +3,7 @@
 //! codes) are stored only as SHA-256 hashes, so a copy of the database opens no account.
 
 use crate::backend::{on_pool, BeginWrite};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use motcua_core::accounts::{Throttle, ThrottleRule};
 use motcua_core::Role;
 use rand::RngCore;
@@ -388,6 +388,7 @@ impl Store {
     /// Marks a pending account active.
     pub async fn activate(&self, user_id: &str) -> Result<(), StoreError> {
         on_pool!(self.backend(), p => sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'").bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        self.tokens.forget();
         Ok(())
     }
 
@@ -399,8 +400,10 @@ impl Store {
             sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3").bind(password_hash).bind(now).bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(())
-        })
+            Ok::<_, StoreError>(())
+        })?;
+        self.tokens.forget();
+        Ok(())
     }
 
     /// Saves the profile fields an applicant edits.
@@ -415,6 +418,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), p => sqlx::query("UPDATE users SET display_name = $1, cccd = $2, birth_date = $3, address = $4, admin_unit_code = $5 WHERE id = $6")
             .bind(display_name).bind(cccd).bind(birth_date).bind(address).bind(admin_unit_code).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        self.tokens.forget();
         Ok(())
     }
 
@@ -583,6 +587,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(OffsetDateTime::now_utc()).bind(token_id).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        self.tokens.forget();
         Ok(done == 1)
     }
 
@@ -594,6 +599,17 @@ impl Store {
         secret: &str,
     ) -> Result<Option<(Account, Vec<String>, bool)>, StoreError> {
         let hash = hash_secret(secret);
+        let now = OffsetDateTime::now_utc();
+        let scope_list = |scopes: &str| scopes.split_whitespace().map(str::to_owned).collect();
+        if let Backend::Postgres(pool) = self.backend() {
+            self.token_listener
+                .get_or_init(|| crate::tokens::listen(pool.clone(), self.tokens.clone()));
+            if let Some(kept) = self.tokens.get(&hash) {
+                let new_period = self.record_use(&hash, kept.last_used, now).await?;
+                return Ok(Some((kept.account, scope_list(&kept.scopes), new_period)));
+            }
+        }
+        let generation = self.tokens.generation();
         // One round trip: the token with its account and roles.
         let sql = format!("SELECT {ACCOUNT_COLUMNS}, t.scopes, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN user_roles r ON r.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL ORDER BY r.role, r.agency_code");
         let rows: Vec<TokenAccountRow> =
@@ -602,20 +618,31 @@ impl Store {
         else {
             return Ok(None);
         };
-        let now = OffsetDateTime::now_utc();
+        let Some(account) =
+            account_from_rows(rows.iter().map(|r| &r.account)).filter(|a| a.status == "active")
+        else {
+            return Ok(None);
+        };
+        let new_period = self.record_use(&hash, last_used, now).await?;
+        let used = if new_period { Some(now) } else { last_used };
+        self.tokens
+            .keep(generation, &hash, account.clone(), scopes.clone(), used);
+        Ok(Some((account, scope_list(&scopes), new_period)))
+    }
+
+    /// Writes `now` as the token's last use if it opens a new period of use; says whether it did.
+    async fn record_use(
+        &self,
+        hash: &str,
+        last_used: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let new_period = last_used.is_none_or(|t| now - t > TOKEN_USE_PERIOD);
         if new_period {
-            on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(now).bind(&hash).execute(p).await.map(|r| r.rows_affected()))?;
+            on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(now).bind(hash).execute(p).await.map(|r| r.rows_affected()))?;
+            self.tokens.used(hash, now);
         }
-        Ok(account_from_rows(rows.iter().map(|r| &r.account))
-            .filter(|a| a.status == "active")
-            .map(|a| {
-                (
-                    a,
-                    scopes.split_whitespace().map(str::to_owned).collect(),
-                    new_period,
-                )
-            }))
+        Ok(new_period)
     }
 
     /// Creates an active official with roles.
@@ -784,8 +811,9 @@ impl Store {
             sqlx::query("INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(issuer).bind(subject).bind(&user_id).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(SsoLogin { user_id, username, how })
+            Ok::<_, StoreError>(SsoLogin { user_id, username, how })
         })
+        .inspect(|_| self.tokens.forget())
     }
 }
 

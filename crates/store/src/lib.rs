@@ -20,6 +20,7 @@ pub mod plans;
 pub mod processing;
 mod reference;
 mod schema;
+mod tokens;
 pub mod uploads;
 
 pub use backend::{Backend, PoolStats, PING_IDLE_AFTER};
@@ -27,6 +28,7 @@ pub use desks::DESK_DIRECTORY_TTL;
 pub use error::StoreError;
 pub use reference::{AgencyRow, ReferenceCounts};
 pub use schema::SchemaStatus;
+pub use tokens::TOKEN_CACHE_TTL;
 
 use lock::DataDirLock;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,10 @@ pub struct Store {
     numbers: filing::NumberBlocks,
     // The one-stop desks by unit, for routing filings without a lookup each time.
     desks: desks::DeskCache,
+    // Accounts behind bearer tokens, kept on PostgreSQL while its change notices are heard.
+    tokens: std::sync::Arc<tokens::TokenCache>,
+    // Started on the first token read, in the runtime that uses the store; stops with the store.
+    token_listener: std::sync::OnceLock<tokens::Listener>,
     // SQLite has one writer at a time: the busy writers (dossier actions, filings, uploads) queue
     // here, in order, instead of in the sleeps of SQLite's busy handler, which put p99 at 100 ms
     // and more under contention (PostgreSQL locks rows instead). See `write_turn`.
@@ -78,6 +84,8 @@ impl Store {
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
             desks: desks::DeskCache::default(),
+            tokens: std::sync::Arc::default(),
+            token_listener: std::sync::OnceLock::new(),
             writes: std::sync::Arc::default(),
             data_dir: config.data_dir.clone(),
             _lock: lock,
@@ -106,6 +114,8 @@ impl Store {
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
             desks: desks::DeskCache::default(),
+            tokens: std::sync::Arc::default(),
+            token_listener: std::sync::OnceLock::new(),
             writes: std::sync::Arc::default(),
             data_dir: config.data_dir.clone(),
             _lock: None,

@@ -924,6 +924,66 @@ on_both_databases!(
 );
 
 on_both_databases!(
+    a_token_revoked_or_an_account_locked_by_another_server_is_refused_at_once,
+    |app: TestApp| async move {
+        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+        let me = |t: String| {
+            let client = app.client.clone();
+            let url = app.url("/api/v1/me");
+            async move {
+                client
+                    .get(url)
+                    .bearer_auth(t)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        // Refused within a moment, far sooner than any expiry of what a server keeps.
+        let refused_soon = |t: String| async move {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            while me(t.clone()).await != 401 {
+                assert!(std::time::Instant::now() < until, "still accepted");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        };
+        assert!(motcua_store::TOKEN_CACHE_TTL > std::time::Duration::from_secs(3));
+        let other = motcua_store::Store::open_shared(&app.store_config())
+            .await
+            .unwrap();
+        let token = app
+            .store
+            .create_api_token(&citizen, "portal", "")
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(me(token.clone()).await, 200);
+        }
+        let id = other.api_tokens(&citizen).await.unwrap()[0].id.clone();
+        assert!(other.revoke_api_token(&citizen, &id).await.unwrap());
+        refused_soon(token).await;
+
+        // Changed by hand in the database, not through motcua: refused as well.
+        let token = app
+            .store
+            .create_api_token(&citizen, "portal", "")
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(me(token.clone()).await, 200);
+        }
+        let lock = "UPDATE users SET status = 'pending' WHERE username = 'congdan'";
+        match other.backend() {
+            motcua_store::Backend::Postgres(p) => sqlx::query(lock).execute(p).await.map(drop),
+            motcua_store::Backend::Sqlite(p) => sqlx::query(lock).execute(p).await.map(drop),
+        }
+        .unwrap();
+        refused_soon(token).await;
+    }
+);
+
+on_both_databases!(
     an_agency_admin_creates_officials_only_in_their_agency,
     |app: TestApp| async move {
         let s = Session::login(&app, "quantricoquan", DEMO_PASSWORD).await;
