@@ -49,18 +49,14 @@ impl DeskDirectory {
     /// The directory of these desks.
     pub fn new(desks: impl IntoIterator<Item = Desk>) -> DeskDirectory {
         let mut dir = DeskDirectory::default();
-        let keep_smallest = |slot: &mut Option<String>, code: &str| {
-            if slot.as_deref().is_none_or(|c| code < c) {
-                *slot = Some(code.to_owned());
-            }
-        };
         for d in desks {
-            if d.provincial {
-                keep_smallest(&mut dir.province, &d.code);
+            if d.provincial && dir.province.as_ref().is_none_or(|c| d.code < *c) {
+                dir.province = Some(d.code.clone());
             }
-            let mut slot = dir.by_unit.remove(&d.unit);
-            keep_smallest(&mut slot, &d.code);
-            dir.by_unit.extend(slot.map(|c| (d.unit, c)));
+            let own = dir.by_unit.entry(d.unit).or_insert_with(|| d.code.clone());
+            if d.code < *own {
+                *own = d.code;
+            }
         }
         dir
     }
