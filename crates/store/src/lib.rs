@@ -70,13 +70,18 @@ impl Store {
     /// process holds it (SQLite), or the database cannot be reached.
     pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
         ensure_writable_dir(&config.data_dir)?;
-        let (backend, lock) = match &config.database {
-            None => {
-                let lock = DataDirLock::acquire(&config.data_dir)?;
-                let backend = Backend::open_sqlite(&config.data_dir.join("motcua.sqlite3")).await?;
-                (backend, Some(lock))
-            }
-            Some(url) => (Backend::open_postgres(url).await?, None),
+        let lock = match &config.database {
+            None => Some(DataDirLock::acquire(&config.data_dir)?),
+            Some(_) => None,
+        };
+        Store::connect(config, lock).await
+    }
+
+    /// The store on `config`'s database and data dir, holding `lock` (if any) for its life.
+    async fn connect(config: &StoreConfig, lock: Option<DataDirLock>) -> Result<Store, StoreError> {
+        let backend = match &config.database {
+            None => Backend::open_sqlite(&config.data_dir.join("motcua.sqlite3")).await?,
+            Some(url) => Backend::open_postgres(url).await?,
         };
         Ok(Store {
             backend,
@@ -104,22 +109,7 @@ impl Store {
     /// the schema is brought up to date (SQLite serialises writers, so this is safe).
     pub async fn open_shared(config: &StoreConfig) -> Result<Store, StoreError> {
         ensure_writable_dir(&config.data_dir)?;
-        let backend = match &config.database {
-            None => Backend::open_sqlite(&config.data_dir.join("motcua.sqlite3")).await?,
-            Some(url) => Backend::open_postgres(url).await?,
-        };
-        let store = Store {
-            backend,
-            blobs: std::sync::Arc::new(blobs::FsBlobStore::open(&config.data_dir)?),
-            filings: std::sync::OnceLock::new(),
-            numbers: filing::NumberBlocks::default(),
-            desks: desks::DeskCache::default(),
-            tokens: std::sync::Arc::default(),
-            token_listener: std::sync::OnceLock::new(),
-            writes: std::sync::Arc::default(),
-            data_dir: config.data_dir.clone(),
-            _lock: None,
-        };
+        let store = Store::connect(config, None).await?;
         store.migrate().await?;
         Ok(store)
     }
