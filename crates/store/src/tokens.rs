@@ -27,9 +27,13 @@ const MAX_TOKENS: usize = 10_000;
 /// A token's account as read, with the token's scopes and last recorded use.
 #[derive(Clone)]
 pub(crate) struct Kept {
+    /// The account, active when read.
     pub account: Account,
+    /// The token's scopes, space-separated as stored.
     pub scopes: String,
+    /// The last use written to the database.
     pub last_used: Option<OffsetDateTime>,
+    /// When it was read, for [`TOKEN_CACHE_TTL`].
     read_at: Instant,
 }
 
