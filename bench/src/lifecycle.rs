@@ -91,15 +91,7 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     }
     let filed = Arc::new(filed);
 
-    let base_stats = raw_insert(
-        store.clone(),
-        config.data_dir.join("raw"),
-        seconds,
-        6,
-        RESULT,
-    )
-    .await?
-    .stats();
+    let base_stats = raw_insert(store.clone(), seconds, 6, RESULT).await?.stats();
     let next = Arc::new(AtomicUsize::new(0));
     let s = closed_loop(seconds, {
         let (store, people, filed, next) =
