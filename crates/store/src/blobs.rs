@@ -101,7 +101,7 @@ impl Staging {
     pub fn finish(mut self) -> Result<Staged, StoreError> {
         self.file.flush().map_err(io(&self.path))?;
         Ok(Staged {
-            sha256: hex(&self.hasher.finalize()),
+            sha256: hex::encode(self.hasher.finalize()),
             path: self.path,
             size: self.size,
             head: self.head,
@@ -120,10 +120,6 @@ impl Staged {
     pub fn discard(&self) {
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `target` exists with exactly the content `staged` has (same length and hash).
@@ -157,7 +153,7 @@ pub fn stage_existing(path: &Path) -> Result<Staged, StoreError> {
     }
     Ok(Staged {
         path: path.to_path_buf(),
-        sha256: hex(&hasher.finalize()),
+        sha256: hex::encode(hasher.finalize()),
         size,
         head,
     })
@@ -386,7 +382,7 @@ mod tests {
     #[test]
     fn blobs_of_the_two_level_layout_are_moved_up_and_stay_readable() {
         let dir = tempfile::tempdir().expect("tmp");
-        let sha = hex(&Sha256::digest(b"%PDF-1.7 old"));
+        let sha = hex::encode(Sha256::digest(b"%PDF-1.7 old"));
         let legacy = dir.path().join("blobs").join(&sha[..2]).join(&sha[2..4]);
         std::fs::create_dir_all(&legacy).expect("mkdir");
         std::fs::write(legacy.join(&sha), b"%PDF-1.7 old").expect("write");

@@ -563,7 +563,7 @@ pub fn event_hash(dossier_id: &str, e: &DossierEvent) -> String {
             h.update(part.as_bytes());
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 /// The hash before a dossier's first event.
