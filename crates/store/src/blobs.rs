@@ -69,9 +69,16 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
 impl Staging {
     /// Starts a staging file in `dir`.
     pub fn new(dir: &Path) -> Result<Staging, StoreError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(format!("{}.part", uuid::Uuid::new_v4()));
-        let file = File::create(&path).map_err(io(&path))?;
+        // The directory is made on first use (or again if removed), not checked before each file.
+        let file = match File::create(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                File::create(&path)
+            }
+            created => created,
+        }
+        .map_err(io(&path))?;
         Ok(Staging {
             path,
             file: std::io::BufWriter::with_capacity(64 * 1024, file),
@@ -432,6 +439,23 @@ mod tests {
         std::fs::remove_dir(target.parent().expect("dir")).expect("rmdir");
         store.commit(&staged).expect("commit");
         assert_eq!(std::fs::read(&target).expect("read"), b"%PDF-1.7 again");
+    }
+
+    #[test]
+    fn a_staging_directory_removed_while_serving_is_made_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = FsBlobStore::open(dir.path()).expect("open");
+        receive(&store, b"%PDF-1.7 first").discard();
+        std::fs::remove_dir(store.staging_dir()).expect("rmdir");
+        let staged = receive(&store, b"%PDF-1.7 second");
+        store.commit(&staged).expect("commit");
+        let mut back = Vec::new();
+        store
+            .open(&staged.sha256)
+            .expect("open blob")
+            .read_to_end(&mut back)
+            .expect("read");
+        assert_eq!(back, b"%PDF-1.7 second");
     }
 
     #[test]
