@@ -334,6 +334,17 @@ mod tests {
         s.finish().expect("finish")
     }
 
+    /// The content `store` gives back for `sha256`, as text.
+    fn read_back(store: &FsBlobStore, sha256: &str) -> String {
+        let mut text = String::new();
+        store
+            .open(sha256)
+            .expect("open blob")
+            .read_to_string(&mut text)
+            .expect("read");
+        text
+    }
+
     #[test]
     fn the_same_content_is_stored_once_under_its_hash() {
         let dir = tempfile::tempdir().expect("tmp");
@@ -345,13 +356,7 @@ mod tests {
             ids.push(staged.sha256);
         }
         assert_eq!(ids[0], ids[1]);
-        let mut text = String::new();
-        store
-            .open(&ids[0])
-            .expect("open")
-            .read_to_string(&mut text)
-            .expect("read");
-        assert_eq!(text, "%PDF-1.7 hello");
+        assert_eq!(read_back(&store, &ids[0]), "%PDF-1.7 hello");
         assert_eq!(
             std::fs::read_dir(store.staging_dir()).expect("dir").count(),
             0
@@ -368,13 +373,7 @@ mod tests {
         let target = store.path_of(&staged.sha256).expect("path");
         std::fs::write(&target, b"%PDF-1.7 the whole").expect("truncated");
         store.commit(&staged).expect("commit");
-        let mut text = String::new();
-        store
-            .open(&staged.sha256)
-            .expect("open")
-            .read_to_string(&mut text)
-            .expect("read");
-        assert_eq!(text, "%PDF-1.7 the whole file");
+        assert_eq!(read_back(&store, &staged.sha256), "%PDF-1.7 the whole file");
         // Same length, other bytes: replaced too.
         std::fs::write(&target, b"%PDF-1.7 the whole fil!").expect("garbled");
         store
@@ -394,13 +393,7 @@ mod tests {
         std::fs::create_dir_all(&legacy).expect("mkdir");
         std::fs::write(legacy.join(&sha), b"%PDF-1.7 old").expect("write");
         let store = FsBlobStore::open(dir.path()).expect("open");
-        let mut text = String::new();
-        store
-            .open(&sha)
-            .expect("moved blob opens")
-            .read_to_string(&mut text)
-            .expect("read");
-        assert_eq!(text, "%PDF-1.7 old");
+        assert_eq!(read_back(&store, &sha), "%PDF-1.7 old");
         assert!(!legacy.exists(), "the old directory is removed");
         let dirs = std::fs::read_dir(dir.path().join("blobs"))
             .expect("blobs")
@@ -449,13 +442,7 @@ mod tests {
         std::fs::remove_dir(store.staging_dir()).expect("rmdir");
         let staged = receive(&store, b"%PDF-1.7 second");
         store.commit(&staged).expect("commit");
-        let mut back = Vec::new();
-        store
-            .open(&staged.sha256)
-            .expect("open blob")
-            .read_to_end(&mut back)
-            .expect("read");
-        assert_eq!(back, b"%PDF-1.7 second");
+        assert_eq!(read_back(&store, &staged.sha256), "%PDF-1.7 second");
     }
 
     #[test]
