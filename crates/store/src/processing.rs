@@ -239,8 +239,12 @@ impl Store {
         };
         let now = micros(OffsetDateTime::now_utc());
         let my_agencies = officer_agencies(act.by);
-        // Read before the transaction: a submission routes by it (kept in memory, see `desks`).
-        let desks = self.desk_directory().await?;
+        // Read before the transaction, and only for a submission, which routes by it (kept in
+        // memory, see `desks`).
+        let desks = match act.action {
+            Action::Submit => Some(self.desk_directory().await?),
+            _ => None,
+        };
         let _turn = self.write_turn().await;
         let result: Result<Dossier, ActError> = on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
@@ -278,7 +282,7 @@ impl Store {
                     after.code = Some(next_code(&mut tx, codes, now).await?);
                     after.submitted_at = Some(now);
                     let levels = procedure_body(&mut tx, &d.procedure_id, d.procedure_version).await?.map(|p| p.levels).unwrap_or_default();
-                    after.desk_code = desks.desk(&receiving_desk(&levels, d.admin_unit_code.as_deref())).map(str::to_owned);
+                    after.desk_code = desks.as_ref().and_then(|dir| dir.desk(&receiving_desk(&levels, d.admin_unit_code.as_deref()))).map(str::to_owned);
                 }
                 Action::Receive => {
                     let limit = match act.time_limit {

@@ -1,6 +1,6 @@
 //! Bearer tokens resolved from memory on PostgreSQL. Another portal calls the API many times a
 //! minute with one token; reading its account from the database on every call was a round trip
-//! per request and about a tenth of PostgreSQL's CPU per submission (measured on the submission
+//! per request and about a fifth of PostgreSQL's CPU per submission (measured on the submission
 //! benchmark). Each server keeps what it read and forgets all of it when PostgreSQL announces a
 //! change to accounts, roles or tokens (triggers of migration 11, channel `motcua_accounts`), so a
 //! revoked token or a locked account is refused by every server as soon as the change commits.
