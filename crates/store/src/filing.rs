@@ -89,6 +89,28 @@ struct Filing {
     reply: oneshot::Sender<Result<Filed, ActError>>,
 }
 
+impl Filing {
+    /// Its two events (created, submitted) and the notice it sends once it has `code`.
+    fn events_and_notice(
+        &self,
+        code: &str,
+    ) -> Result<([&DossierEvent; 2], crate::dossiers::Notice), ActError> {
+        let [created, submitted] = self.events.as_slice() else {
+            return Err(ActError::Store(StoreError::Invalid(
+                "a filing has two events".into(),
+            )));
+        };
+        let d = &self.dossier;
+        let with_code = Dossier {
+            code: Some(code.to_owned()),
+            ..d.clone()
+        };
+        let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], d.created_at)
+            .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
+        Ok(([created, submitted], notice))
+    }
+}
+
 /// What a stored filing got: its code.
 type Filed = String;
 
@@ -244,17 +266,7 @@ async fn write_one_sqlite(
     )
     .map_err(|e| StoreError::Invalid(e.to_string()))?
     .to_string();
-    let [created, submitted] = f.events.as_slice() else {
-        return Err(ActError::Store(StoreError::Invalid(
-            "a filing has two events".into(),
-        )));
-    };
-    let with_code = Dossier {
-        code: Some(code.clone()),
-        ..d.clone()
-    };
-    let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], now)
-        .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
+    let ([created, submitted], notice) = f.events_and_notice(&code)?;
     let mut sql = String::from("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1);
         INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $16, $17, $18, $19, $15, $20, '', $21, $22), ($1, $23, $24, $18, $19, $15, $25, '', $26, $27);");
     let mut next = 28;
@@ -372,17 +384,7 @@ impl PgRows {
             .code
             .as_deref()
             .ok_or_else(|| StoreError::Invalid("a filing has no code".into()))?;
-        let [created, submitted] = f.events.as_slice() else {
-            return Err(ActError::Store(StoreError::Invalid(
-                "a filing has two events".into(),
-            )));
-        };
-        let with_code = Dossier {
-            code: Some(code.to_owned()),
-            ..d.clone()
-        };
-        let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], d.created_at)
-            .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
+        let ([created, submitted], notice) = f.events_and_notice(code)?;
         let id = p.bind(&d.id)?;
         let now = p.bind(d.created_at)?;
         self.dossiers.push(format!(
