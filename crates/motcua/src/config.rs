@@ -231,6 +231,7 @@ impl Settings {
             limits: motcua_core::dossier::UploadLimits {
                 per_file: self.upload_max_file_mb * 1_000_000,
                 per_dossier: self.upload_max_dossier_mb * 1_000_000,
+                ..Default::default()
             },
             hours: motcua_core::calendar::deadline::OfficeHours::default(),
             public_url,

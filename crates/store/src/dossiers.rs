@@ -817,10 +817,16 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Bytes already attached to a dossier.
-    pub async fn dossier_bytes(&self, dossier_id: &str) -> Result<u64, StoreError> {
-        let n: i64 = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM attachments WHERE dossier_id = $1").bind(dossier_id).fetch_one(p).await)?;
-        Ok(u64::try_from(n).unwrap_or(0))
+    /// The files already attached to a dossier: their bytes and their number.
+    pub async fn dossier_held(
+        &self,
+        dossier_id: &str,
+    ) -> Result<motcua_core::dossier::Held, StoreError> {
+        let (bytes, files): (i64, i64) = on_pool!(self.backend(), p => sqlx::query_as("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT), COUNT(*) FROM attachments WHERE dossier_id = $1").bind(dossier_id).fetch_one(p).await)?;
+        Ok(motcua_core::dossier::Held {
+            bytes: u64::try_from(bytes).unwrap_or(0),
+            files: usize::try_from(files).unwrap_or(0),
+        })
     }
 
     /// Stores a received file (already checked) and attaches it to a dossier that can still be

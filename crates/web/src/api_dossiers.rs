@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use motcua_core::accounts::Permission;
-use motcua_core::dossier::{validate_form, Action, FieldError, FileError};
+use motcua_core::dossier::{validate_form, Action, FieldError, FileError, Held};
 use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent, NewFile};
 use motcua_store::uploads::{ChunkError, Upload};
 use serde::{Deserialize, Serialize};
@@ -150,7 +150,12 @@ pub(crate) async fn create_upload(
             })
         })?;
         let kind = limits
-            .check(&name, &bytes[..bytes.len().min(512)], bytes.len() as u64, 0)
+            .check(
+                &name,
+                &bytes[..bytes.len().min(512)],
+                bytes.len() as u64,
+                Held::default(),
+            )
             .map_err(|e| file_error(&e))?;
         let staged = stage_bytes(&state, bytes).await.map_err(store_failed)?;
         let up = state
@@ -327,7 +332,7 @@ pub(crate) async fn put_upload_chunk(
         .site
         .dossiers
         .limits
-        .check(&up.file_name, &staged.head, size, 0)
+        .check(&up.file_name, &staged.head, size, Held::default())
     {
         Ok(kind) => {
             state
@@ -394,13 +399,9 @@ pub(crate) async fn attach_upload(
         .ok_or_else(not_found)?;
     let (sha, kind) = finished(&up, "upload_id")?;
     let limits = state.site.dossiers.limits;
-    let used = state.store.dossier_bytes(&id).await.map_err(store_failed)?;
+    let held = state.store.dossier_held(&id).await.map_err(store_failed)?;
     let size = u64::try_from(up.size).unwrap_or(0);
-    if used + size > limits.per_dossier {
-        return Err(file_error(&FileError::DossierFull {
-            limit: limits.per_dossier,
-        }));
-    }
+    limits.check_room(held, size).map_err(|e| file_error(&e))?;
     let procedure = state
         .store
         .procedure_version(&d.procedure_id, d.procedure_version)
@@ -700,7 +701,11 @@ async fn read_new_dossier(
             staged.discard();
             continue;
         }
-        match limits.check(&f.name, &staged.head, staged.size, total) {
+        let held = Held {
+            bytes: total,
+            files: checked.len(),
+        };
+        match limits.check(&f.name, &staged.head, staged.size, held) {
             Ok(kind) => {
                 total += staged.size;
                 checked.push((f.field, f.name, staged, kind));
@@ -824,6 +829,11 @@ pub(crate) async fn create_dossier(
         });
     }
     let limits = state.site.dossiers.limits;
+    if uploads.len() > limits.files {
+        return Err(file_error(&FileError::TooManyFiles {
+            limit: limits.files,
+        }));
+    }
     if total > limits.per_dossier {
         return Err(file_error(&FileError::DossierFull {
             limit: limits.per_dossier,

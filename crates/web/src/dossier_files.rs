@@ -184,6 +184,23 @@ async fn stage_field(
     }
 }
 
+/// Reads a part to its end without keeping it, within the request's budget. `Err(true)` when the
+/// body broke off, `Err(false)` when it went past the budget.
+async fn drain(field: &mut Field<'_>, budget: &mut u64) -> Result<(), bool> {
+    loop {
+        match field.chunk().await {
+            Ok(Some(bytes)) => {
+                *budget = budget.saturating_sub(bytes.len() as u64);
+                if *budget == 0 {
+                    return Err(false);
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(_) => return Err(true),
+        }
+    }
+}
+
 /// Reads a multipart form, streaming files to staging.
 pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> FormUpload {
     let mut out = FormUpload {
@@ -206,6 +223,24 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
         };
         let key = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
+            // Past the number of files a dossier may hold, parts are read but not stored: one
+            // refusal stands for them all, and the text fields after them still arrive.
+            Some(_) if out.files.len() >= limits.files => {
+                if out.files.len() == limits.files {
+                    out.files.push(Received {
+                        field: key,
+                        name: String::new(),
+                        staged: Err(FileError::TooManyFiles {
+                            limit: limits.files,
+                        }),
+                    });
+                }
+                if let Err(broken) = drain(&mut field, &mut budget).await {
+                    out.broken = broken;
+                    out.too_large = !broken;
+                    break;
+                }
+            }
             Some(file_name) => {
                 let name = clean_name(&file_name);
                 match stage_field(state, &mut field, &name, &mut budget).await {
@@ -274,12 +309,12 @@ pub(crate) async fn check_and_attach(
         Ok(s) => s,
         Err(e) => return Ok(Some(e)),
     };
-    let used = state.store.dossier_bytes(dossier_id).await?;
+    let held = state.store.dossier_held(dossier_id).await?;
     match state
         .site
         .dossiers
         .limits
-        .check(name, &staged.head, staged.size, used)
+        .check(name, &staged.head, staged.size, held)
     {
         Ok(kind) => {
             let attached = state

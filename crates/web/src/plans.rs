@@ -576,13 +576,12 @@ async fn file_report(
     for f in form.files {
         match f.staged {
             Ok(staged) => {
-                match ctx
-                    .state
-                    .site
-                    .dossiers
-                    .limits
-                    .check(&f.name, &staged.head, staged.size, 0)
-                {
+                match ctx.state.site.dossiers.limits.check(
+                    &f.name,
+                    &staged.head,
+                    staged.size,
+                    motcua_core::dossier::Held::default(),
+                ) {
                     Ok(kind) if evidence.is_none() && errors.is_empty() => {
                         evidence = Some((staged, kind, f.name))
                     }

@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Extension;
 use motcua_core::accounts::{Access, Permission};
 use motcua_core::calendar::deadline::{DeadlineStatus, WorkCalendar, VIETNAM};
-use motcua_core::dossier::{Action, FileKind, HandOverMethod, Outcome, Status};
+use motcua_core::dossier::{Action, FileKind, HandOverMethod, Held, Outcome, Status};
 use motcua_core::Role;
 use motcua_docs::{ControlRow, ControlSheet, Issuer, LedgerRow, ResultNotice};
 use motcua_store::dossiers::{format_day, format_local, last_of, Act, Dossier, ResultFile};
@@ -407,7 +407,7 @@ async fn issue_result(
                 Err(e) => return render_dossier(&ctx, &user, d, Some(e.message_vi())).await,
             };
             let limits = ctx.state.site.dossiers.limits;
-            match limits.check(&f.name, &staged.head, staged.size, 0) {
+            match limits.check(&f.name, &staged.head, staged.size, Held::default()) {
                 Ok(kind) => {
                     ctx.state.store.commit_blob(&staged).await?;
                     (staged.sha256.clone(), staged.size, f.name, kind)

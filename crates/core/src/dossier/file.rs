@@ -50,6 +50,18 @@ pub struct UploadLimits {
     pub per_file: u64,
     /// Bytes for all files of one dossier.
     pub per_dossier: u64,
+    /// Files of one dossier. Scanned pages may come one image each, so this is generous; it
+    /// bounds the work (a sync per file) and the size of the statement that files a dossier.
+    pub files: usize,
+}
+
+/// What a dossier already holds, for checking one more file against its limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Bytes of its files.
+    pub bytes: u64,
+    /// Number of its files.
+    pub files: usize,
 }
 
 impl Default for UploadLimits {
@@ -57,6 +69,7 @@ impl Default for UploadLimits {
         UploadLimits {
             per_file: 10 * 1000 * 1000,
             per_dossier: 50 * 1000 * 1000,
+            files: 100,
         }
     }
 }
@@ -81,6 +94,12 @@ pub enum FileError {
         /// The limit.
         limit: u64,
     },
+    /// The dossier would hold more files than allowed.
+    #[error("a dossier holds at most {limit} files")]
+    TooManyFiles {
+        /// The limit.
+        limit: usize,
+    },
     /// Not PDF, JPEG or PNG, whatever its name says.
     #[error("the file '{0}' is not a PDF, JPEG or PNG file")]
     WrongType(String),
@@ -93,6 +112,7 @@ impl FileError {
             FileError::Empty(_) => "empty_file",
             FileError::TooLarge { .. } => "file_too_large",
             FileError::DossierFull { .. } => "dossier_too_large",
+            FileError::TooManyFiles { .. } => "too_many_files",
             FileError::WrongType(_) => "unsupported_file_type",
         }
     }
@@ -109,6 +129,9 @@ impl FileError {
                 "Tổng dung lượng tệp của hồ sơ vượt quá mức cho phép ({}).",
                 mb(limit)
             ),
+            FileError::TooManyFiles { limit } => {
+                format!("Mỗi hồ sơ đính kèm tối đa {limit} tệp. Hãy gộp các trang vào một tệp PDF.")
+            }
             FileError::WrongType(n) => format!(
                 "Tệp \"{n}\" không phải PDF, JPEG hoặc PNG (hệ thống kiểm tra nội dung tệp, không dựa vào tên tệp)."
             ),
@@ -117,14 +140,27 @@ impl FileError {
 }
 
 impl UploadLimits {
-    /// Checks a whole file: `head` is its first bytes, `size` its length, `dossier_bytes` what the
+    /// Whether one more file of `size` bytes fits beside what the dossier already holds.
+    pub fn check_room(&self, held: Held, size: u64) -> Result<(), FileError> {
+        if held.files >= self.files {
+            return Err(FileError::TooManyFiles { limit: self.files });
+        }
+        if held.bytes + size > self.per_dossier {
+            return Err(FileError::DossierFull {
+                limit: self.per_dossier,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a whole file: `head` is its first bytes, `size` its length, `held` what the
     /// dossier already holds.
     pub fn check(
         &self,
         name: &str,
         head: &[u8],
         size: u64,
-        dossier_bytes: u64,
+        held: Held,
     ) -> Result<FileKind, FileError> {
         if size == 0 {
             return Err(FileError::Empty(name.to_owned()));
@@ -135,11 +171,7 @@ impl UploadLimits {
                 limit: self.per_file,
             });
         }
-        if dossier_bytes + size > self.per_dossier {
-            return Err(FileError::DossierFull {
-                limit: self.per_dossier,
-            });
-        }
+        self.check_room(held, size)?;
         FileKind::sniff(head).ok_or_else(|| FileError::WrongType(name.to_owned()))
     }
 }
@@ -156,11 +188,20 @@ mod tests {
     #[test]
     fn files_are_recognised_by_content_not_name() {
         let l = UploadLimits::default();
-        assert_eq!(l.check("a.pdf", PDF, 30, 0), Ok(FileKind::Pdf));
-        assert_eq!(l.check("scan.bin", PNG, 30, 0), Ok(FileKind::Png));
-        assert_eq!(l.check("photo", JPEG, 30, 0), Ok(FileKind::Jpeg));
         assert_eq!(
-            l.check("setup.pdf", EXE, 30, 0),
+            l.check("a.pdf", PDF, 30, Held::default()),
+            Ok(FileKind::Pdf)
+        );
+        assert_eq!(
+            l.check("scan.bin", PNG, 30, Held::default()),
+            Ok(FileKind::Png)
+        );
+        assert_eq!(
+            l.check("photo", JPEG, 30, Held::default()),
+            Ok(FileKind::Jpeg)
+        );
+        assert_eq!(
+            l.check("setup.pdf", EXE, 30, Held::default()),
             Err(FileError::WrongType("setup.pdf".into()))
         );
     }
@@ -170,22 +211,34 @@ mod tests {
         let l = UploadLimits {
             per_file: 100,
             per_dossier: 150,
+            files: 3,
         };
+        let bytes = |bytes| Held { bytes, files: 0 };
         assert_eq!(
-            l.check("a.pdf", PDF, 0, 0).unwrap_err().code(),
+            l.check("a.pdf", PDF, 0, bytes(0)).unwrap_err().code(),
             "empty_file"
         );
         assert_eq!(
-            l.check("a.pdf", PDF, 101, 0).unwrap_err().code(),
+            l.check("a.pdf", PDF, 101, bytes(0)).unwrap_err().code(),
             "file_too_large"
         );
         assert_eq!(
-            l.check("a.pdf", PDF, 100, 60).unwrap_err().code(),
+            l.check("a.pdf", PDF, 100, bytes(60)).unwrap_err().code(),
             "dossier_too_large"
         );
-        assert_eq!(l.check("a.pdf", PDF, 100, 50), Ok(FileKind::Pdf));
+        assert_eq!(l.check("a.pdf", PDF, 100, bytes(50)), Ok(FileKind::Pdf));
+        let two = Held { bytes: 2, files: 2 };
+        assert_eq!(l.check("a.pdf", PDF, 1, two), Ok(FileKind::Pdf));
+        let three = Held { bytes: 3, files: 3 };
+        assert_eq!(
+            l.check("a.pdf", PDF, 1, three),
+            Err(FileError::TooManyFiles { limit: 3 })
+        );
+        assert!(FileError::TooManyFiles { limit: 3 }
+            .message_vi()
+            .contains("tối đa 3 tệp"));
         assert!(l
-            .check("a.pdf", PDF, 101, 0)
+            .check("a.pdf", PDF, 101, bytes(0))
             .unwrap_err()
             .message_vi()
             .contains("a.pdf"));

@@ -991,6 +991,27 @@ on_both_databases!(
             r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
             "unsupported_file_type"
         );
+        // More files than a dossier holds: refused as a whole, with the JSON sent after them
+        // still read, and nothing left behind.
+        let limit = app.state.site.dossiers.limits.files;
+        let mut many = Form::new();
+        for i in 0..=limit {
+            many = many.part(
+                format!("trang_{i}"),
+                Part::bytes(pdf(10)).file_name("trang.pdf"),
+            );
+        }
+        let r = call(reqwest::Method::POST, "/api/v1/dossiers")
+            .multipart(many.text("dossier", meta.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "too_many_files", "{body}");
+        let staging = app.store.blobs().staging_dir().to_path_buf();
+        let left = std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(left, 0, "staging files left in {}", staging.display());
         let r = call(reqwest::Method::POST, "/api/v1/dossiers")
             .multipart(multipart(pdf(3000)))
             .send()
