@@ -83,31 +83,29 @@ struct Filing {
     form_json: String,
     /// The one-stop desk that receives it.
     desk: Option<String>,
-    /// The code, given before queueing on PostgreSQL (from this server's block of numbers); on
-    /// SQLite the writer takes the day's next number inside the commit.
-    code: Option<String>,
     reply: oneshot::Sender<Result<Filed, ActError>>,
 }
 
 impl Filing {
-    /// Its two events (created, submitted) and the notice it sends once it has `code`.
-    fn events_and_notice(
+    /// Its code, two events (created, submitted) and the notice it sends. The code is given
+    /// before queueing on PostgreSQL (from this server's block of numbers); on SQLite the writer
+    /// takes the day's next number inside the commit and sets it first.
+    fn code_events_notice(
         &self,
-        code: &str,
-    ) -> Result<([&DossierEvent; 2], crate::dossiers::Notice), ActError> {
+    ) -> Result<(&str, [&DossierEvent; 2], crate::dossiers::Notice), ActError> {
+        let d = &self.dossier;
+        let code = d
+            .code
+            .as_deref()
+            .ok_or_else(|| StoreError::Invalid("a filing has no code".into()))?;
         let [created, submitted] = self.events.as_slice() else {
             return Err(ActError::Store(StoreError::Invalid(
                 "a filing has two events".into(),
             )));
         };
-        let d = &self.dossier;
-        let with_code = Dossier {
-            code: Some(code.to_owned()),
-            ..d.clone()
-        };
-        let notice = crate::dossiers::notice_for(&with_code, Action::Submit, "", &[], d.created_at)
+        let notice = crate::dossiers::notice_for(d, Action::Submit, "", &[], d.created_at)
             .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
-        Ok(([created, submitted], notice))
+        Ok((code, [created, submitted], notice))
     }
 }
 
@@ -152,11 +150,11 @@ async fn pg_writer(pool: sqlx::PgPool, mut rx: mpsc::Receiver<Filing>) {
     }
 }
 
-async fn write_batch_sqlite(pool: &sqlx::SqlitePool, filings: Vec<Filing>) {
+async fn write_batch_sqlite(pool: &sqlx::SqlitePool, mut filings: Vec<Filing>) {
     let mut results: Vec<Result<Filed, ActError>> = Vec::with_capacity(filings.len());
     let committed: Result<(), sqlx::Error> = async {
         let mut tx = pool.begin_write().await?;
-        for f in &filings {
+        for f in &mut filings {
             match write_one_sqlite(&mut tx, f).await {
                 Ok(filed) => results.push(Ok(filed)),
                 Err(e) => {
@@ -227,7 +225,8 @@ async fn write_batch_pg(pool: &sqlx::PgPool, filings: Vec<Filing>) {
     /// Sends a filing its code, or why it was not stored.
     fn answer(f: Filing, written: Result<(), ActError>) {
         let r = written.and_then(|()| {
-            f.code
+            f.dossier
+                .code
                 .ok_or_else(|| ActError::Store(StoreError::Invalid("a filing has no code".into())))
         });
         let _ = f.reply.send(r);
@@ -245,11 +244,11 @@ fn pg_params(f: &Filing) -> usize {
 /// Returns the code.
 async fn write_one_sqlite(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    f: &Filing,
+    f: &mut Filing,
 ) -> Result<Filed, ActError> {
-    let d = &f.dossier;
-    let now = d.created_at;
-    let date = now
+    let date = f
+        .dossier
+        .created_at
         .to_offset(motcua_core::calendar::deadline::VIETNAM)
         .date();
     let first = "SAVEPOINT filing; INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last";
@@ -266,7 +265,11 @@ async fn write_one_sqlite(
     )
     .map_err(|e| StoreError::Invalid(e.to_string()))?
     .to_string();
-    let ([created, submitted], notice) = f.events_and_notice(&code)?;
+    f.dossier.code = Some(code.clone());
+    let f = &*f;
+    let d = &f.dossier;
+    let now = d.created_at;
+    let (_, [created, submitted], notice) = f.code_events_notice()?;
     let mut sql = String::from("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1);
         INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $16, $17, $18, $19, $15, $20, '', $21, $22), ($1, $23, $24, $18, $19, $15, $25, '', $26, $27);");
     let mut next = 28;
@@ -380,11 +383,7 @@ impl PgRows {
     /// Adds the rows of `f`, binding their values.
     fn add(&mut self, p: &mut PgParams, f: &Filing) -> Result<(), ActError> {
         let d = &f.dossier;
-        let code = f
-            .code
-            .as_deref()
-            .ok_or_else(|| StoreError::Invalid("a filing has no code".into()))?;
-        let ([created, submitted], notice) = f.events_and_notice(code)?;
+        let (code, [created, submitted], notice) = f.code_events_notice()?;
         let id = p.bind(&d.id)?;
         let now = p.bind(d.created_at)?;
         self.dossiers.push(format!(
@@ -608,7 +607,6 @@ impl Store {
             events: events.clone(),
             form_json,
             desk: desk.clone(),
-            code: None,
             reply,
         };
         let done = |code: String| {
@@ -644,7 +642,7 @@ impl Store {
             )
             .map_err(|e| StoreError::Invalid(e.to_string()))?
             .to_string();
-            filing.code = Some(code);
+            filing.dossier.code = Some(code);
         }
         let queue = self
             .filings
