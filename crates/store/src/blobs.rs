@@ -1,4 +1,5 @@
-//! Files of dossiers, stored once per content under their SHA-256 (`blobs/ab/abcd…`). A file
+//! Files of dossiers, stored once per content under their SHA-256 (`blobs/ab/abcd…`), or in a
+//! pack when they arrive with a filing (see [`crate::packs`]). A file
 //! is written to a staging file first, renamed into place once its hash is known, then synced
 //! with its directory: a blob that a committed row names is on disk, whatever crashes afterwards.
 //! Syncing after the rename rather than before costs one journal commit instead of two.
@@ -14,6 +15,7 @@
 //! place is trusted only once its content is read back and matches its name; otherwise the new
 //! copy replaces it.
 
+use crate::packs::{PackSpot, Packs};
 use crate::StoreError;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -34,23 +36,89 @@ pub trait BlobStore: Send + Sync {
     fn open(&self, sha256: &str) -> Result<File, StoreError>;
     /// Directory for staging files.
     fn staging_dir(&self) -> &Path;
+    /// Stores files held in memory durably, all with one sync (see [`crate::packs`]), and says
+    /// where each one is.
+    fn append_packed(&self, blobs: &[&InMemory]) -> Result<Vec<PackSpot>, StoreError>;
+    /// Opens a packed blob, positioned at its first byte.
+    fn open_packed(&self, spot: PackSpot) -> Result<File, StoreError>;
+}
+
+/// Largest file a [`Staging::memory_first`] keeps in memory; a larger one goes to a staging file.
+pub const MEMORY_FILE_MAX: usize = 1 << 20;
+
+/// Bytes all in-memory staged files of the server may hold together; past it, new files go to
+/// staging files, so a burst of large requests cannot take the machine's memory.
+const MEMORY_BUDGET: usize = 64 << 20;
+
+/// Bytes held by in-memory staged files now, against [`MEMORY_BUDGET`].
+static IN_MEMORY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Takes `n` bytes of the memory budget, if they are left.
+fn reserve(n: usize) -> bool {
+    use std::sync::atomic::Ordering;
+    IN_MEMORY
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+            held.checked_add(n).filter(|&t| t <= MEMORY_BUDGET)
+        })
+        .is_ok()
+}
+
+fn release(n: usize) {
+    IN_MEMORY.fetch_sub(n, std::sync::atomic::Ordering::AcqRel);
+}
+
+/// A whole file held in memory, as the chunks it arrived in (kept, not copied); its bytes count
+/// against the memory budget until dropped.
+#[derive(Debug)]
+pub struct InMemory {
+    chunks: Vec<bytes::Bytes>,
+    reserved: usize,
+}
+
+impl InMemory {
+    /// The content, chunk by chunk.
+    pub fn chunks(&self) -> impl Iterator<Item = &[u8]> {
+        self.chunks.iter().map(|c| c.as_ref())
+    }
+}
+
+impl Drop for InMemory {
+    fn drop(&mut self) {
+        release(self.reserved);
+    }
+}
+
+/// Where a file being received goes.
+enum Sink {
+    Memory(InMemory),
+    // Buffered: network chunks are small, and each write(2) takes the file's lock.
+    File {
+        path: PathBuf,
+        file: std::io::BufWriter<File>,
+    },
 }
 
 /// A file being received: hashed and counted as it is written.
 pub struct Staging {
-    path: PathBuf,
-    // Buffered: network chunks are small, and each write(2) takes the file's lock.
-    file: std::io::BufWriter<File>,
+    dir: PathBuf,
+    sink: Sink,
     hasher: Sha256,
     size: u64,
     head: Vec<u8>,
 }
 
-/// A fully received staging file, not yet synced: [`BlobStore::commit`] syncs it in place.
+/// Where the bytes of a received file are.
+#[derive(Debug, Clone)]
+enum Content {
+    File(PathBuf),
+    Memory(std::sync::Arc<InMemory>),
+}
+
+/// A fully received file, not yet durable: [`BlobStore::commit`] stores it as a file of its own,
+/// and a filing stores one held in memory in a pack (see [`crate::packs`]).
 #[derive(Debug, Clone)]
 pub struct Staged {
-    /// Staging path.
-    pub path: PathBuf,
+    content: Content,
     /// Hex SHA-256 of the content.
     pub sha256: String,
     /// Length in bytes.
@@ -66,26 +134,55 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// Creates a new staging file in `dir` (and `dir` itself if it was removed).
+fn create_staging_file(dir: &Path) -> Result<(PathBuf, File), StoreError> {
+    let path = dir.join(format!("{}.part", uuid::Uuid::new_v4()));
+    // The directory is made on first use (or again if removed), not checked before each file.
+    let file = match File::create(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            File::create(&path)
+        }
+        created => created,
+    }
+    .map_err(io(&path))?;
+    Ok((path, file))
+}
+
 impl Staging {
     /// Starts a staging file in `dir`.
     pub fn new(dir: &Path) -> Result<Staging, StoreError> {
-        let path = dir.join(format!("{}.part", uuid::Uuid::new_v4()));
-        // The directory is made on first use (or again if removed), not checked before each file.
-        let file = match File::create(&path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
-                File::create(&path)
-            }
-            created => created,
-        }
-        .map_err(io(&path))?;
-        Ok(Staging {
-            path,
-            file: std::io::BufWriter::with_capacity(64 * 1024, file),
+        let (path, file) = create_staging_file(dir)?;
+        Ok(Staging::with(
+            dir,
+            Sink::File {
+                path,
+                file: std::io::BufWriter::with_capacity(64 * 1024, file),
+            },
+        ))
+    }
+
+    /// Starts in memory, and moves to a staging file in `dir` once the file passes
+    /// [`MEMORY_FILE_MAX`] or the server's memory budget. Files that arrive with a filing are
+    /// then written once, into a pack, with no file of their own to create and sync.
+    pub fn memory_first(dir: &Path) -> Staging {
+        Staging::with(
+            dir,
+            Sink::Memory(InMemory {
+                chunks: Vec::new(),
+                reserved: 0,
+            }),
+        )
+    }
+
+    fn with(dir: &Path, sink: Sink) -> Staging {
+        Staging {
+            dir: dir.to_path_buf(),
+            sink,
             hasher: Sha256::new(),
             size: 0,
             head: Vec::new(),
-        })
+        }
     }
 
     /// Bytes written so far.
@@ -95,21 +192,50 @@ impl Staging {
 
     /// Appends a chunk.
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.write_bytes(bytes::Bytes::copy_from_slice(chunk))
+    }
+
+    /// Appends a chunk, kept as it is while the file stays in memory.
+    pub fn write_bytes(&mut self, chunk: bytes::Bytes) -> Result<(), StoreError> {
         if self.head.len() < HEAD_BYTES {
             let take = (HEAD_BYTES - self.head.len()).min(chunk.len());
             self.head.extend_from_slice(&chunk[..take]);
         }
-        self.hasher.update(chunk);
+        self.hasher.update(&chunk);
         self.size += chunk.len() as u64;
-        self.file.write_all(chunk).map_err(io(&self.path))
+        if let Sink::Memory(m) = &mut self.sink {
+            let fits = m.reserved + chunk.len() <= MEMORY_FILE_MAX;
+            if fits && reserve(chunk.len()) {
+                m.reserved += chunk.len();
+                m.chunks.push(chunk);
+                return Ok(());
+            }
+            let (path, file) = create_staging_file(&self.dir)?;
+            let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
+            for c in m.chunks() {
+                file.write_all(c).map_err(io(&path))?;
+            }
+            // Dropping the memory sink gives its bytes back to the budget.
+            self.sink = Sink::File { path, file };
+        }
+        match &mut self.sink {
+            Sink::File { path, file } => file.write_all(&chunk).map_err(io(path)),
+            Sink::Memory(_) => Ok(()),
+        }
     }
 
     /// Writes out what is buffered and returns what was received (cheap: nothing is synced).
-    pub fn finish(mut self) -> Result<Staged, StoreError> {
-        self.file.flush().map_err(io(&self.path))?;
+    pub fn finish(self) -> Result<Staged, StoreError> {
+        let content = match self.sink {
+            Sink::Memory(m) => Content::Memory(std::sync::Arc::new(m)),
+            Sink::File { path, mut file } => {
+                file.flush().map_err(io(&path))?;
+                Content::File(path)
+            }
+        };
         Ok(Staged {
+            content,
             sha256: hex::encode(self.hasher.finalize()),
-            path: self.path,
             size: self.size,
             head: self.head,
         })
@@ -117,15 +243,27 @@ impl Staging {
 
     /// Gives up: the staging file is removed (what is still buffered is dropped unwritten).
     pub fn discard(self) {
-        let (_file, _unwritten) = self.file.into_parts();
-        let _ = std::fs::remove_file(&self.path);
+        if let Sink::File { path, file } = self.sink {
+            let (_file, _unwritten) = file.into_parts();
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 
 impl Staged {
     /// Removes the staging file (after a refusal, or after the blob was committed elsewhere).
     pub fn discard(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        if let Content::File(path) = &self.content {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// The content, when it is held in memory (see [`Staging::memory_first`]).
+    pub fn in_memory(&self) -> Option<std::sync::Arc<InMemory>> {
+        match &self.content {
+            Content::Memory(m) => Some(m.clone()),
+            Content::File(_) => None,
+        }
     }
 }
 
@@ -159,7 +297,7 @@ pub fn stage_existing(path: &Path) -> Result<Staged, StoreError> {
         size += n as u64;
     }
     Ok(Staged {
-        path: path.to_path_buf(),
+        content: Content::File(path.to_path_buf()),
         sha256: hex::encode(hasher.finalize()),
         size,
         head,
@@ -186,19 +324,22 @@ pub fn append_at(path: &Path, offset: u64, chunk: &[u8]) -> Result<(), StoreErro
 pub struct FsBlobStore {
     root: PathBuf,
     staging: PathBuf,
+    packs: Packs,
 }
 
 /// Written once every blob is in the one-level layout, so later opens need not look.
 const LAYOUT_MARK: &str = "layout-v2";
 
 impl FsBlobStore {
-    /// Blobs under `data_dir/blobs`, staging under `data_dir/staging`. Creates the 256 blob
+    /// Blobs under `data_dir/blobs`, packs under `data_dir/packs`, staging under
+    /// `data_dir/staging`. Creates the 256 blob
     /// directories durably if they are missing, and moves blobs of the earlier two-level layout
     /// into them (resumable: a move cut short by a crash is finished at the next open).
     pub fn open(data_dir: &Path) -> Result<FsBlobStore, StoreError> {
         let store = FsBlobStore {
             root: data_dir.join("blobs"),
             staging: data_dir.join("staging"),
+            packs: Packs::new(data_dir.join("packs")),
         };
         let mark = store.root.join(LAYOUT_MARK);
         if !mark.exists() {
@@ -281,9 +422,13 @@ fn sync_path(path: &Path) -> Result<(), StoreError> {
 
 impl BlobStore for FsBlobStore {
     fn commit(&self, staged: &Staged) -> Result<(), StoreError> {
-        let done = self.move_into_place(staged);
+        let source = match &staged.content {
+            Content::File(path) => path.clone(),
+            Content::Memory(m) => spill(&self.staging, m)?,
+        };
+        let done = self.move_into_place(&source, staged);
         if done.is_err() {
-            staged.discard();
+            let _ = std::fs::remove_file(&source);
         }
         done
     }
@@ -296,24 +441,44 @@ impl BlobStore for FsBlobStore {
     fn staging_dir(&self) -> &Path {
         &self.staging
     }
+
+    fn append_packed(&self, blobs: &[&InMemory]) -> Result<Vec<PackSpot>, StoreError> {
+        let chunked: Vec<Vec<&[u8]>> = blobs.iter().map(|b| b.chunks().collect()).collect();
+        self.packs.append(&chunked)
+    }
+
+    fn open_packed(&self, spot: PackSpot) -> Result<File, StoreError> {
+        self.packs.open(spot)
+    }
+}
+
+/// Writes in-memory content to a new staging file, for stores that keep a file per blob.
+fn spill(dir: &Path, content: &InMemory) -> Result<PathBuf, StoreError> {
+    let (path, mut file) = create_staging_file(dir)?;
+    if let Err(e) = content.chunks().try_for_each(|c| file.write_all(c)) {
+        let _ = std::fs::remove_file(&path);
+        return Err(io(&path)(e));
+    }
+    Ok(path)
 }
 
 impl FsBlobStore {
-    fn move_into_place(&self, staged: &Staged) -> Result<(), StoreError> {
+    /// Renames `source`, the staging file of `staged`, to its blob name and syncs both.
+    fn move_into_place(&self, source: &Path, staged: &Staged) -> Result<(), StoreError> {
         let target = self.path_of(&staged.sha256)?;
         let dir = target.parent().unwrap_or(&self.root);
         if holds(&target, staged)? {
             // Synced again: another request may have renamed it in without having synced yet.
-            staged.discard();
+            let _ = std::fs::remove_file(source);
             sync_path(&target)?;
             return sync_path(dir);
         }
-        match std::fs::rename(&staged.path, &target) {
+        match std::fs::rename(source, &target) {
             // A blob directory removed by hand after the store opened: made again, durably.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => {
                 std::fs::create_dir_all(dir).map_err(io(dir))?;
                 sync_path(&self.root)?;
-                std::fs::rename(&staged.path, &target)
+                std::fs::rename(source, &target)
             }
             renamed => renamed,
         }
@@ -456,6 +621,74 @@ mod tests {
             std::fs::read_dir(store.staging_dir()).expect("dir").count(),
             0
         );
+    }
+
+    /// Files in the staging directory.
+    fn staging_files(store: &FsBlobStore) -> usize {
+        std::fs::read_dir(store.staging_dir()).map_or(0, |d| d.count())
+    }
+
+    // One test, as the memory budget is shared by the whole process.
+    #[test]
+    fn small_files_stay_in_memory_and_others_go_to_a_staging_file() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = FsBlobStore::open(dir.path()).expect("open");
+        let before = IN_MEMORY.load(Ordering::Acquire);
+
+        let mut small = Staging::memory_first(store.staging_dir());
+        small.write(b"%PDF-1.7 ").expect("write");
+        small.write(b"small").expect("write");
+        let small = small.finish().expect("finish");
+        let held: Vec<u8> = small
+            .in_memory()
+            .expect("in memory")
+            .chunks()
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(held, b"%PDF-1.7 small");
+        assert_eq!(staging_files(&store), 0);
+        assert_eq!(IN_MEMORY.load(Ordering::Acquire), before + 14);
+        // Stored as a file of its own when committed (a draft's file).
+        store.commit(&small).expect("commit");
+        assert_eq!(read_back(&store, &small.sha256), "%PDF-1.7 small");
+        assert_eq!(staging_files(&store), 0);
+        drop(small);
+        assert_eq!(
+            IN_MEMORY.load(Ordering::Acquire),
+            before,
+            "memory given back"
+        );
+
+        let chunk = vec![b'.'; MEMORY_FILE_MAX / 2 + 1];
+        let mut large = Staging::memory_first(store.staging_dir());
+        large.write(b"%PDF-1.7").expect("write");
+        large.write(&chunk).expect("write");
+        large.write(&chunk).expect("write");
+        let large = large.finish().expect("finish");
+        assert!(large.in_memory().is_none(), "past the per-file limit");
+        assert_eq!(staging_files(&store), 1);
+        assert_eq!(IN_MEMORY.load(Ordering::Acquire), before);
+        store.commit(&large).expect("commit");
+        let mut whole = Vec::new();
+        store
+            .open(&large.sha256)
+            .expect("open")
+            .read_to_end(&mut whole)
+            .expect("read");
+        assert_eq!(whole.len(), 8 + 2 * chunk.len());
+        assert!(whole.starts_with(b"%PDF-1.7.."));
+
+        // With the server's budget taken, even a small file goes to disk.
+        assert!(reserve(MEMORY_BUDGET - before));
+        let mut squeezed = Staging::memory_first(store.staging_dir());
+        squeezed.write(b"%PDF-1.7 squeezed").expect("write");
+        let squeezed = squeezed.finish().expect("finish");
+        release(MEMORY_BUDGET - before);
+        assert!(squeezed.in_memory().is_none());
+        squeezed.discard();
+        assert_eq!(staging_files(&store), 0);
     }
 
     #[test]

@@ -512,6 +512,9 @@ pub struct NewFile<'a> {
     pub size: u64,
     /// Type from the content.
     pub kind: FileKind,
+    /// The content, when it arrived with the filing and is held in memory: the filing stores it
+    /// (in a pack, see [`crate::packs`]). `None`: the blob is stored already.
+    pub in_memory: Option<&'a std::sync::Arc<crate::blobs::InMemory>>,
 }
 
 /// A dossier registered at the counter or received by post.
@@ -858,6 +861,29 @@ impl Store {
         tokio::task::spawn_blocking(move || blobs.commit(&s))
             .await
             .map_err(|e| StoreError::Invalid(format!("blob write interrupted: {e}")))?
+    }
+
+    /// Opens a stored file for reading, wherever it is kept (a file of its own, or a pack),
+    /// limited to its length.
+    pub async fn open_blob(
+        &self,
+        sha256: &str,
+    ) -> Result<std::io::Take<std::fs::File>, StoreError> {
+        let sql = "SELECT size, pack, pack_offset FROM blobs WHERE sha256 = $1";
+        let row: Option<(i64, Option<i64>, Option<i64>)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(sha256).fetch_optional(p).await)?;
+        let (size, spot) = match row {
+            Some((size, Some(pack), Some(offset))) => {
+                (size, Some(crate::packs::PackSpot { pack, offset }))
+            }
+            Some((size, _, _)) => (size, None),
+            None => return Err(StoreError::Invalid(format!("no stored file {sha256}"))),
+        };
+        // Opening and seeking touch metadata only: no blocking hop.
+        let file = match spot {
+            Some(spot) => self.blobs.open_packed(spot)?,
+            None => self.blobs.open(sha256)?,
+        };
+        Ok(std::io::Read::take(file, u64::try_from(size).unwrap_or(0)))
     }
 
     /// Attaches a stored blob to a dossier that can still be edited; `None` when it cannot.

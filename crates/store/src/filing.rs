@@ -12,13 +12,16 @@
 
 use crate::accounts::Account;
 use crate::backend::BeginWrite;
+use crate::blobs::{BlobStore, FsBlobStore, InMemory};
 use crate::catalogue::StoredProcedure;
 use crate::dossiers::{
     event_hash, micros, ActError, CodeSettings, Dossier, DossierEvent, NewFile, GENESIS,
 };
+use crate::packs::PackSpot;
 use crate::{Backend, Store, StoreError};
 use motcua_core::dossier::{decide, Action, Actor, Channel, Facts, FileKind, Status};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -72,6 +75,10 @@ struct OwnedFile {
     sha256: String,
     size: i64,
     kind: FileKind,
+    /// Content still to store, in a pack, before the rows are written.
+    in_memory: Option<Arc<InMemory>>,
+    /// Where that content went.
+    spot: Option<PackSpot>,
 }
 
 /// Everything a filing writes, prepared (and read) before it joins the queue.
@@ -119,23 +126,105 @@ pub(crate) struct FilingQueue(mpsc::Sender<Filing>);
 type WriteTurns = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 impl FilingQueue {
-    /// Starts the writer task for `backend` in the current runtime.
-    pub(crate) fn start(backend: Backend, turns: WriteTurns) -> FilingQueue {
+    /// Starts the writer tasks for `backend` in the current runtime.
+    pub(crate) fn start(
+        backend: Backend,
+        turns: WriteTurns,
+        blobs: Arc<FsBlobStore>,
+    ) -> FilingQueue {
         let (tx, rx) = mpsc::channel(1024);
+        let (packed, packed_rx) = mpsc::channel(PIPELINE);
+        tokio::spawn(packer(blobs, rx, packed));
         match backend {
-            Backend::Sqlite(pool) => tokio::spawn(sqlite_writer(pool, turns, rx)),
-            Backend::Postgres(pool) => tokio::spawn(pg_writer(pool, rx)),
+            Backend::Sqlite(pool) => tokio::spawn(sqlite_writer(pool, turns, packed_rx)),
+            Backend::Postgres(pool) => tokio::spawn(pg_writer(pool, packed_rx)),
         };
         FilingQueue(tx)
     }
 }
 
-async fn sqlite_writer(pool: sqlx::SqlitePool, turns: WriteTurns, mut rx: mpsc::Receiver<Filing>) {
+/// Batches whose files are stored and whose rows wait for the database writer. The two stages
+/// overlap: while one batch's rows are committed, the next batch's files are being synced, so
+/// the two syncs of a filing do not add up to the time between two batches.
+const PIPELINE: usize = 4;
+
+/// First stage: stores the files that came with the waiting filings, then hands them on.
+async fn packer(
+    blobs: Arc<FsBlobStore>,
+    mut rx: mpsc::Receiver<Filing>,
+    next: mpsc::Sender<Vec<Filing>>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let filings = std::mem::take(&mut batch);
+        let filings = pack_files(&blobs, std::mem::take(&mut batch)).await;
+        if !filings.is_empty() && next.send(filings).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// What the packer handed on, as one batch.
+async fn next_batch(rx: &mut mpsc::Receiver<Vec<Filing>>) -> Option<Vec<Filing>> {
+    let mut batches = Vec::with_capacity(PIPELINE);
+    (rx.recv_many(&mut batches, PIPELINE).await > 0)
+        .then(|| batches.into_iter().flatten().collect())
+}
+
+async fn sqlite_writer(
+    pool: sqlx::SqlitePool,
+    turns: WriteTurns,
+    mut rx: mpsc::Receiver<Vec<Filing>>,
+) {
+    while let Some(filings) = next_batch(&mut rx).await {
         let _turn = turns.lock().await;
         write_batch_sqlite(&pool, filings).await;
+    }
+}
+
+/// Stores the in-memory files of `filings` in a pack, all with one sync, and notes where each
+/// one went; the rows that name them are committed afterwards. If the pack cannot be written,
+/// the filings that had such files are answered with the error and left out of the batch.
+async fn pack_files(blobs: &Arc<FsBlobStore>, mut filings: Vec<Filing>) -> Vec<Filing> {
+    let contents: Vec<Arc<InMemory>> = filings
+        .iter()
+        .flat_map(|f| f.files.iter().filter_map(|a| a.in_memory.clone()))
+        .collect();
+    if contents.is_empty() {
+        return filings;
+    }
+    let store = blobs.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let blobs: Vec<&InMemory> = contents.iter().map(|c| c.as_ref()).collect();
+        store.append_packed(&blobs)
+    })
+    .await
+    .unwrap_or_else(|e| Err(StoreError::Invalid(format!("the pack writer stopped: {e}"))));
+    match stored {
+        Ok(spots) => {
+            let mut spots = spots.into_iter();
+            for a in filings.iter_mut().flat_map(|f| f.files.iter_mut()) {
+                // Taken: the memory is given back as soon as the content is on disk.
+                if a.in_memory.take().is_some() {
+                    a.spot = spots.next();
+                }
+            }
+            filings
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "files of a filing batch could not be stored");
+            let message = e.to_string();
+            let (failed, rest): (Vec<Filing>, Vec<Filing>) = filings
+                .into_iter()
+                .partition(|f| f.files.iter().any(|a| a.in_memory.is_some()));
+            for f in failed {
+                let _ = f
+                    .reply
+                    .send(Err(ActError::Store(StoreError::Invalid(format!(
+                        "the filing's files were not stored: {message}"
+                    )))));
+            }
+            rest
+        }
     }
 }
 
@@ -143,10 +232,9 @@ async fn sqlite_writer(pool: sqlx::SqlitePool, turns: WriteTurns, mut rx: mpsc::
 /// filings gather into the following one. Two writers at once were measured: in the submission
 /// benchmark (8 clients) their batches averaged 1.6 filings instead of 2.6, and each filing cost
 /// more CPU.
-async fn pg_writer(pool: sqlx::PgPool, mut rx: mpsc::Receiver<Filing>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write_batch_pg(&pool, std::mem::take(&mut batch)).await;
+async fn pg_writer(pool: sqlx::PgPool, mut rx: mpsc::Receiver<Vec<Filing>>) {
+    while let Some(filings) = next_batch(&mut rx).await {
+        write_batch_pg(&pool, filings).await;
     }
 }
 
@@ -235,7 +323,7 @@ async fn write_batch_pg(pool: &sqlx::PgPool, filings: Vec<Filing>) {
 
 /// Bound parameters `f` needs at most in a PostgreSQL statement (see `PgRows::add`).
 fn pg_params(f: &Filing) -> usize {
-    35 + 6 * f.files.len()
+    35 + 8 * f.files.len()
 }
 
 /// One filing inside the batch, behind its own savepoint, in two round trips to SQLite's
@@ -282,9 +370,9 @@ async fn write_one_sqlite(
         next += 6;
     }
     for _ in &f.files {
-        sql.push_str(&format!("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES (${a}, ${b}, ${c}, $15) ON CONFLICT (sha256) DO NOTHING; INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES (${i}, $1, ${doc}, ${name}, ${a}, ${b}, ${c}, 0, $15);",
-            a = next, b = next + 1, c = next + 2, i = next + 3, doc = next + 4, name = next + 5));
-        next += 6;
+        sql.push_str(&format!("INSERT INTO blobs (sha256, size, media_type, created_at, pack, pack_offset) VALUES (${a}, ${b}, ${c}, $15, ${pack}, ${offset}) ON CONFLICT (sha256) DO NOTHING; INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES (${i}, $1, ${doc}, ${name}, ${a}, ${b}, ${c}, 0, $15);",
+            a = next, b = next + 1, c = next + 2, i = next + 3, doc = next + 4, name = next + 5, pack = next + 6, offset = next + 7));
+        next += 8;
     }
     sql.push_str("RELEASE SAVEPOINT filing;");
     let mut q = sqlx::query(&sql)
@@ -339,7 +427,9 @@ async fn write_one_sqlite(
             .bind(a.kind.media_type())
             .bind(crate::ids::row_id())
             .bind(a.document.as_str())
-            .bind(a.file_name.as_str());
+            .bind(a.file_name.as_str())
+            .bind(a.spot.map(|s| s.pack))
+            .bind(a.spot.map(|s| s.offset));
     }
     q.execute(&mut **tx).await?;
     Ok(code)
@@ -419,7 +509,11 @@ impl PgRows {
                 p.bind(a.size)?,
                 p.bind(a.kind.media_type())?,
             );
-            self.blobs.push(format!("({sha}, {size}, {media}, {now})"));
+            self.blobs.push(format!(
+                "({sha}, {size}, {media}, {now}, {}, {})",
+                p.bind(a.spot.map(|s| s.pack))?,
+                p.bind(a.spot.map(|s| s.offset))?,
+            ));
             self.attachments.push(format!(
                 "({}, {id}, {}, {}, {sha}, {size}, {media}, 0, {now})",
                 p.bind(crate::ids::row_id())?,
@@ -454,7 +548,7 @@ impl PgRows {
             ("d", "dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version)", &self.dossiers, ""),
             ("e", "dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash)", &self.events, ""),
             // The same content attached twice gives two blob rows: `ON CONFLICT` keeps one.
-            ("b", "blobs (sha256, size, media_type, created_at)", &self.blobs, " ON CONFLICT (sha256) DO NOTHING"),
+            ("b", "blobs (sha256, size, media_type, created_at, pack, pack_offset)", &self.blobs, " ON CONFLICT (sha256) DO NOTHING"),
             ("a", "attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at)", &self.attachments, ""),
             ("n", "notifications (id, user_id, dossier_id, title, body, created_at)", &self.notifications, ""),
             ("o", "outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at)", &self.outbox, ""),
@@ -496,7 +590,8 @@ async fn write_pg(pool: &sqlx::PgPool, filings: &[Filing]) -> Result<(), ActErro
 }
 
 impl Store {
-    /// Files a complete online dossier: the dossier, its files (blobs already stored), its code,
+    /// Files a complete online dossier: the dossier, its files (stored already, or stored now
+    /// from memory), its code,
     /// its events and the notifications, written together and committed with whatever other
     /// filings are waiting. A success answer means all of it is on disk; a failure, none.
     pub async fn file_dossier(
@@ -597,6 +692,8 @@ impl Store {
                 sha256: f.sha256.to_owned(),
                 size: i64::try_from(f.size).unwrap_or(i64::MAX),
                 kind: f.kind,
+                in_memory: f.in_memory.cloned(),
+                spot: None,
             })
             .collect();
         let (reply, answer) = oneshot::channel();
@@ -644,9 +741,13 @@ impl Store {
             .to_string();
             filing.dossier.code = Some(code);
         }
-        let queue = self
-            .filings
-            .get_or_init(|| FilingQueue::start(self.backend().clone(), self.writes.clone()));
+        let queue = self.filings.get_or_init(|| {
+            FilingQueue::start(
+                self.backend().clone(),
+                self.writes.clone(),
+                self.blobs.clone(),
+            )
+        });
         queue
             .0
             .send(filing)

@@ -15,6 +15,7 @@ mod error;
 mod filing;
 mod ids;
 mod lock;
+pub mod packs;
 pub mod password;
 pub mod plans;
 pub mod processing;

@@ -595,11 +595,13 @@ struct Incoming {
     sha256: String,
     size: u64,
     kind: motcua_core::dossier::FileKind,
+    /// The content, when the filing itself stores it.
+    in_memory: Option<std::sync::Arc<motcua_store::blobs::InMemory>>,
 }
 
 /// Reads the request: JSON, or `multipart/form-data` with the JSON in a part named `dossier` and
 /// the files in parts named by their required document (or anything else for "Giấy tờ khác").
-/// Inline files are checked by content and stored as blobs before the filing.
+/// Inline files are checked by content; a draft's are stored at once, a filing's by the filing.
 async fn read_new_dossier(
     state: &AppState,
     request: axum::extract::Request,
@@ -724,17 +726,23 @@ async fn read_new_dossier(
     }
     let mut incoming = Vec::new();
     for (field, name, staged, kind) in checked {
-        state
-            .store
-            .commit_blob(&staged)
-            .await
-            .map_err(store_failed)?;
+        // Files held in memory are stored by the filing itself (in a pack, with its batch); a
+        // draft's are stored now.
+        let in_memory = staged.in_memory().filter(|_| body.submit);
+        if in_memory.is_none() {
+            state
+                .store
+                .commit_blob(&staged)
+                .await
+                .map_err(store_failed)?;
+        }
         incoming.push(Incoming {
             document: field,
             file_name: name,
             sha256: staged.sha256.clone(),
             size: staged.size,
             kind,
+            in_memory,
         });
     }
     Ok((body, incoming))
@@ -826,6 +834,7 @@ pub(crate) async fn create_dossier(
             sha256: sha,
             size: u64::try_from(up.size).unwrap_or(0),
             kind,
+            in_memory: None,
         });
     }
     let limits = state.site.dossiers.limits;
@@ -854,6 +863,7 @@ pub(crate) async fn create_dossier(
                 sha256: &f.sha256,
                 size: f.size,
                 kind: f.kind,
+                in_memory: f.in_memory.as_ref(),
             })
             .collect();
         let (d, events) = state

@@ -1,6 +1,7 @@
 //! Files of dossiers over HTTP, and who may see a dossier at all. Multipart forms and file chunks
-//! are streamed to a staging file while being hashed; the type is decided by the content once
-//! the file is complete; nothing reaches the dossier unless every check passed.
+//! are hashed as they arrive and kept in memory while small, else streamed to a staging file; the
+//! type is decided by the content once the file is complete; nothing reaches the dossier unless
+//! every check passed.
 
 use crate::auth::CurrentUser;
 use crate::{AppState, WebError};
@@ -129,13 +130,9 @@ async fn stage_field(
     budget: &mut u64,
 ) -> Result<Result<Staged, FileError>, bool> {
     let limits = state.site.dossiers.limits;
-    let mut staging = match Staging::new(state.store.blobs().staging_dir()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "staging file could not be created");
-            return Err(true);
-        }
-    };
+    // Small files stay in memory: one that comes with a filing is then written once, into a
+    // pack, rather than to a staging file and again to a blob file.
+    let mut staging = Staging::memory_first(state.store.blobs().staging_dir());
     let mut too_large = false;
     loop {
         match field.chunk().await {
@@ -154,7 +151,7 @@ async fn stage_field(
                     too_large = true;
                     continue;
                 }
-                if let Err(e) = staging.write(&bytes) {
+                if let Err(e) = staging.write_bytes(bytes) {
                     tracing::error!(error = %e, "staging write failed");
                     staging.discard();
                     return Err(true);
@@ -338,8 +335,10 @@ pub(crate) async fn serve_attachment(
     state: &AppState,
     a: &Attachment,
 ) -> Result<Response, WebError> {
-    let file = state.store.blobs().open(&a.sha256)?;
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let blob = state.store.open_blob(&a.sha256).await?;
+    let length = blob.limit();
+    let file = tokio::fs::File::from_std(blob.into_inner());
+    let stream = tokio_util::io::ReaderStream::new(tokio::io::AsyncReadExt::take(file, length));
     let kind = FileKind::from_media_type(&a.media_type)
         .map_or("application/octet-stream", FileKind::media_type);
     let disposition = format!(

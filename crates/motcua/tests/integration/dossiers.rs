@@ -1053,6 +1053,15 @@ on_both_databases!(
             [("ban-sao.pdf", 2000), ("to-khai.pdf", 2000)]
         );
         assert_eq!(atts[0].sha256, atts[1].sha256);
+        // Files that came with the filing are kept in a pack, and read back whole from it.
+        let session = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let two_id = two["id"].as_str().unwrap();
+        for a in &atts {
+            let (status, body, _) = session
+                .get(&format!("/dossiers/{two_id}/files/{}", a.id))
+                .await;
+            assert_eq!((status, body.as_bytes()), (200, pdf(2000).as_slice()));
+        }
         // A small file may also come whole in one request; its content is checked the same way.
         let whole = |bytes: Vec<u8>| {
             call(reqwest::Method::POST, "/api/v1/uploads?file_name=anh.png")

@@ -484,8 +484,51 @@ async fn submit_via_api(
     d["code"].as_str().map(str::to_owned)
 }
 
-/// kill -9 during a stream of submissions: every submission that got a success answer is there
-/// after a restart, with its file, and no code was given twice.
+/// One submission as a single multipart request (its file is stored in a pack, with the filing's
+/// batch); `Some(code)` when the server said it succeeded.
+async fn submit_multipart(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> Option<String> {
+    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
+    file.resize(100 * 1024, b'.');
+    let meta = serde_json::json!({
+        "agency": "ubnd-xa", "procedure_code": "2.000908",
+        "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+                 "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn"}});
+    let form = reqwest::multipart::Form::new()
+        .text("dossier", meta.to_string())
+        .part(
+            "don",
+            reqwest::multipart::Part::bytes(file).file_name(format!("don-{n}.pdf")),
+        );
+    let r = client
+        .post(format!("{base}/api/v1/dossiers"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .ok()?;
+    if r.status() != 201 {
+        return None;
+    }
+    let d: serde_json::Value = r.json().await.ok()?;
+    d["code"].as_str().map(str::to_owned)
+}
+
+/// Reads a stored file whole.
+async fn stored_bytes(store: &motcua_store::Store, sha256: &str) -> Vec<u8> {
+    let mut blob = store.open_blob(sha256).await.unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut blob, &mut bytes).unwrap();
+    bytes
+}
+
+/// kill -9 during a stream of submissions, by upload then filing and by one multipart request
+/// (files in a pack): every submission that got a success answer is there after a restart,
+/// with its file, and no code was given twice.
 async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
     let Some(data) = TestData::new(db).await else {
         return;
@@ -501,7 +544,13 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
         writers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             for n in 0.. {
-                match submit_via_api(&client, &base, &token, w * 100_000 + n).await {
+                let n = w * 100_000 + n;
+                let answer = if n % 2 == 0 {
+                    submit_via_api(&client, &base, &token, n).await
+                } else {
+                    submit_multipart(&client, &base, &token, n).await
+                };
+                match answer {
                     Some(code) => acked.lock().unwrap().push(code),
                     // The server is gone.
                     None => break,
@@ -533,9 +582,7 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
             .unwrap_or_else(|| panic!("acknowledged dossier {code} is lost"));
         let files = store.attachments(&d.id).await.unwrap();
         assert_eq!(files.len(), 1, "{code}");
-        let mut blob = store.blobs().open(&files[0].sha256).unwrap();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut blob, &mut bytes).unwrap();
+        let bytes = stored_bytes(&store, &files[0].sha256).await;
         assert_eq!(bytes.len(), 100 * 1024, "{code}");
         use sha2::Digest;
         let hex: String = sha2::Sha256::digest(&bytes)
@@ -563,15 +610,35 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
                 .unwrap()
         }
     };
+    let packed = "SELECT count(*) FROM blobs WHERE pack IS NOT NULL";
+    let packed: i64 = match store.backend() {
+        motcua_store::Backend::Sqlite(p) => sqlx::query_scalar(packed).fetch_one(p).await,
+        motcua_store::Backend::Postgres(p) => sqlx::query_scalar(packed).fetch_one(p).await,
+    }
+    .unwrap();
+    assert!(packed > 0, "no multipart submission was acknowledged");
     let mut unique = codes.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), codes.len(), "a code was given twice");
-    // The restarted server goes on numbering after the last code.
-    let next = submit_via_api(&reqwest::Client::new(), &again.base, &token, 999_999)
+    // The restarted server goes on numbering after the last code, and appends to the pack after
+    // whatever the crash left at its end.
+    let client = reqwest::Client::new();
+    let next = submit_via_api(&client, &again.base, &token, 999_998)
         .await
         .expect("submission after restart");
     assert!(!codes.contains(&next), "{next} reused");
+    let next = submit_multipart(&client, &again.base, &token, 999_999)
+        .await
+        .expect("multipart submission after restart");
+    assert!(!codes.contains(&next), "{next} reused");
+    let d = store.dossier_by_code(&next).await.unwrap().unwrap();
+    let files = store.attachments(&d.id).await.unwrap();
+    let bytes = stored_bytes(&store, &files[0].sha256).await;
+    assert!(
+        bytes.starts_with(b"%PDF-1.4\n% submission 999999\n") && bytes.len() == 100 * 1024,
+        "the file filed after the restart reads back whole"
+    );
     store.close().await;
     again.kill_9().await;
 }
