@@ -434,83 +434,60 @@ async fn citizen_token(base: &str) -> String {
     html[at..].split('<').next().unwrap().to_owned()
 }
 
-/// One submission through the API with a 100 KB attachment; `Some(code)` when the server said
-/// it succeeded.
+/// One submission through the API with a 100 KB attachment, uploaded first and then named by
+/// the filing, or (`multipart`) sent in the filing's own request, which stores it in a pack with
+/// the filing's batch. `Some(code)` when the server said it succeeded.
 async fn submit_via_api(
     client: &reqwest::Client,
     base: &str,
     token: &str,
     n: usize,
+    multipart: bool,
 ) -> Option<String> {
     let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
     file.resize(100 * 1024, b'.');
-    let up: serde_json::Value = client
-        .post(format!("{base}/api/v1/uploads"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({"file_name": format!("don-{n}.pdf"), "size": file.len()}))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    let id = up["id"].as_str()?.to_owned();
-    let r = client
-        .put(format!("{base}/api/v1/uploads/{id}"))
-        .bearer_auth(token)
-        .header("upload-offset", "0")
-        .body(file)
-        .send()
-        .await
-        .ok()?;
-    if r.status() != 200 {
-        return None;
-    }
-    let r = client
-        .post(format!("{base}/api/v1/dossiers"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({
-            "agency": "ubnd-xa", "procedure_code": "2.000908",
-            "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
-                     "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn"},
-            "attachments": [{"upload_id": id}]}))
-        .send()
-        .await
-        .ok()?;
-    if r.status() != 201 {
-        return None;
-    }
-    let d: serde_json::Value = r.json().await.ok()?;
-    d["code"].as_str().map(str::to_owned)
-}
-
-/// One submission as a single multipart request (its file is stored in a pack, with the filing's
-/// batch); `Some(code)` when the server said it succeeded.
-async fn submit_multipart(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    n: usize,
-) -> Option<String> {
-    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
-    file.resize(100 * 1024, b'.');
-    let meta = serde_json::json!({
+    let name = format!("don-{n}.pdf");
+    let mut dossier = serde_json::json!({
         "agency": "ubnd-xa", "procedure_code": "2.000908",
         "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
                  "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn"}});
-    let form = reqwest::multipart::Form::new()
-        .text("dossier", meta.to_string())
-        .part(
-            "don",
-            reqwest::multipart::Part::bytes(file).file_name(format!("don-{n}.pdf")),
-        );
-    let r = client
+    let filing = client
         .post(format!("{base}/api/v1/dossiers"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .ok()?;
+        .bearer_auth(token);
+    let filing = if multipart {
+        let part = reqwest::multipart::Part::bytes(file).file_name(name);
+        filing.multipart(
+            reqwest::multipart::Form::new()
+                .text("dossier", dossier.to_string())
+                .part("don", part),
+        )
+    } else {
+        let up: serde_json::Value = client
+            .post(format!("{base}/api/v1/uploads"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"file_name": name, "size": file.len()}))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let id = up["id"].as_str()?.to_owned();
+        let r = client
+            .put(format!("{base}/api/v1/uploads/{id}"))
+            .bearer_auth(token)
+            .header("upload-offset", "0")
+            .body(file)
+            .send()
+            .await
+            .ok()?;
+        if r.status() != 200 {
+            return None;
+        }
+        dossier["attachments"] = serde_json::json!([{ "upload_id": id }]);
+        filing.json(&dossier)
+    };
+    let r = filing.send().await.ok()?;
     if r.status() != 201 {
         return None;
     }
@@ -545,12 +522,7 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
             let client = reqwest::Client::new();
             for n in 0.. {
                 let n = w * 100_000 + n;
-                let answer = if n % 2 == 0 {
-                    submit_via_api(&client, &base, &token, n).await
-                } else {
-                    submit_multipart(&client, &base, &token, n).await
-                };
-                match answer {
+                match submit_via_api(&client, &base, &token, n, n % 2 == 1).await {
                     Some(code) => acked.lock().unwrap().push(code),
                     // The server is gone.
                     None => break,
@@ -624,11 +596,11 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
     // The restarted server goes on numbering after the last code, and appends to the pack after
     // whatever the crash left at its end.
     let client = reqwest::Client::new();
-    let next = submit_via_api(&client, &again.base, &token, 999_998)
+    let next = submit_via_api(&client, &again.base, &token, 999_998, false)
         .await
         .expect("submission after restart");
     assert!(!codes.contains(&next), "{next} reused");
-    let next = submit_multipart(&client, &again.base, &token, 999_999)
+    let next = submit_via_api(&client, &again.base, &token, 999_999, true)
         .await
         .expect("multipart submission after restart");
     assert!(!codes.contains(&next), "{next} reused");
