@@ -192,35 +192,58 @@ impl Staging {
 
     /// Appends a chunk.
     pub fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
-        self.write_bytes(bytes::Bytes::copy_from_slice(chunk))
+        if let Sink::Memory(_) = self.sink {
+            return self.write_bytes(bytes::Bytes::copy_from_slice(chunk));
+        }
+        self.account(chunk);
+        self.write_file(chunk)
     }
 
-    /// Appends a chunk, kept as it is while the file stays in memory.
+    /// Appends a chunk, kept as it is (not copied) while the file stays in memory.
     pub fn write_bytes(&mut self, chunk: bytes::Bytes) -> Result<(), StoreError> {
-        if self.head.len() < HEAD_BYTES {
-            let take = (HEAD_BYTES - self.head.len()).min(chunk.len());
-            self.head.extend_from_slice(&chunk[..take]);
-        }
-        self.hasher.update(&chunk);
-        self.size += chunk.len() as u64;
+        self.account(&chunk);
         if let Sink::Memory(m) = &mut self.sink {
-            let fits = m.reserved + chunk.len() <= MEMORY_FILE_MAX;
-            if fits && reserve(chunk.len()) {
+            if m.reserved + chunk.len() <= MEMORY_FILE_MAX && reserve(chunk.len()) {
                 m.reserved += chunk.len();
                 m.chunks.push(chunk);
                 return Ok(());
             }
-            let (path, file) = create_staging_file(&self.dir)?;
-            let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
-            for c in m.chunks() {
-                file.write_all(c).map_err(io(&path))?;
-            }
-            // Dropping the memory sink gives its bytes back to the budget.
-            self.sink = Sink::File { path, file };
         }
+        if let Sink::Memory(_) = self.sink {
+            self.spill()?;
+        }
+        self.write_file(&chunk)
+    }
+
+    /// Counts a chunk into the size, the hash and the head.
+    fn account(&mut self, chunk: &[u8]) {
+        if self.head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+    }
+
+    /// Moves what is held in memory to a new staging file, where the following chunks go. The
+    /// file is the sink before anything is written, so a failure leaves it to `discard`.
+    fn spill(&mut self) -> Result<(), StoreError> {
+        let (path, file) = create_staging_file(&self.dir)?;
+        let file = std::io::BufWriter::with_capacity(64 * 1024, file);
+        let held = std::mem::replace(&mut self.sink, Sink::File { path, file });
+        if let Sink::Memory(m) = held {
+            // Dropped at the end of this block: its bytes go back to the budget.
+            for c in m.chunks() {
+                self.write_file(c)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_file(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         match &mut self.sink {
-            Sink::File { path, file } => file.write_all(&chunk).map_err(io(path)),
-            Sink::Memory(_) => Ok(()),
+            Sink::File { path, file } => file.write_all(chunk).map_err(io(path)),
+            Sink::Memory(_) => Err(StoreError::Invalid("staging: no file to write to".into())),
         }
     }
 

@@ -591,9 +591,9 @@ async fn write_pg(pool: &sqlx::PgPool, filings: &[Filing]) -> Result<(), ActErro
 
 impl Store {
     /// Files a complete online dossier: the dossier, its files (stored already, or stored now
-    /// from memory), its code,
-    /// its events and the notifications, written together and committed with whatever other
-    /// filings are waiting. A success answer means all of it is on disk; a failure, none.
+    /// from memory), its code, its events and the notifications, written together and committed
+    /// with whatever other filings are waiting. A success answer means all of it is on disk; a
+    /// failure, none.
     pub async fn file_dossier(
         &self,
         applicant: &Account,
