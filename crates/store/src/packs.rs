@@ -8,6 +8,7 @@
 //! was synced. A crash in between leaves bytes at the end of the pack that no row names; the
 //! next append starts after them, so they are never read.
 
+use crate::blobs::release_cache;
 use crate::StoreError;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -89,6 +90,7 @@ impl Packs {
             end = 0;
         }
         let path = self.path(pack);
+        let start = end;
         let mut spots = Vec::with_capacity(blobs.len());
         for b in blobs {
             spots.push(PackSpot {
@@ -101,6 +103,7 @@ impl Packs {
             }
         }
         file.sync_data().map_err(io(&path))?;
+        release_cache(&file, start, end - start);
         *current = Some((pack, file));
         Ok(spots)
     }
