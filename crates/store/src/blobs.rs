@@ -436,7 +436,6 @@ impl FsBlobStore {
     }
 }
 
-/// Makes a file's content, or a directory's entries, durable.
 /// Drops the synced range `start..start + len` of `file` (to its end when `len` is 0) from the
 /// page cache. A stored blob is seldom read soon, and the pages freed this way are the ones the
 /// next write takes, still warm. Left cached, every write takes fresh pages, and on a virtual
@@ -466,6 +465,7 @@ fn sync_blob(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Makes a file's content, or a directory's entries, durable.
 fn sync_path(path: &Path) -> Result<(), StoreError> {
     File::open(path)
         .and_then(|f| f.sync_all())
