@@ -13,6 +13,23 @@ mod submit;
 
 use anyhow::{bail, Context};
 
+/// What `--help` prints.
+const USAGE: &str = "\
+usage: motcua-bench [BENCHMARK ...] [--seconds N]
+
+Each figure is printed beside a baseline measured in the same run; compare the ratios.
+With no BENCHMARK, all of them run. --seconds is the time per series (default 5).
+
+  calendar   due dates of 1,000,000 dossiers in working days, against adding calendar days
+  search     catalogue search over 10,000 procedures, against a bare HTTP handler
+  http       portal pages and API reads, against a bare HTTP handler
+  submit     durable online submissions, against writing a file + fsync + one insert
+  lifecycle  a dossier from reception to hand-over, against six inserts + one durable file
+
+submit and lifecycle run on SQLite, then on PostgreSQL at MOTCUA_BENCH_POSTGRES (default
+postgres://postgres@127.0.0.1:5432); without PostgreSQL that half is skipped, with a line saying so.
+";
+
 fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut args = std::env::args().skip(1);
@@ -27,9 +44,13 @@ fn main() -> anyhow::Result<()> {
                     .parse()
                     .context("--seconds needs a whole number")?;
             }
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
             "http" | "calendar" | "search" | "submit" | "lifecycle" => which.push(a),
             other => bail!(
-                "unknown benchmark '{other}'; known: http, calendar, search, submit, lifecycle"
+                "unknown argument '{other}'; benchmarks: http, calendar, search, submit, lifecycle (--help for more)"
             ),
         }
     }
