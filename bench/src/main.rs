@@ -28,6 +28,8 @@ With no BENCHMARK, all of them run. --seconds is the time per series (default 5)
 
 submit and lifecycle run on SQLite, then on PostgreSQL at MOTCUA_BENCH_POSTGRES (default
 postgres://postgres@127.0.0.1:5432); without PostgreSQL that half is skipped, with a line saying so.
+Files and SQLite databases go to a temporary directory under TMPDIR: point it at the disk and
+filesystem to be measured (a filesystem without a journal makes every raw fsync far cheaper).
 ";
 
 fn main() -> anyhow::Result<()> {
