@@ -11,7 +11,7 @@
 //! one pack and is bound by CPU; the baseline syncs one new file and its directory per operation
 //! and is bound by those syncs. Without a journal (as on some build machines) a sync is cheap and
 //! the baseline fast: on one such machine, multipart submissions were 45–49 % of the baseline on
-//! SQLite and 37–42 % on PostgreSQL, and 58–65 % and 55–70 % on a journalled ext4 (the usual
+//! SQLite and 37–42 % on PostgreSQL, and 58–71 % and 52–70 % on a journalled ext4 (the usual
 //! server filesystem) in the same hour.
 
 use motcua_store::{Backend, Store, StoreConfig};
