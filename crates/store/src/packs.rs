@@ -103,7 +103,10 @@ impl Packs {
             }
         }
         file.sync_data().map_err(io(&path))?;
-        release_cache(&file, start, end - start);
+        // A length of 0 would mean "to the end of the pack": an empty append releases nothing.
+        if end > start {
+            release_cache(&file, start, end - start);
+        }
         *current = Some((pack, file));
         Ok(spots)
     }
