@@ -724,7 +724,13 @@ async fn save_profile(ctx: Ctx, Form(f): Form<ProfileForm>) -> Result<Response, 
     let birth = match f.birth_date.trim() {
         "" => None,
         d => match Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")) {
-            Ok(date) if date <= OffsetDateTime::now_utc().date() && date.year() >= 1900 => {
+            Ok(date)
+                if date
+                    <= OffsetDateTime::now_utc()
+                        .to_offset(motcua_core::calendar::deadline::VIETNAM)
+                        .date()
+                    && date.year() >= 1900 =>
+            {
                 Some(date)
             }
             _ => {

@@ -467,7 +467,8 @@ async fn an_agency_reports_progress_and_the_monitor_sees_it_and_downloads_the_re
         .unwrap();
     expect_h1(c, "Nhiệm vụ 2.1").await;
     let month = {
-        let now = time::OffsetDateTime::now_utc();
+        let now =
+            time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM);
         format!("{:04}-{:02}", now.year(), u8::from(now.month()))
     };
     // A month input takes its value by script in headless Chromium.
