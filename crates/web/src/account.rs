@@ -724,15 +724,7 @@ async fn save_profile(ctx: Ctx, Form(f): Form<ProfileForm>) -> Result<Response, 
     let birth = match f.birth_date.trim() {
         "" => None,
         d => match Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")) {
-            Ok(date)
-                if date
-                    <= OffsetDateTime::now_utc()
-                        .to_offset(motcua_core::calendar::deadline::VIETNAM)
-                        .date()
-                    && date.year() >= 1900 =>
-            {
-                Some(date)
-            }
+            Ok(date) if date <= crate::now_in_vietnam().date() && date.year() >= 1900 => Some(date),
             _ => {
                 errors.push("Ngày sinh không hợp lệ.".into());
                 None

@@ -198,9 +198,7 @@ async fn render_page(
 }
 
 async fn page(ctx: Ctx, Query(q): Query<YearQuery>) -> Result<Html<String>, WebError> {
-    let this_year = time::OffsetDateTime::now_utc()
-        .to_offset(motcua_core::calendar::deadline::VIETNAM)
-        .year();
+    let this_year = crate::now_in_vietnam().year();
     let year = q
         .year
         .and_then(|y| y.parse().ok())

@@ -146,6 +146,12 @@ pub fn router(state: AppState) -> Router {
     observe::layer(routes, state.clone()).with_state(state)
 }
 
+/// The current moment in Vietnam's time: every "today", "this month" and "this year" the site
+/// shows or checks is Vietnam's, which is a day ahead of UTC from 17:00 UTC on.
+pub(crate) fn now_in_vietnam() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM)
+}
+
 /// Every six hours (and at start) clears abandoned uploads and stale staging files, a day old.
 fn spawn_sweeper(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -170,9 +176,7 @@ fn spawn_plan_reminders(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
         loop {
             tick.tick().await;
-            let today = time::OffsetDateTime::now_utc()
-                .to_offset(motcua_core::calendar::deadline::VIETNAM)
-                .date();
+            let today = now_in_vietnam().date();
             match store.send_plan_reminders(today).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(n, "plan reminders written"),

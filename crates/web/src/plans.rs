@@ -73,11 +73,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
 }
 
 pub(crate) fn this_month() -> Month {
-    Month::of(
-        time::OffsetDateTime::now_utc()
-            .to_offset(motcua_core::calendar::deadline::VIETNAM)
-            .date(),
-    )
+    Month::of(crate::now_in_vietnam().date())
 }
 
 pub(crate) fn agency_name(state: &AppState, code: &str) -> String {
@@ -697,7 +693,7 @@ async fn report_pdf(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebErr
     let (stored, reports) = load(&ctx.state, &id).await?;
     let as_of = this_month();
     let rows = task_rows(&ctx.state, &stored.plan, &reports, as_of).await?;
-    let now = time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM);
+    let now = crate::now_in_vietnam();
     let tasks = stored
         .plan
         .tasks

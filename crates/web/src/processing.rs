@@ -686,7 +686,7 @@ async fn ledger(
         )
             .into_response()
     };
-    let now = time::OffsetDateTime::now_utc().to_offset(VIETNAM);
+    let now = crate::now_in_vietnam();
     let this_month = format!("{:04}-{:02}", now.year(), u8::from(now.month()));
     let from_text = q.from.unwrap_or_else(|| this_month.clone());
     let until_text = q.until.unwrap_or_else(|| from_text.clone());
