@@ -855,6 +855,31 @@ on_both_databases!(
             html.contains(r#"value="020095001234""#)
                 && html.contains(r#"<option value="05983" selected>"#)
         );
+        // A birth date after today in Vietnam (which is UTC's tomorrow from 17:00 UTC), before
+        // 1900 or not a date is refused, and the saved one stays.
+        let tomorrow = (time::OffsetDateTime::now_utc()
+            .to_offset(motcua_core::calendar::deadline::VIETNAM)
+            .date()
+            + time::Duration::days(1))
+        .to_string();
+        for birth in [tomorrow.as_str(), "1899-12-31", "01/01/1995", "1995-02-30"] {
+            let (status, html, _) = s
+                .post(
+                    "/account",
+                    &[
+                        ("display_name", "Hoàng Văn Nam"),
+                        ("cccd", "020095001234"),
+                        ("birth_date", birth),
+                        ("address", "Thôn Nà Lốc"),
+                        ("admin_unit_code", "05983"),
+                    ],
+                )
+                .await;
+            assert_eq!(status, 422, "{birth}");
+            assert!(html.contains("Ngày sinh không hợp lệ."), "{birth}: {html}");
+        }
+        let (_, html, _) = s.get("/account").await;
+        assert!(html.contains(r#"value="1995-01-01""#), "{html}");
         let (status, _, location) = s.post("/logout", &[]).await;
         assert_eq!((status, location.as_deref()), (303, Some("/")));
         let (status, _, location) = s.get("/account").await;
