@@ -166,11 +166,11 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     Ok(())
 }
 
-pub async fn run(seconds: u64) -> anyhow::Result<()> {
+pub async fn run(seconds: u64, database: Option<crate::submit::Database>) -> anyhow::Result<()> {
     println!(
         "== back-office lifecycles ({seconds} s each, {CONCURRENCY} concurrent officers, 6 steps and a 100 KB result each)"
     );
-    crate::submit::on_both_backends("lifecycle", |name, config| {
+    crate::submit::on_both_backends("lifecycle", database, |name, config| {
         one_backend(name, config, seconds)
     })
     .await

@@ -1,7 +1,8 @@
 //! Benchmarks of motcua. Each figure is printed next to a baseline measured in the same run,
 //! because absolute numbers on shared machines mean little; the ratio is what to compare.
 //!
-//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [submit] [lifecycle] [--seconds N]`
+//! `cargo run --release -p motcua-bench -- [calendar] [search] [http] [submit] [lifecycle] [--seconds N]
+//! [--database sqlite|postgres] [--series NAME,...]`
 
 mod calendar;
 mod cpu;
@@ -15,7 +16,7 @@ use anyhow::{bail, Context};
 
 /// What `--help` prints.
 const USAGE: &str = "\
-usage: motcua-bench [BENCHMARK ...] [--seconds N]
+usage: motcua-bench [BENCHMARK ...] [--seconds N] [--database sqlite|postgres] [--series NAME,...]
 
 Each figure is printed beside a baseline measured in the same run; compare the ratios.
 With no BENCHMARK, all of them run. --seconds is the time per series (default 5).
@@ -28,6 +29,9 @@ With no BENCHMARK, all of them run. --seconds is the time per series (default 5)
 
 submit and lifecycle run on SQLite, then on PostgreSQL at MOTCUA_BENCH_POSTGRES (default
 postgres://postgres@127.0.0.1:5432); without PostgreSQL that half is skipped, with a line saying so.
+--database runs them on that one only (then a PostgreSQL that does not answer is an error).
+--series limits submit to the named series beside its baseline, which always runs (for a
+profiler, say): bare, upload, filing, multipart, whole, chunked.
 Files and SQLite databases go to a temporary directory under TMPDIR: point it at the disk and
 filesystem to be measured (a filesystem without a journal makes every raw fsync far cheaper).
 ";
@@ -37,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut which = Vec::new();
     let mut seconds = 5_u64;
+    let mut only = submit::Only::default();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--seconds" => {
@@ -45,6 +50,18 @@ fn main() -> anyhow::Result<()> {
                     .context("--seconds needs a number")?
                     .parse()
                     .context("--seconds needs a whole number")?;
+            }
+            "--database" => {
+                let name = args.next().context("--database needs sqlite or postgres")?;
+                only.database = Some(match name.as_str() {
+                    "sqlite" => submit::Database::Sqlite,
+                    "postgres" => submit::Database::Postgres,
+                    other => bail!("unknown database '{other}'; --database takes sqlite or postgres"),
+                });
+            }
+            "--series" => {
+                let names = args.next().context("--series needs names, as in multipart,filing")?;
+                only.series = Some(submit::series_named(&names)?);
             }
             "-h" | "--help" => {
                 print!("{USAGE}");
@@ -73,8 +90,8 @@ fn main() -> anyhow::Result<()> {
             "http" => rt.block_on(http::run(seconds))?,
             "calendar" => calendar::run(1_000_000)?,
             "search" => rt.block_on(search::run(seconds))?,
-            "submit" => rt.block_on(submit::run(seconds))?,
-            "lifecycle" => rt.block_on(lifecycle::run(seconds))?,
+            "submit" => rt.block_on(submit::run(seconds, &only))?,
+            "lifecycle" => rt.block_on(lifecycle::run(seconds, only.database))?,
             _ => unreachable!("validated above"),
         }
     }

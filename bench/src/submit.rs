@@ -193,20 +193,64 @@ fn run_prefix() -> String {
         .to_string()
 }
 
+/// A database the store can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Database {
+    Sqlite,
+    Postgres,
+}
+
+/// What a run is limited to (`--database`, `--series`); by default, everything.
+#[derive(Debug, Default)]
+pub(crate) struct Only {
+    pub(crate) database: Option<Database>,
+    /// Indexes into [`LABELS`] besides the baseline's (0).
+    pub(crate) series: Option<Vec<usize>>,
+}
+
+/// The `--series` names, in the order of [`LABELS`] after the baseline.
+const SERIES: [&str; 6] = ["bare", "upload", "filing", "multipart", "whole", "chunked"];
+
+/// The series a comma-separated list names, as indexes into [`LABELS`].
+pub(crate) fn series_named(names: &str) -> anyhow::Result<Vec<usize>> {
+    names
+        .split(',')
+        .map(|n| {
+            SERIES
+                .iter()
+                .position(|s| *s == n.trim())
+                .map(|i| i + 1)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("unknown series '{n}'; --series takes {}", SERIES.join(", "))
+                })
+        })
+        .collect()
+}
+
 /// Runs `bench` on SQLite in a temporary data dir, then on a fresh PostgreSQL database when one
-/// answers (see [`with_postgres`]).
-pub(crate) async fn on_both_backends<F, Fut>(what: &str, bench: F) -> anyhow::Result<()>
+/// answers (see [`with_postgres`]); or on `database` alone, where a PostgreSQL that does not
+/// answer is an error.
+pub(crate) async fn on_both_backends<F, Fut>(
+    what: &str,
+    database: Option<Database>,
+    bench: F,
+) -> anyhow::Result<()>
 where
     F: Fn(&'static str, StoreConfig) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let dir = tempfile::tempdir()?;
-    let sqlite = StoreConfig {
-        data_dir: dir.path().join("sqlite"),
-        database: None,
-    };
-    bench("SQLite (WAL, synchronous=FULL)", sqlite).await?;
-    with_postgres(what, |url| {
+    if database != Some(Database::Postgres) {
+        let sqlite = StoreConfig {
+            data_dir: dir.path().join("sqlite"),
+            database: None,
+        };
+        bench("SQLite (WAL, synchronous=FULL)", sqlite).await?;
+    }
+    if database == Some(Database::Sqlite) {
+        return Ok(());
+    }
+    with_postgres(what, database.is_some(), |url| {
         bench(
             "PostgreSQL",
             StoreConfig {
@@ -218,8 +262,9 @@ where
     .await
 }
 
-/// Runs `f` against a fresh PostgreSQL database (dropped afterwards), or says it was skipped.
-pub(crate) async fn with_postgres<F, Fut>(what: &str, f: F) -> anyhow::Result<()>
+/// Runs `f` against a fresh PostgreSQL database (dropped afterwards), or says it was skipped
+/// (fails instead when it was `required`).
+pub(crate) async fn with_postgres<F, Fut>(what: &str, required: bool, f: F) -> anyhow::Result<()>
 where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -238,6 +283,7 @@ where
                 .await?;
             result
         }
+        Err(e) if required => anyhow::bail!("PostgreSQL at {server} is not reachable: {e}"),
         Err(e) => {
             println!("-- PostgreSQL skipped: {server} not reachable ({e})");
             Ok(())
@@ -366,6 +412,17 @@ async fn file_dossier(
     Ok(())
 }
 
+/// What each series measures, the baseline first ([`SERIES`] names the others).
+const LABELS: [&str; 7] = [
+    "raw: 100 KB file + fsync + row insert (baseline)",
+    "  part: 100 KB POST to a bare axum handler",
+    "  part: 100 KB upload in one request",
+    "  part: filing with an uploaded file",
+    "submission: one multipart request",
+    "submission: file in one request + dossier",
+    "submission: announce + chunk + dossier",
+];
+
 /// A number no operation has used yet.
 fn fresh() -> usize {
     NEXT_OP.fetch_add(1, Ordering::Relaxed)
@@ -384,7 +441,12 @@ struct Target {
     bare: String,
 }
 
-async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::Result<()> {
+async fn one_backend(
+    name: &str,
+    config: StoreConfig,
+    seconds: u64,
+    series_only: Option<&[usize]>,
+) -> anyhow::Result<()> {
     let store = Store::open_and_migrate(&config).await?;
     store.seed_demo().await?;
     let store = Arc::new(store);
@@ -408,15 +470,6 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     file_dossier(c, b, t, &one).await?;
 
     let bare = crate::http::serve_bare().await?;
-    let labels = [
-        "raw: 100 KB file + fsync + row insert (baseline)",
-        "  part: 100 KB POST to a bare axum handler",
-        "  part: 100 KB upload in one request",
-        "  part: filing with an uploaded file",
-        "submission: one multipart request",
-        "submission: file in one request + dossier",
-        "submission: announce + chunk + dossier",
-    ];
     let target = Arc::new(Target {
         client,
         base,
@@ -424,10 +477,11 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
         uploaded: one,
         bare,
     });
-    let mut series: Vec<Series> = labels.iter().map(|_| Series::default()).collect();
+    let runs = |i: usize| i == 0 || series_only.is_none_or(|only| only.contains(&i));
+    let mut series: Vec<Series> = LABELS.iter().map(|_| Series::default()).collect();
     let slice = (seconds / SLICES).max(1);
     for _ in 0..SLICES {
-        for (i, s) in series.iter_mut().enumerate() {
+        for (i, s) in series.iter_mut().enumerate().filter(|(i, _)| runs(*i)) {
             let target = target.clone();
             let run = move |n: usize| {
                 let t = target.clone();
@@ -455,14 +509,19 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
     let base_stats = stats
         .next()
         .ok_or_else(|| anyhow::anyhow!("no baseline measured"))?;
-    print(labels[0], &base_stats, &base_stats);
-    for (label, s) in labels[1..].iter().zip(stats) {
-        print(label, &s, &base_stats);
+    print(LABELS[0], &base_stats, &base_stats);
+    for ((i, label), s) in LABELS.iter().enumerate().skip(1).zip(stats) {
+        if runs(i) {
+            print(label, &s, &base_stats);
+        }
     }
     Ok(())
 }
 
-pub async fn run(seconds: u64) -> anyhow::Result<()> {
+pub(crate) async fn run(seconds: u64, only: &Only) -> anyhow::Result<()> {
     println!("== durable submissions ({seconds} s each in {SLICES} interleaved slices, {CONCURRENCY} concurrent clients, one 100 KB PDF each)");
-    on_both_backends("submit", |name, config| one_backend(name, config, seconds)).await
+    on_both_backends("submit", only.database, |name, config| {
+        one_backend(name, config, seconds, only.series.as_deref())
+    })
+    .await
 }
