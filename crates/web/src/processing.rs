@@ -237,7 +237,6 @@ async fn queue(
             });
         }
     }
-    let month = now.to_offset(VIETNAM);
     let page = WorkPage {
         layout: ctx.layout("Xử lý hồ sơ"),
         agency: agency_name(&ctx, &agency),
@@ -250,7 +249,7 @@ async fn queue(
         rows,
         due_filter: q.due.unwrap_or_default(),
         query,
-        month: format!("{:04}-{:02}", month.year(), u8::from(month.month())),
+        month: crate::plans::this_month().to_string(),
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -686,8 +685,7 @@ async fn ledger(
         )
             .into_response()
     };
-    let now = crate::now_in_vietnam();
-    let this_month = format!("{:04}-{:02}", now.year(), u8::from(now.month()));
+    let this_month = crate::plans::this_month().to_string();
     let from_text = q.from.unwrap_or_else(|| this_month.clone());
     let until_text = q.until.unwrap_or_else(|| from_text.clone());
     let Some(from) = month_start(&from_text) else {

@@ -370,8 +370,11 @@ on_both_databases!(
             .unwrap()
             .received_at
             .unwrap();
-        let received = received.to_offset(motcua_core::calendar::deadline::VIETNAM);
-        let month = format!("{:04}-{:02}", received.year(), u8::from(received.month()));
+        let month = motcua_core::plan::Month::of(
+            received
+                .to_offset(motcua_core::calendar::deadline::VIETNAM)
+                .date(),
+        );
         let (status, kind, csv) =
             get_bytes(&desk, &format!("/office/ledger?format=csv&from={month}")).await;
         assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));

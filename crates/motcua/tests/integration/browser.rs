@@ -466,11 +466,12 @@ async fn an_agency_reports_progress_and_the_monitor_sees_it_and_downloads_the_re
         .await
         .unwrap();
     expect_h1(c, "Nhiệm vụ 2.1").await;
-    let month = {
-        let now =
-            time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM);
-        format!("{:04}-{:02}", now.year(), u8::from(now.month()))
-    };
+    let month = motcua_core::plan::Month::of(
+        time::OffsetDateTime::now_utc()
+            .to_offset(motcua_core::calendar::deadline::VIETNAM)
+            .date(),
+    )
+    .to_string();
     // A month input takes its value by script in headless Chromium.
     c.execute(
         &format!("document.getElementById('month').value = '{month}';"),
