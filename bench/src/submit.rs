@@ -526,3 +526,20 @@ pub(crate) async fn run(seconds: u64, only: &Only) -> anyhow::Result<()> {
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_names_pick_their_labels_and_unknown_ones_are_refused() {
+        let picked = series_named("multipart, filing").expect("known names");
+        assert_eq!(picked, [4, 3]);
+        assert_eq!(LABELS[picked[0]], "submission: one multipart request");
+        assert_eq!(LABELS[picked[1]], "  part: filing with an uploaded file");
+        for bad in ["", "multipart,", "baseline", "Multipart"] {
+            let e = series_named(bad).expect_err(bad).to_string();
+            assert!(e.contains("--series takes bare, upload"), "{bad}: {e}");
+        }
+    }
+}
