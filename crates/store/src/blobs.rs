@@ -515,6 +515,12 @@ fn spill(dir: &Path, content: &InMemory) -> Result<PathBuf, StoreError> {
 }
 
 impl FsBlobStore {
+    /// Makes the next pack sync fail (see [`Packs::fail_next_sync`]).
+    #[cfg(feature = "faults")]
+    pub fn fail_next_pack_sync(&self) {
+        self.packs.fail_next_sync();
+    }
+
     /// Renames `source`, the staging file of `staged`, to its blob name and syncs both.
     fn move_into_place(&self, source: &Path, staged: &Staged) -> Result<(), StoreError> {
         let target = self.path_of(&staged.sha256)?;

@@ -138,6 +138,12 @@ impl Store {
         &self.data_dir
     }
 
+    /// Makes the next sync of filed files fail, for tests of what a failed write-back does.
+    #[cfg(feature = "faults")]
+    pub fn fail_next_pack_sync(&self) {
+        self.blobs.fail_next_pack_sync();
+    }
+
     /// Runs a trivial query: is the database reachable?
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.backend.ping().await

@@ -33,6 +33,9 @@ pub struct Packs {
     dir: PathBuf,
     /// The pack appended to, opened at the first append.
     current: Mutex<Option<(i64, File)>>,
+    /// Set by a test: the next sync fails as a failed write-back would.
+    #[cfg(feature = "faults")]
+    fail_next_sync: std::sync::atomic::AtomicBool,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -48,6 +51,8 @@ impl Packs {
         Packs {
             dir,
             current: Mutex::new(None),
+            #[cfg(feature = "faults")]
+            fail_next_sync: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -101,6 +106,15 @@ impl Packs {
                 file.write_all(chunk).map_err(io(&path))?;
                 end += chunk.len() as u64;
             }
+        }
+        #[cfg(feature = "faults")]
+        if self
+            .fail_next_sync
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return Err(io(&path)(std::io::Error::other(
+                "write-back failed (injected)",
+            )));
         }
         file.sync_data().map_err(io(&path))?;
         // A length of 0 would mean "to the end of the pack": an empty append releases nothing.
@@ -156,6 +170,14 @@ impl Packs {
             .map_err(io(&path))?;
         sync_dir(&self.dir)?;
         Ok(file)
+    }
+
+    /// Makes the next append's sync fail as a failed write-back would: its batch is refused and
+    /// the pack is opened afresh by the next append.
+    #[cfg(feature = "faults")]
+    pub fn fail_next_sync(&self) {
+        self.fail_next_sync
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Opens the pack of `spot`, positioned at the blob; the caller reads the blob's size.

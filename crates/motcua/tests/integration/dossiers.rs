@@ -1370,3 +1370,114 @@ on_both_databases!(
         }
     }
 );
+
+on_both_databases!(
+    a_filing_whose_files_fail_to_sync_is_refused_and_nothing_of_it_is_kept,
+    |app: TestApp| async move {
+        use sha2::Digest;
+        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+        let account = app.store.account(&citizen).await.unwrap().unwrap();
+        let procedure = app
+            .store
+            .procedure("2.000908", "ubnd-xa")
+            .await
+            .unwrap()
+            .unwrap();
+        let token = app
+            .store
+            .create_api_token(&citizen, "portal", "")
+            .await
+            .unwrap();
+        let form: std::collections::BTreeMap<String, String> = APPLICANT
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let meta =
+            serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908", "form": form})
+                .to_string();
+        // Each file its own content, so a stored blob is told apart from a refused one.
+        let file = |i: usize| {
+            let mut f = pdf(100 * 1024);
+            f.extend_from_slice(format!("% {i}").as_bytes());
+            f
+        };
+        let submit = |content: Vec<u8>| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/dossiers"))
+                .bearer_auth(&token)
+                .multipart(
+                    Form::new()
+                        .text("dossier", meta.clone())
+                        .part("to_khai", Part::bytes(content).file_name("to-khai.pdf")),
+                );
+            async move {
+                let r = request.send().await.unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let mine = || async { app.store.dossiers_of(&citizen).await.unwrap().len() };
+        let stored = |content: &[u8]| {
+            let sha = hex::encode(sha2::Sha256::digest(content));
+            let store = app.store.clone();
+            async move { store.open_blob(&sha).await.is_ok() }
+        };
+        let before = mine().await;
+
+        // Alone: the write-back of its pack fails, so the citizen is told and nothing is kept.
+        app.store.fail_next_pack_sync();
+        let (status, body) = submit(file(0)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (500, Some("internal"))
+        );
+        assert_eq!(mine().await, before);
+        assert!(!stored(&file(0)).await);
+
+        // In a burst, filings without files and those whose pack synced are kept; only those
+        // whose pack failed are refused.
+        app.store.fail_next_pack_sync();
+        let bare: Vec<_> = (0..4)
+            .map(|_| {
+                let store = app.store.clone();
+                let (account, procedure, form) = (account.clone(), procedure.clone(), form.clone());
+                let codes = app.state.site.dossiers.codes.clone();
+                tokio::spawn(async move {
+                    store
+                        .file_dossier(&account, &procedure, &form, &[], &codes)
+                        .await
+                        .map(|(d, _)| d.code)
+                })
+            })
+            .collect();
+        let with_files: Vec<_> = (1..=6).map(|i| tokio::spawn(submit(file(i)))).collect();
+        for b in bare {
+            assert!(b.await.unwrap().is_ok());
+        }
+        let mut kept = 0;
+        for (i, sent) in (1..=6).zip(with_files) {
+            let (status, body) = sent.await.unwrap();
+            match status {
+                201 => {
+                    kept += 1;
+                    let id = body["id"].as_str().unwrap();
+                    let atts = app.store.attachments(id).await.unwrap();
+                    let mut back = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut app.store.open_blob(&atts[0].sha256).await.unwrap(),
+                        &mut back,
+                    )
+                    .unwrap();
+                    assert_eq!(back, file(i), "file {i} reads back");
+                }
+                500 => assert!(!stored(&file(i)).await, "file {i} was refused but stored"),
+                other => panic!("file {i}: {other} {body}"),
+            }
+        }
+        assert!(kept < 6, "the failed sync refused none of the burst");
+        assert_eq!(mine().await, before + 4 + kept);
+        // The pack is written to again afterwards.
+        assert_eq!(submit(file(7)).await.0, 201);
+    }
+);
