@@ -621,12 +621,7 @@ on_both_databases!(
     a_paper_dossier_gets_the_same_code_receipt_and_tracking_with_its_reason,
     |app: TestApp| async move {
         let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
-        let procedure = app
-            .store
-            .procedure("2.000908", "ubnd-xa")
-            .await
-            .unwrap()
-            .unwrap();
+        let procedure = demo_procedure(&app).await;
         let (status, page, _) = desk
             .post("/office/register", &[("procedure_id", &procedure.id)])
             .await;
@@ -680,21 +675,38 @@ on_both_databases!(
     }
 );
 
+/// The procedure of [`PROCEDURE`], as the catalogue stores it.
+async fn demo_procedure(app: &TestApp) -> motcua_store::catalogue::StoredProcedure {
+    app.store
+        .procedure("2.000908", "ubnd-xa")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// What filing straight through the store takes: the demo citizen's account, the demo procedure
+/// and its applicant form.
+async fn direct_filing(
+    app: &TestApp,
+) -> (
+    motcua_store::accounts::Account,
+    motcua_store::catalogue::StoredProcedure,
+    std::collections::BTreeMap<String, String>,
+) {
+    let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+    let account = app.store.account(&citizen).await.unwrap().unwrap();
+    let procedure = demo_procedure(app).await;
+    let form = APPLICANT
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    (account, procedure, form)
+}
+
 on_both_databases!(
     concurrent_submissions_get_distinct_codes_and_concurrent_officers_one_winner,
     |app: TestApp| async move {
-        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
-        let account = app.store.account(&citizen).await.unwrap().unwrap();
-        let procedure = app
-            .store
-            .procedure("2.000908", "ubnd-xa")
-            .await
-            .unwrap()
-            .unwrap();
-        let form: std::collections::BTreeMap<String, String> = APPLICANT
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let (account, procedure, form) = direct_filing(&app).await;
         let mut handles = Vec::new();
         for _ in 0..24 {
             let store = app.store.clone();
@@ -1284,14 +1296,10 @@ on_both_databases!(
 on_both_databases!(
     filings_go_to_the_right_desk_and_two_servers_never_share_a_number,
     |app: TestApp| async move {
-        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
-        let account = app.store.account(&citizen).await.unwrap().unwrap();
+        let (account, any_level, applicant) = direct_filing(&app).await;
         let codes = app.state.site.dossiers.codes.clone();
         let form = |commune: Option<&str>| {
-            let mut f: std::collections::BTreeMap<String, String> = APPLICANT
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect();
+            let mut f = applicant.clone();
             if let Some(c) = commune {
                 f.insert("applicant_commune".into(), c.into());
             }
@@ -1302,12 +1310,6 @@ on_both_databases!(
         let commune_level = app
             .store
             .procedure("2.001035", "ubnd-xa")
-            .await
-            .unwrap()
-            .unwrap();
-        let any_level = app
-            .store
-            .procedure("2.000908", "ubnd-xa")
             .await
             .unwrap()
             .unwrap();
@@ -1375,23 +1377,13 @@ on_both_databases!(
     a_filing_whose_files_fail_to_sync_is_refused_and_nothing_of_it_is_kept,
     |app: TestApp| async move {
         use sha2::Digest;
-        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
-        let account = app.store.account(&citizen).await.unwrap().unwrap();
-        let procedure = app
-            .store
-            .procedure("2.000908", "ubnd-xa")
-            .await
-            .unwrap()
-            .unwrap();
+        let (account, procedure, form) = direct_filing(&app).await;
+        let citizen = account.id.clone();
         let token = app
             .store
             .create_api_token(&citizen, "portal", "")
             .await
             .unwrap();
-        let form: std::collections::BTreeMap<String, String> = APPLICANT
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
         let meta =
             serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908", "form": form})
                 .to_string();
