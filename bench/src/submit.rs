@@ -14,7 +14,7 @@
 //! SQLite and 37–42 % on PostgreSQL, and 58–71 % and 52–70 % on a journalled ext4 (the usual
 //! server filesystem) in the same hour. On another machine of the same kind a day later, without
 //! a journal, they were 61–84 % and 47–64 %, and on a third, 63–110 % and 43–68 %. On a fourth,
-//! 68–71 % and 58–67 % without a journal, and 96–102 % and 80–87 % with `TMPDIR` on a journalled
+//! 68–79 % and 54–67 % without a journal, and 96–102 % and 80–87 % with `TMPDIR` on a journalled
 //! ext4 (a loop-mounted file on the same disk; PostgreSQL's own files stay where they are). Runs
 //! back to back drift: each run deletes its files at the end, and there the SQLite baseline fell
 //! by 5–10 % a run (1 860/s, then 1 745, 1 716, 1 611; see ARCHITECTURE.md, `bench/`), so the
