@@ -3,7 +3,7 @@
 //! PDF, tracking and the public lookup, supplements, withdrawal, paper dossiers, the API with
 //! resumable uploads, and who may see what.
 
-use crate::harness::{Session, TestApp};
+use crate::harness::{stored_bytes, Session, TestApp};
 use crate::on_both_databases;
 use motcua_core::dossier::{Action, Actor, Status};
 use motcua_store::demo::{DEMO_CITIZEN_PHONE, DEMO_PASSWORD};
@@ -1455,12 +1455,7 @@ on_both_databases!(
                     kept += 1;
                     let id = body["id"].as_str().unwrap();
                     let atts = app.store.attachments(id).await.unwrap();
-                    let mut back = Vec::new();
-                    std::io::Read::read_to_end(
-                        &mut app.store.open_blob(&atts[0].sha256).await.unwrap(),
-                        &mut back,
-                    )
-                    .unwrap();
+                    let back = stored_bytes(&app.store, &atts[0].sha256).await;
                     assert_eq!(back, file(i), "file {i} reads back");
                 }
                 500 => assert!(!stored(&file(i)).await, "file {i} was refused but stored"),

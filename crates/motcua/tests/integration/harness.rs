@@ -287,6 +287,14 @@ pub struct Session {
     pub base: String,
 }
 
+/// The whole content of a stored blob, read back through the store.
+pub async fn stored_bytes(store: &Store, sha256: &str) -> Vec<u8> {
+    let mut blob = store.open_blob(sha256).await.unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut blob, &mut bytes).unwrap();
+    bytes
+}
+
 /// The `csrf` hidden field of a page.
 pub fn csrf_of(html: &str) -> String {
     let at = html

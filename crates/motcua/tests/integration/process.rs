@@ -1,6 +1,6 @@
 //! The `motcua` binary as an operator runs it: crashes, locks and bad configuration.
 
-use crate::harness::{Db, TestData};
+use crate::harness::{stored_bytes, Db, TestData};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -495,14 +495,6 @@ async fn submit_via_api(
     d["code"].as_str().map(str::to_owned)
 }
 
-/// Reads a stored file whole.
-async fn stored_bytes(store: &motcua_store::Store, sha256: &str) -> Vec<u8> {
-    let mut blob = store.open_blob(sha256).await.unwrap();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut blob, &mut bytes).unwrap();
-    bytes
-}
-
 /// kill -9 during a stream of submissions, by upload then filing and by one multipart request
 /// (files in a pack): every submission that got a success answer is there after a restart,
 /// with its file, and no code was given twice.
@@ -557,12 +549,9 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
         let bytes = stored_bytes(&store, &files[0].sha256).await;
         assert_eq!(bytes.len(), 100 * 1024, "{code}");
         use sha2::Digest;
-        let hex: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         assert_eq!(
-            hex, files[0].sha256,
+            hex::encode(sha2::Sha256::digest(&bytes)),
+            files[0].sha256,
             "{code}: the file on disk is the one acknowledged"
         );
     }
