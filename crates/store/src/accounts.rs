@@ -4,7 +4,6 @@
 
 use crate::backend::{on_pool, BeginWrite};
 use crate::{Backend, Store, StoreError};
-use motcua_core::accounts::{Throttle, ThrottleRule};
 use motcua_core::Role;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -254,6 +253,14 @@ pub struct OutboxMessage {
     pub created_at: OffsetDateTime,
 }
 
+/// An account's email, phone and when each was proven.
+type ContactRow = (
+    Option<String>,
+    Option<String>,
+    Option<OffsetDateTime>,
+    Option<OffsetDateTime>,
+);
+
 /// Validity of one-time codes.
 pub const CODE_TTL: Duration = Duration::minutes(15);
 const CODE_MAX_TRIES: i64 = 5;
@@ -351,7 +358,31 @@ impl Store {
         })
     }
 
-    /// Checks and uses a code. Five wrong tries void it.
+    /// Where a code for `purpose` goes: for `verify`, the contact being verified (the one the
+    /// applicant registered with); for `reset`, a contact already proven (email first, then
+    /// phone), never the login name. `None` when the account has no such contact.
+    pub async fn code_recipient(
+        &self,
+        user_id: &str,
+        purpose: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sql =
+            "SELECT email, phone, email_verified_at, phone_verified_at FROM users WHERE id = $1";
+        let row: Option<ContactRow> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).fetch_optional(p).await)?;
+        let Some((email, phone, email_verified, phone_verified)) = row else {
+            return Ok(None);
+        };
+        Ok(match purpose {
+            "verify" => email.or(phone),
+            _ => email
+                .filter(|_| email_verified.is_some())
+                .or(phone.filter(|_| phone_verified.is_some())),
+        })
+    }
+
+    /// Checks and uses a code. Five wrong tries void it. The try is counted before the code is
+    /// compared, and the code is used by a conditional update, so parallel guesses get no extra
+    /// tries and a right code opens one door only.
     pub async fn consume_code(
         &self,
         user_id: &str,
@@ -359,32 +390,46 @@ impl Store {
         code: &str,
     ) -> Result<Result<(), CodeError>, StoreError> {
         let now = OffsetDateTime::now_utc();
-        let sql = "SELECT id, code_hash, attempts, expires_at FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY expires_at DESC";
-        let row: Option<(String, String, i64, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).bind(purpose).fetch_optional(p).await)?;
-        let Some((id, hash, attempts, expires_at)) = row else {
+        let sql = "SELECT id, code_hash, expires_at FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY expires_at DESC";
+        let row: Option<(String, String, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).bind(purpose).fetch_optional(p).await)?;
+        let Some((id, hash, expires_at)) = row else {
             return Ok(Err(CodeError::Missing));
         };
-        if attempts >= CODE_MAX_TRIES {
-            return Ok(Err(CodeError::TooManyTries));
-        }
         if expires_at <= now {
             return Ok(Err(CodeError::Expired));
         }
+        let counted = on_pool!(self.backend(), p => sqlx::query(
+            "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL")
+            .bind(&id).bind(CODE_MAX_TRIES).execute(p).await.map(|r| r.rows_affected()))?;
+        if counted != 1 {
+            return Ok(Err(CodeError::TooManyTries));
+        }
         if hash_secret(code.trim()) != hash {
-            on_pool!(self.backend(), p => sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1").bind(&id).execute(p).await.map(|r| r.rows_affected()))?;
-            return Ok(Err(if attempts + 1 >= CODE_MAX_TRIES {
+            let attempts: i64 = on_pool!(self.backend(), p => sqlx::query_scalar(
+                "SELECT attempts FROM one_time_codes WHERE id = $1").bind(&id).fetch_one(p).await)?;
+            return Ok(Err(if attempts >= CODE_MAX_TRIES {
                 CodeError::TooManyTries
             } else {
                 CodeError::Wrong
             }));
         }
-        on_pool!(self.backend(), p => sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE id = $2").bind(now).bind(&id).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(Ok(()))
+        let used = on_pool!(self.backend(), p => sqlx::query(
+            "UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+            .bind(now).bind(&id).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(if used == 1 {
+            Ok(())
+        } else {
+            Err(CodeError::Missing)
+        })
     }
 
-    /// Marks a pending account active.
+    /// Marks a pending account active: its code proved the contact it registered with.
     pub async fn activate(&self, user_id: &str) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'").bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        let sql = "UPDATE users SET status = 'active', \
+                   email_verified_at = CASE WHEN email IS NOT NULL THEN $2 END, \
+                   phone_verified_at = CASE WHEN phone IS NOT NULL THEN $2 END \
+                   WHERE id = $1 AND status = 'pending'";
+        on_pool!(self.backend(), p => sqlx::query(sql).bind(user_id).bind(OffsetDateTime::now_utc()).execute(p).await.map(|r| r.rows_affected()))?;
         self.tokens.forget();
         Ok(())
     }
@@ -470,36 +515,6 @@ impl Store {
         Ok(
             on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(p).await.map(|r| r.rows_affected()))?,
         )
-    }
-
-    /// The throttle state of `key` (`account:ID`, `ip:ADDR`).
-    pub async fn throttle(&self, key: &str) -> Result<Throttle, StoreError> {
-        let row: Option<(i64, Option<OffsetDateTime>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT failures, locked_until FROM login_throttle WHERE key = $1").bind(key).fetch_optional(p).await)?;
-        Ok(row
-            .map(|(f, l)| Throttle {
-                failures: u32::try_from(f).unwrap_or(u32::MAX),
-                locked_until: l,
-            })
-            .unwrap_or_default())
-    }
-
-    /// Records one more failure under `rule`; returns the new state.
-    pub async fn throttle_fail(
-        &self,
-        key: &str,
-        rule: ThrottleRule,
-    ) -> Result<Throttle, StoreError> {
-        let next = rule.fail(self.throttle(key).await?, OffsetDateTime::now_utc());
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO login_throttle (key, failures, locked_until) VALUES ($1, $2, $3) \
-                ON CONFLICT (key) DO UPDATE SET failures = $2, locked_until = $3")
-            .bind(key).bind(i64::from(next.failures)).bind(next.locked_until).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(next)
-    }
-
-    /// Forgets the failures of `key` (after a successful login).
-    pub async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Appends a security event.
@@ -792,13 +807,16 @@ impl Store {
                 Some((id, username)) => {
                     // The provider verified the contact: a pending account is verified by it too.
                     sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'").bind(&id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1 AND email = $3").bind(&id).bind(now).bind(verified_email).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE users SET phone_verified_at = COALESCE(phone_verified_at, $2) WHERE id = $1 AND phone = $3").bind(&id).bind(now).bind(verified_phone).execute(&mut *tx).await?;
                     (id, username, "matched")
                 }
                 None => {
                     let id = uuid::Uuid::new_v4().to_string();
                     let username = verified_email.or(verified_phone).map_or_else(|| format!("sso-{}", &hash_secret(&format!("{issuer}|{subject}"))[..16]), str::to_owned);
                     // No password: "!" is no Argon2 hash, so password login can never succeed.
-                    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, email, phone) VALUES ($1, $2, $3, '!', $4, 'citizen', 'active', $5, $6)")
+                    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, email, phone, email_verified_at, phone_verified_at) \
+                                 VALUES ($1, $2, $3, '!', $4, 'citizen', 'active', $5, $6, CASE WHEN $5 IS NULL THEN NULL ELSE $4 END, CASE WHEN $6 IS NULL THEN NULL ELSE $4 END)")
                         .bind(&id).bind(&username).bind(name).bind(now).bind(verified_email).bind(verified_phone)
                         .execute(&mut *tx).await?;
                     sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, 'citizen', NULL)").bind(&id).execute(&mut *tx).await?;

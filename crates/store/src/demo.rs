@@ -244,12 +244,13 @@ impl Store {
                     .await?;
                 if account.role == Role::Citizen {
                     // A complete profile, so that forms show prefilling from the first visit.
-                    sqlx::query("UPDATE users SET phone = $1, cccd = $2, address = $3, admin_unit_code = $4 WHERE id = $5")
+                    sqlx::query("UPDATE users SET phone = $1, phone_verified_at = $6, cccd = $2, address = $3, admin_unit_code = $4 WHERE id = $5")
                         .bind(DEMO_CITIZEN_PHONE)
                         .bind("020190000123")
                         .bind("Số 12 phố Lê Lợi, phường Lương Văn Tri")
                         .bind(units.iter().find(|u| u.kind == "ward").map(|u| u.code.clone()))
                         .bind(&id)
+                        .bind(now)
                         .execute(&mut *tx)
                         .await?;
                 }

@@ -14,6 +14,7 @@ pub mod dossiers;
 mod error;
 mod filing;
 mod ids;
+mod limits;
 mod lock;
 pub mod packs;
 pub mod password;

@@ -12,7 +12,8 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use motcua_core::accounts::{
-    check_password, normalise_email, normalise_phone, Access, Cccd, Permission, ThrottleRule,
+    check_password, normalise_email, normalise_phone, Access, Attempt, Cccd, Permission, Quota,
+    ThrottleRule,
 };
 use motcua_store::accounts::{AccountKind, CodeError};
 use serde::Deserialize;
@@ -48,6 +49,7 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "verified" => "Tài khoản đã được xác thực. Mời bạn đăng nhập.",
         "reset" => "Mật khẩu đã được đặt lại. Mời bạn đăng nhập bằng mật khẩu mới.",
+        "reset_locked" => "Mật khẩu đã được đặt lại. Tài khoản đang tạm khóa do có nhiều lần đăng nhập sai; bạn có thể đăng nhập bằng mật khẩu mới khi hết thời gian khóa (tối đa 15 phút).",
         "sent" => "Mã xác thực đã được gửi. Mã có hiệu lực trong 15 phút.",
         "saved" => "Đã lưu thông tin tài khoản.",
         "everywhere" => "Đã đăng xuất khỏi tất cả các thiết bị.",
@@ -167,18 +169,22 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
         .into_response())
     };
     let ip_key = format!("ip:{}", ctx.ip);
-    if let Some(until) = ThrottleRule::ADDRESS.locked_until(&store.throttle(&ip_key).await?, now) {
-        return page(
+    // Counted before the password is checked: parallel guesses cannot pass a stale count.
+    let ip = store
+        .throttle_attempt(&ip_key, ThrottleRule::ADDRESS)
+        .await?;
+    if let Attempt::Refused { until } = ip {
+        let refusal = crate::limits::locked(&ctx, until, "login_address");
+        return Ok(refusal.respond(page(
             format!(
                 "Có quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau {}.",
                 vn_time(until)
             ),
             false,
-        );
+        )?));
     }
     let Some(record) = store.login_record(&ident).await? else {
         verify_password(f.password, dummy_hash()).await;
-        store.throttle_fail(&ip_key, ThrottleRule::ADDRESS).await?;
         store
             .log_security(
                 "login_failed",
@@ -191,9 +197,10 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
         return page("Tên đăng nhập hoặc mật khẩu không đúng.".into(), false);
     };
     let account_key = format!("account:{}", record.id);
-    if let Some(until) =
-        ThrottleRule::ACCOUNT.locked_until(&store.throttle(&account_key).await?, now)
-    {
+    let attempt = store
+        .throttle_attempt(&account_key, ThrottleRule::ACCOUNT)
+        .await?;
+    if let Attempt::Refused { until } = attempt {
         store
             .log_security(
                 "login_refused_locked",
@@ -203,13 +210,10 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
                 "account locked",
             )
             .await?;
-        return page(format!("Tài khoản đang bị tạm khóa do nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau {}.", vn_time(until)), false);
+        let refusal = crate::limits::locked(&ctx, until, "login_account");
+        return Ok(refusal.respond(page(format!("Tài khoản đang bị tạm khóa do nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau {}.", vn_time(until)), false)?));
     }
     if !verify_password(f.password, record.password_hash.clone()).await {
-        store.throttle_fail(&ip_key, ThrottleRule::ADDRESS).await?;
-        let state = store
-            .throttle_fail(&account_key, ThrottleRule::ACCOUNT)
-            .await?;
         store
             .log_security(
                 "login_failed",
@@ -219,7 +223,7 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
                 "wrong password",
             )
             .await?;
-        if let Some(until) = ThrottleRule::ACCOUNT.locked_until(&state, now) {
+        if let Some(until) = attempt.locked_until(now) {
             store
                 .log_security(
                     "lockout",
@@ -239,6 +243,11 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
         }
         return page("Tên đăng nhập hoặc mật khẩu không đúng.".into(), false);
     }
+    // The right password: its attempts no longer count against the account or the address.
+    store.throttle_clear(&account_key).await?;
+    store
+        .throttle_refund(&ip_key, ThrottleRule::ADDRESS)
+        .await?;
     match record.status.as_str() {
         "pending" => {
             return page(
@@ -254,7 +263,6 @@ async fn login(ctx: Ctx, Form(f): Form<LoginForm>) -> Result<Response, WebError>
             )
         }
     }
-    store.throttle_clear(&account_key).await?;
     store
         .log_security(
             "login",
@@ -390,6 +398,17 @@ async fn register(ctx: Ctx, Form(f): Form<RegisterForm>) -> Result<Response, Web
         errors.push("Hai lần nhập mật khẩu không khớp nhau.".into());
     }
     if errors.is_empty() {
+        let quotas = message_quotas(&ctx, &login, None, Some(&login));
+        if let Err(refusal) = crate::limits::take(&ctx, &quotas).await? {
+            errors.push(too_many_messages(&refusal));
+            return Ok(refusal.respond(render(&RegisterPage {
+                layout: ctx.layout("Đăng ký tài khoản"),
+                kind: f.kind,
+                display_name: name,
+                contact: contact.to_owned(),
+                errors,
+            })?));
+        }
         let hash = hash_password(f.password).await?;
         match ctx
             .state
@@ -472,38 +491,177 @@ fn code_message(e: CodeError) -> &'static str {
     }
 }
 
+/// The quotas a request that sends a code must fit, in order: the client address and what was
+/// typed (for every request, so that a refusal says nothing of whether an account exists), then
+/// the account and the address the code goes to, however they were named.
+fn message_quotas(
+    ctx: &Ctx,
+    typed: &str,
+    account: Option<&str>,
+    recipient: Option<&str>,
+) -> Vec<(String, Quota, &'static str)> {
+    let mut q = vec![
+        (
+            format!("msg:ip:{}", ctx.ip),
+            Quota::MESSAGES_FROM_ADDRESS,
+            "messages_from_address",
+        ),
+        (
+            format!("msg:typed:{typed}"),
+            Quota::MESSAGES_TO_RECIPIENT,
+            "messages_to_recipient",
+        ),
+    ];
+    if let Some(id) = account {
+        q.push((
+            format!("msg:account:{id}"),
+            Quota::CODES_PER_ACCOUNT,
+            "codes_per_account",
+        ));
+    }
+    if let Some(to) = recipient {
+        q.push((
+            format!("msg:to:{to}"),
+            Quota::MESSAGES_TO_RECIPIENT,
+            "messages_to_recipient",
+        ));
+        q.push((
+            format!("msg:to-daily:{to}"),
+            Quota::MESSAGES_TO_RECIPIENT_DAILY,
+            "messages_to_recipient_daily",
+        ));
+    }
+    q
+}
+
+/// Counts a guess of a one-time code before it is checked, per client address and, when the
+/// account is known, per account across all its codes: a fresh code brings no fresh guesses.
+async fn count_guess(
+    ctx: &Ctx,
+    account: Option<&str>,
+) -> Result<Result<(), crate::limits::Refusal>, WebError> {
+    let store = &ctx.state.store;
+    let ip_key = format!("code:ip:{}", ctx.ip);
+    if let Attempt::Refused { until } = store
+        .throttle_attempt(&ip_key, ThrottleRule::CODE_ADDRESS)
+        .await?
+    {
+        return Ok(Err(crate::limits::locked(
+            ctx,
+            until,
+            "code_guesses_address",
+        )));
+    }
+    if let Some(id) = account {
+        if let Attempt::Refused { until } = store
+            .throttle_attempt(&format!("code:account:{id}"), ThrottleRule::CODE_ACCOUNT)
+            .await?
+        {
+            return Ok(Err(crate::limits::locked(
+                ctx,
+                until,
+                "code_guesses_account",
+            )));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// After a guess that was not a wrong code (right, or no live code to compare): it no longer
+/// counts; a right one also forgets the account's earlier wrong guesses.
+async fn settle_guess(ctx: &Ctx, account: &str, right: bool) -> Result<(), WebError> {
+    let store = &ctx.state.store;
+    let account_key = format!("code:account:{account}");
+    if right {
+        store.throttle_clear(&account_key).await?;
+    } else {
+        store
+            .throttle_refund(&account_key, ThrottleRule::CODE_ACCOUNT)
+            .await?;
+    }
+    store
+        .throttle_refund(&format!("code:ip:{}", ctx.ip), ThrottleRule::CODE_ADDRESS)
+        .await?;
+    Ok(())
+}
+
+/// Checks a code of `purpose` for the account, counting the guess; `Ok(Ok)` when it was right.
+async fn check_code(
+    ctx: &Ctx,
+    account: &str,
+    purpose: &str,
+    code: &str,
+) -> Result<Result<(), Result<&'static str, crate::limits::Refusal>>, WebError> {
+    if let Err(refusal) = count_guess(ctx, Some(account)).await? {
+        return Ok(Err(Err(refusal)));
+    }
+    match ctx.state.store.consume_code(account, purpose, code).await? {
+        Ok(()) => {
+            settle_guess(ctx, account, true).await?;
+            Ok(Ok(()))
+        }
+        Err(e) => {
+            if matches!(e, CodeError::Missing | CodeError::Expired) {
+                settle_guess(ctx, account, false).await?;
+            }
+            Ok(Err(Ok(code_message(e))))
+        }
+    }
+}
+
+fn too_many_guesses(refusal: &crate::limits::Refusal) -> String {
+    format!("Bạn đã nhập sai mã quá nhiều lần. {}", refusal.wait_vi())
+}
+
+fn too_many_messages(refusal: &crate::limits::Refusal) -> String {
+    format!(
+        "Bạn đã yêu cầu gửi mã quá nhiều lần trong thời gian ngắn. {}",
+        refusal.wait_vi()
+    )
+}
+
 async fn verify(ctx: Ctx, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
     let store = &ctx.state.store;
     let contact = identifier(&f.contact);
+    let mut refused = None;
     let error = match store.login_record(&contact).await? {
-        Some(r) if r.status == "pending" => {
-            match store.consume_code(&r.id, "verify", &f.code).await? {
-                Ok(()) => {
-                    store.activate(&r.id).await?;
-                    store
-                        .log_security("verify", Some(&r.id), Some(&r.username), Some(&ctx.ip), "")
-                        .await?;
-                    return Ok(Redirect::to("/login?msg=verified").into_response());
-                }
-                Err(e) => code_message(e),
+        Some(r) if r.status == "pending" => match check_code(&ctx, &r.id, "verify", &f.code).await?
+        {
+            Ok(()) => {
+                store.activate(&r.id).await?;
+                store
+                    .log_security("verify", Some(&r.id), Some(&r.username), Some(&ctx.ip), "")
+                    .await?;
+                return Ok(Redirect::to("/login?msg=verified").into_response());
             }
-        }
+            Err(Ok(message)) => message.to_owned(),
+            Err(Err(refusal)) => {
+                refused = Some(refusal);
+                too_many_guesses(&refusal)
+            }
+        },
         Some(_) => return Ok(Redirect::to("/login?msg=verified").into_response()),
-        None => "Không tìm thấy tài khoản với email hoặc số điện thoại này.",
+        None => match count_guess(&ctx, None).await? {
+            Ok(()) => "Không tìm thấy tài khoản với email hoặc số điện thoại này.".to_owned(),
+            Err(refusal) => {
+                refused = Some(refusal);
+                too_many_guesses(&refusal)
+            }
+        },
     };
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        render(&CodePage {
-            layout: ctx.layout("Xác thực tài khoản"),
-            heading: "Xác thực tài khoản",
-            action: "/register/verify",
-            contact,
-            with_password: false,
-            error: Some(error.into()),
-            notice: None,
-        })?,
-    )
-        .into_response())
+    let page = render(&CodePage {
+        layout: ctx.layout("Xác thực tài khoản"),
+        heading: "Xác thực tài khoản",
+        action: "/register/verify",
+        contact,
+        with_password: false,
+        error: Some(error),
+        notice: None,
+    })?;
+    Ok(match refused {
+        Some(r) => r.respond(page),
+        None => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -513,17 +671,34 @@ struct ContactForm {
 
 async fn resend(ctx: Ctx, Form(f): Form<ContactForm>) -> Result<Response, WebError> {
     let contact = identifier(&f.contact);
-    if let Some(r) = ctx
-        .state
-        .store
+    let store = &ctx.state.store;
+    let pending = store
         .login_record(&contact)
         .await?
-        .filter(|r| r.status == "pending")
-    {
-        ctx.state
-            .store
-            .send_code(&r.id, &r.username, "verify")
-            .await?;
+        .filter(|r| r.status == "pending");
+    let recipient = match &pending {
+        Some(r) => store.code_recipient(&r.id, "verify").await?,
+        None => None,
+    };
+    let quotas = message_quotas(
+        &ctx,
+        &contact,
+        pending.as_ref().map(|r| r.id.as_str()),
+        recipient.as_deref(),
+    );
+    if let Err(refusal) = crate::limits::take(&ctx, &quotas).await? {
+        return Ok(refusal.respond(render(&CodePage {
+            layout: ctx.layout("Xác thực tài khoản"),
+            heading: "Xác thực tài khoản",
+            action: "/register/verify",
+            contact,
+            with_password: false,
+            error: Some(too_many_messages(&refusal)),
+            notice: None,
+        })?));
+    }
+    if let (Some(r), Some(to)) = (&pending, &recipient) {
+        store.send_code(&r.id, to, "verify").await?;
     }
     let q = serde_urlencoded::to_string([("contact", contact.as_str()), ("msg", "sent")])
         .unwrap_or_default();
@@ -546,28 +721,60 @@ async fn forgot_page(ctx: Ctx) -> Result<Html<String>, WebError> {
 
 async fn forgot(ctx: Ctx, Form(f): Form<ContactForm>) -> Result<Response, WebError> {
     let contact = identifier(&f.contact);
+    let store = &ctx.state.store;
     // The same answer whether or not the account exists: no way to probe who has one.
-    if let Some(r) = ctx
-        .state
-        .store
+    let active = store
         .login_record(&contact)
         .await?
-        .filter(|r| r.status == "active")
-    {
-        ctx.state
-            .store
-            .send_code(&r.id, &r.username, "reset")
-            .await?;
-        ctx.state
-            .store
-            .log_security(
-                "password_reset_requested",
-                Some(&r.id),
-                Some(&r.username),
-                Some(&ctx.ip),
-                "",
-            )
-            .await?;
+        .filter(|r| r.status == "active");
+    let recipient = match &active {
+        Some(r) => store.code_recipient(&r.id, "reset").await?,
+        None => None,
+    };
+    let quotas = message_quotas(
+        &ctx,
+        &contact,
+        active.as_ref().map(|r| r.id.as_str()),
+        recipient.as_deref(),
+    );
+    if let Err(refusal) = crate::limits::take(&ctx, &quotas).await? {
+        return Ok(refusal.respond(render(&CodePage {
+            layout: ctx.layout("Quên mật khẩu"),
+            heading: "Quên mật khẩu",
+            action: "/password/forgot",
+            contact,
+            with_password: false,
+            error: Some(too_many_messages(&refusal)),
+            notice: None,
+        })?));
+    }
+    if let Some(r) = &active {
+        match &recipient {
+            Some(to) => {
+                store.send_code(&r.id, to, "reset").await?;
+                store
+                    .log_security(
+                        "password_reset_requested",
+                        Some(&r.id),
+                        Some(&r.username),
+                        Some(&ctx.ip),
+                        "",
+                    )
+                    .await?;
+            }
+            None => {
+                // A login name is no address: with no proven contact, nothing is sent.
+                store
+                    .log_security(
+                        "password_reset_no_contact",
+                        Some(&r.id),
+                        Some(&r.username),
+                        Some(&ctx.ip),
+                        "no verified email or phone: no code sent",
+                    )
+                    .await?;
+            }
+        }
     }
     let q = serde_urlencoded::to_string([("contact", contact.as_str()), ("msg", "sent")])
         .unwrap_or_default();
@@ -591,54 +798,78 @@ async fn reset(ctx: Ctx, Form(f): Form<CodeForm>) -> Result<Response, WebError> 
     let contact = identifier(&f.contact);
     let password = f.password.unwrap_or_default();
     let mut error = None;
+    let mut refused = None;
     if password != f.password2.unwrap_or_default() {
         error = Some("Hai lần nhập mật khẩu không khớp nhau.".to_owned());
     } else if let Err(e) = check_password(&password, &[&contact]) {
         error = Some(e.message_vi());
     }
     if error.is_none() {
-        error = Some(
-            match store
-                .login_record(&contact)
-                .await?
-                .filter(|r| r.status == "active")
-            {
-                Some(r) => match store.consume_code(&r.id, "reset", &f.code).await? {
-                    Ok(()) => {
-                        store
-                            .set_password(&r.id, &hash_password(password).await?)
-                            .await?;
-                        store.throttle_clear(&format!("account:{}", r.id)).await?;
-                        store
-                            .log_security(
-                                "password_reset",
-                                Some(&r.id),
-                                Some(&r.username),
-                                Some(&ctx.ip),
-                                "all sessions ended",
-                            )
-                            .await?;
-                        return Ok(Redirect::to("/login?msg=reset").into_response());
-                    }
-                    Err(e) => code_message(e).to_owned(),
-                },
-                None => code_message(CodeError::Wrong).to_owned(),
+        let active = store
+            .login_record(&contact)
+            .await?
+            .filter(|r| r.status == "active");
+        let outcome = match &active {
+            Some(r) => check_code(&ctx, &r.id, "reset", &f.code).await?,
+            None => match count_guess(&ctx, None).await? {
+                Ok(()) => Err(Ok(code_message(CodeError::Wrong))),
+                Err(refusal) => Err(Err(refusal)),
             },
-        );
+        };
+        match (outcome, active) {
+            (Ok(()), Some(r)) => {
+                store
+                    .set_password(&r.id, &hash_password(password).await?)
+                    .await?;
+                // A lock set by failed logins stays: a reset proves the contact, and whoever
+                // guessed the old password still has to wait. The log says so.
+                let lock = ThrottleRule::ACCOUNT.locked_until(
+                    &store.throttle(&format!("account:{}", r.id)).await?,
+                    OffsetDateTime::now_utc(),
+                );
+                let detail = match lock {
+                    Some(until) => format!(
+                        "all sessions ended; the login lock set by failed logins stays until {until}"
+                    ),
+                    None => "all sessions ended".to_owned(),
+                };
+                store
+                    .log_security(
+                        "password_reset",
+                        Some(&r.id),
+                        Some(&r.username),
+                        Some(&ctx.ip),
+                        &detail,
+                    )
+                    .await?;
+                let msg = if lock.is_some() {
+                    "reset_locked"
+                } else {
+                    "reset"
+                };
+                return Ok(Redirect::to(&format!("/login?msg={msg}")).into_response());
+            }
+            (Ok(()), None) => error = Some(code_message(CodeError::Wrong).to_owned()),
+            (Err(Ok(message)), _) => error = Some(message.to_owned()),
+            (Err(Err(refusal)), _) => {
+                error = Some(too_many_guesses(&refusal));
+                refused = Some(refusal);
+            }
+        }
     }
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        render(&CodePage {
-            layout: ctx.layout("Đặt lại mật khẩu"),
-            heading: "Đặt lại mật khẩu",
-            action: "/password/reset",
-            contact,
-            with_password: true,
-            error,
-            notice: None,
-        })?,
-    )
-        .into_response())
+    let page = render(&CodePage {
+        layout: ctx.layout("Đặt lại mật khẩu"),
+        heading: "Đặt lại mật khẩu",
+        action: "/password/reset",
+        contact,
+        with_password: true,
+        error,
+        notice: None,
+    })?;
+    Ok(match refused {
+        Some(r) => r.respond(page),
+        None => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response(),
+    })
 }
 
 #[derive(Template)]

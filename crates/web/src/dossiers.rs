@@ -1038,39 +1038,37 @@ pub(crate) async fn public_lookup(
     code: &str,
     last4: &str,
 ) -> Result<Result<(Dossier, Vec<DossierEvent>), (StatusCode, &'static str)>, WebError> {
+    use motcua_core::accounts::Attempt;
     let rule = motcua_core::accounts::ThrottleRule::LOOKUP;
-    let now = time::OffsetDateTime::now_utc();
     let code = code.trim().to_ascii_uppercase();
+    let last4: String = last4.chars().filter(char::is_ascii_digit).collect();
+    if code.parse::<motcua_core::dossier::DossierCode>().is_err() || last4.len() != 4 {
+        return Ok(Err((StatusCode::BAD_REQUEST, "Hãy nhập đúng mã hồ sơ (dạng 000.00.00.H00-261130-0001) và 4 chữ số cuối của số điện thoại.")));
+    }
+    // Each lookup is counted before it is answered, against the address and against the code;
+    // a found dossier gives its count back.
     let keys = [format!("lookup:ip:{ip}"), format!("lookup:code:{code}")];
     for key in &keys {
-        if rule
-            .locked_until(&state.store.throttle(key).await?, now)
-            .is_some()
-        {
+        if let Attempt::Refused { .. } = state.store.throttle_attempt(key, rule).await? {
+            state.metrics.refused("lookup");
             return Ok(Err((
                 StatusCode::TOO_MANY_REQUESTS,
                 "Đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau 15 phút.",
             )));
         }
     }
-    let last4: String = last4.chars().filter(char::is_ascii_digit).collect();
-    if code.parse::<motcua_core::dossier::DossierCode>().is_err() || last4.len() != 4 {
-        return Ok(Err((StatusCode::BAD_REQUEST, "Hãy nhập đúng mã hồ sơ (dạng 000.00.00.H00-261130-0001) và 4 chữ số cuối của số điện thoại.")));
-    }
     match state.store.lookup(&code, &last4).await? {
         Some(d) => {
+            for key in &keys {
+                state.store.throttle_refund(key, rule).await?;
+            }
             let events = state.store.dossier_events(&d.id).await?;
             Ok(Ok((d, events)))
         }
-        None => {
-            for key in &keys {
-                state.store.throttle_fail(key, rule).await?;
-            }
-            Ok(Err((
-                StatusCode::NOT_FOUND,
-                "Không tìm thấy hồ sơ với mã và số điện thoại này.",
-            )))
-        }
+        None => Ok(Err((
+            StatusCode::NOT_FOUND,
+            "Không tìm thấy hồ sơ với mã và số điện thoại này.",
+        ))),
     }
 }
 

@@ -13,6 +13,7 @@ mod dossier_files;
 mod dossiers;
 mod error;
 mod health;
+mod limits;
 mod metrics;
 mod observe;
 mod office;
@@ -152,7 +153,8 @@ pub(crate) fn now_in_vietnam() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM)
 }
 
-/// Every six hours (and at start) clears abandoned uploads and stale staging files, a day old.
+/// Every six hours (and at start) clears abandoned uploads and stale staging files, a day old,
+/// and throttle and quota rows that have nothing left to remember.
 fn spawn_sweeper(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
@@ -164,6 +166,9 @@ fn spawn_sweeper(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
                     tracing::info!(rows, files, "abandoned uploads and staging files removed")
                 }
                 Err(e) => tracing::warn!(error = %e, "sweeping abandoned uploads failed"),
+            }
+            if let Err(e) = store.sweep_limits().await {
+                tracing::warn!(error = %e, "sweeping ended throttle and quota windows failed");
             }
         }
     })

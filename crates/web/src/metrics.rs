@@ -32,6 +32,11 @@ struct PoolLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// The process's metrics registry.
@@ -40,6 +45,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     pool: Family<PoolLabels, Gauge>,
+    refusals: Family<LimitLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -54,6 +60,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let pool = Family::<PoolLabels, Gauge>::default();
+        let refusals = Family::<LimitLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status",
@@ -69,12 +76,23 @@ impl Metrics {
             "Database pool connections by state",
             pool.clone(),
         );
+        registry.register(
+            "limit_refusals",
+            "Requests refused by a throttle or quota (messages, codes, logins, lookups), by limit",
+            refusals.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             pool,
+            refusals,
         }
+    }
+
+    /// Counts one request refused by `limit`.
+    pub(crate) fn refused(&self, limit: &'static str) {
+        self.refusals.get_or_create(&LimitLabels { limit }).inc();
     }
 }
 

@@ -6,7 +6,7 @@ pub mod throttle;
 
 pub use identity::{normalise_email, normalise_phone, Cccd, IdentityError};
 pub use permission::{Access, Permission};
-pub use throttle::{Throttle, ThrottleRule};
+pub use throttle::{Attempt, Quota, QuotaState, Throttle, ThrottleRule};
 
 /// Why a password is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -725,8 +725,8 @@ on_both_databases!(
             .await;
         assert_eq!(
             (status, location),
-            (200, None),
-            "the right password is refused during the lock"
+            (429, None),
+            "the right password is refused during the lock, as too many requests"
         );
         assert!(
             html.contains(

@@ -18,3 +18,4 @@ mod oidc;
 mod outbox;
 mod plans;
 mod process;
+mod security;
