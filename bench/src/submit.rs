@@ -303,8 +303,7 @@ async fn submit(
     n: usize,
     resumable: bool,
 ) -> anyhow::Result<()> {
-    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
-    file.resize(FILE, b'.');
+    let file = motcua_core::dossier::minimal_pdf(&format!("submission {n}"), FILE);
     let id = if resumable {
         let up: serde_json::Value = client
             .post(format!("{base}/api/v1/uploads"))
@@ -338,8 +337,7 @@ async fn submit_multipart(
     token: &str,
     n: usize,
 ) -> anyhow::Result<()> {
-    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
-    file.resize(FILE, b'.');
+    let file = motcua_core::dossier::minimal_pdf(&format!("submission {n}"), FILE);
     let meta = serde_json::json!({
         "agency": "ubnd-xa", "procedure_code": "2.000908",
         "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
@@ -380,8 +378,7 @@ async fn upload_whole(
     token: &str,
     n: usize,
 ) -> anyhow::Result<String> {
-    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
-    file.resize(FILE, b'.');
+    let file = motcua_core::dossier::minimal_pdf(&format!("submission {n}"), FILE);
     let up: serde_json::Value = client
         .post(format!("{base}/api/v1/uploads?file_name=don.pdf"))
         .bearer_auth(token)

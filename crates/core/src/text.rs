@@ -10,9 +10,64 @@ pub fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
+/// True when `s` holds no control character (C0, DEL or C1): what a one-line field such as a
+/// name, a login, a contact or a file name may hold. Tabs and line breaks belong in notes only.
+pub fn is_single_line(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
+/// return, shift it into one).
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV cell that a spreadsheet shows as text: one starting with a formula character gets a
+/// leading apostrophe (OWASP's advice against formula injection), and so does one already
+/// starting with an apostrophe, so that [`from_csv_cell`] gives back exactly what was written.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(FORMULA_START) || s.starts_with('\'') {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// The value of a cell written by [`csv_cell`]; other cells (older files, hand-made ones) are
+/// taken as they are.
+pub fn from_csv_cell(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) || rest.starts_with('\'') => rest,
+        _ => s,
+    }
+}
+
 /// True when `s` is already NFC.
 pub fn is_nfc(s: &str) -> bool {
     unicode_normalization::is_nfc(s)
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formula_cells_are_written_as_text() {
+        assert_eq!(csv_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        for s in ["+84912", "-1", "@SUM(A1)", "\tx", "\rx", "'quoted"] {
+            assert!(csv_cell(s).starts_with('\''), "{s:?}");
+        }
+        assert_eq!(csv_cell("Nguyễn Văn An"), "Nguyễn Văn An");
+        assert_eq!(from_csv_cell("'abc"), "'abc", "an apostrophe we did not add stays");
+    }
+
+    proptest! {
+        #[test]
+        fn a_written_cell_reads_back_and_never_starts_a_formula(s in "['=+@\t\r-]{0,3}\\PC{0,10}") {
+            let written = csv_cell(&s);
+            prop_assert!(!written.starts_with(FORMULA_START));
+            prop_assert_eq!(from_csv_cell(&written), s.as_str());
+        }
+    }
 }
 
 #[cfg(test)]

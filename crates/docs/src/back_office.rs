@@ -380,7 +380,9 @@ pub fn ledger_csv(rows: &[LedgerRow]) -> Result<Vec<u8>, LayoutError> {
     w.write_record(LEDGER_HEADERS.iter().map(|(h, _)| *h))
         .map_err(fail)?;
     for (i, r) in rows.iter().enumerate() {
-        w.write_record(ledger_cells(i, r)).map_err(fail)?;
+        let cells = ledger_cells(i, r);
+        w.write_record(cells.iter().map(|c| motcua_core::text::csv_cell(c).into_owned()))
+            .map_err(fail)?;
     }
     w.into_inner().map_err(|e| LayoutError::Pdf(e.to_string()))
 }

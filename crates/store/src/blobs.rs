@@ -281,6 +281,15 @@ impl Staged {
         }
     }
 
+    /// The whole content, read back (blocking when it is in a staging file): for checks that
+    /// need more than the first bytes, such as parsing a PDF.
+    pub fn read_all(&self) -> Result<Vec<u8>, StoreError> {
+        match &self.content {
+            Content::Memory(m) => Ok(m.chunks().flat_map(|c| c.iter().copied()).collect()),
+            Content::File(path) => std::fs::read(path).map_err(io(path)),
+        }
+    }
+
     /// The content, when it is held in memory (see [`Staging::memory_first`]).
     pub fn in_memory(&self) -> Option<std::sync::Arc<InMemory>> {
         match &self.content {

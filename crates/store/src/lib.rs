@@ -63,6 +63,8 @@ pub struct Store {
     // here, in order, instead of in the sleeps of SQLite's busy handler, which put p99 at 100 ms
     // and more under contention (PostgreSQL locks rows instead). See `write_turn`.
     writes: std::sync::Arc<tokio::sync::Mutex<()>>,
+    // One request at a time per upload (see `lock_upload`).
+    upload_locks: uploads::UploadLocks,
     // Held for the store's whole life: a second process on the same SQLite data dir must refuse.
     _lock: Option<DataDirLock>,
 }
@@ -94,6 +96,7 @@ impl Store {
             tokens: std::sync::Arc::default(),
             token_listener: std::sync::OnceLock::new(),
             writes: std::sync::Arc::default(),
+            upload_locks: uploads::UploadLocks::default(),
             data_dir: config.data_dir.clone(),
             _lock: lock,
         })

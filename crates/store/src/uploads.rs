@@ -59,7 +59,73 @@ pub enum ChunkError {
     Store(#[from] StoreError),
 }
 
+/// Locks by upload, so that two requests for the same upload (a client retrying a chunk after a
+/// timeout) run one after the other: the write of a chunk, and for the last one the check and the
+/// commit, are one step. Striped: a fixed number of locks, an upload's chosen by its id.
+pub(crate) struct UploadLocks(Vec<tokio::sync::Mutex<()>>);
+
+const UPLOAD_LOCK_STRIPES: usize = 64;
+
+impl Default for UploadLocks {
+    fn default() -> Self {
+        UploadLocks(
+            (0..UPLOAD_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        )
+    }
+}
+
+impl UploadLocks {
+    async fn lock(&self, id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        let i = usize::try_from(h.finish() % UPLOAD_LOCK_STRIPES as u64).unwrap_or(0);
+        self.0[i].lock().await
+    }
+}
+
 impl Store {
+    /// Holds off every other request for upload `id` on this server until the guard is dropped.
+    /// Uploads live in this server's staging directory, so this server's lock is the one that
+    /// matters; the conditional updates below guard the rows as well.
+    pub async fn lock_upload(&self, id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.upload_locks.lock(id).await
+    }
+
+    /// Whether the stored bytes of a blob are exactly `size` bytes with this SHA-256: checked
+    /// before a filing takes an upload, so that a file damaged after it was checked is refused
+    /// instead of filed.
+    pub async fn blob_matches(&self, sha256: &str, size: i64) -> Result<bool, StoreError> {
+        let mut blob = match self.open_blob(sha256).await {
+            Ok(b) => b,
+            Err(StoreError::Invalid(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let expected = sha256.to_owned();
+        tokio::task::spawn_blocking(move || {
+            use sha2::Digest;
+            use std::io::Read;
+            let mut hasher = sha2::Sha256::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut len = 0i64;
+            loop {
+                let n = blob.read(&mut buf).map_err(|e| {
+                    StoreError::Invalid(format!("stored file {expected} unreadable: {e}"))
+                })?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                len += i64::try_from(n).unwrap_or(i64::MAX);
+            }
+            Ok(len == size && hex::encode(hasher.finalize()) == expected)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("blob check interrupted: {e}")))?
+    }
+
     fn upload_path(&self, id: &str) -> PathBuf {
         self.blobs().staging_dir().join(format!("upload-{id}.part"))
     }

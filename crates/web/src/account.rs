@@ -73,9 +73,18 @@ fn vn_time(t: OffsetDateTime) -> String {
     )
 }
 
-/// A login name, email or phone as typed, in the form it is stored.
+use motcua_core::text::is_single_line as single_line;
+
+/// The page's words for a one-line field that holds a tab, a line break or another control
+/// character.
+const CONTROL_VI: &str =
+    "Họ tên, email, số điện thoại và địa chỉ chỉ gồm một dòng, không chứa ký tự điều khiển.";
+
+/// A login name, email or phone as typed, in the form it is stored; control characters are
+/// dropped, since no login, email or phone holds one.
 fn identifier(text: &str) -> String {
-    let t = text.trim();
+    let kept: String = text.chars().filter(|c| !c.is_control()).collect();
+    let t = kept.trim();
     if t.contains('@') {
         normalise_email(t).unwrap_or_else(|_| t.to_lowercase())
     } else {
@@ -125,12 +134,11 @@ struct NextQuery {
     contact: Option<String>,
 }
 
-/// Only local paths: never an open redirect.
+/// Where to go after signing in: `next` when it is a path of this site, else the account page.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/account".to_owned(),
-    }
+    next.and_then(crate::auth::local_path)
+        .unwrap_or("/account")
+        .to_owned()
 }
 
 async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<String>, WebError> {
@@ -367,6 +375,9 @@ async fn register(ctx: Ctx, Form(f): Form<RegisterForm>) -> Result<Response, Web
     let name = motcua_core::text::nfc(f.display_name.trim());
     if name.is_empty() || name.chars().count() > 200 {
         errors.push("Hãy nhập họ và tên (hoặc tên tổ chức), tối đa 200 ký tự.".into());
+    }
+    if !single_line(&name) || !single_line(&f.contact) {
+        errors.push(CONTROL_VI.into());
     }
     let contact = f.contact.trim();
     let (email, phone) = if contact.contains('@') {
@@ -952,6 +963,9 @@ async fn save_profile(ctx: Ctx, Form(f): Form<ProfileForm>) -> Result<Response, 
     if name.is_empty() || name.chars().count() > 200 {
         errors.push("Hãy nhập họ và tên, tối đa 200 ký tự.".to_owned());
     }
+    if !single_line(&name) || !single_line(&f.address) || !single_line(&f.cccd) {
+        errors.push(CONTROL_VI.into());
+    }
     let birth = match f.birth_date.trim() {
         "" => None,
         d => match Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")) {
@@ -1051,7 +1065,7 @@ struct TokenForm {
 async fn create_token(ctx: Ctx, Form(f): Form<TokenForm>) -> Result<Response, WebError> {
     let a = ctx.account()?.clone();
     let name = f.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || !single_line(name) {
         let tokens = ctx.state.store.api_tokens(&a.id).await?;
         let page = TokensPage {
             layout: ctx.layout("Khóa truy cập API"),

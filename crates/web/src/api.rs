@@ -85,7 +85,7 @@ pub struct ApiErrorBody {
     message: String,
     /// The offending parameter, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    parameter: Option<&'static str>,
+    parameter: Option<String>,
 }
 
 pub(crate) fn error(
@@ -93,6 +93,16 @@ pub(crate) fn error(
     code: &'static str,
     message: String,
     parameter: Option<&'static str>,
+) -> Response {
+    error_owned(status, code, message, parameter.map(str::to_owned))
+}
+
+/// [`error`] naming a parameter known only at run time (a form field, a query parameter).
+pub(crate) fn error_owned(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    parameter: Option<String>,
 ) -> Response {
     (
         status,

@@ -135,11 +135,14 @@ pub(crate) async fn create_upload(
             .map(str::trim)
             .unwrap_or_default()
             .to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
+        if name.is_empty()
+            || name.chars().count() > 200
+            || !motcua_core::text::is_single_line(&name)
+        {
             return Err(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_file_name",
-                "file_name (query) must have 1 to 200 characters".into(),
+                "file_name (query) must have 1 to 200 characters and no control character".into(),
                 Some("file_name"),
             ));
         }
@@ -149,14 +152,13 @@ pub(crate) async fn create_upload(
                 limit: limits.per_file,
             })
         })?;
-        let kind = limits
-            .check(
-                &name,
-                &bytes[..bytes.len().min(512)],
-                bytes.len() as u64,
-                Held::default(),
-            )
-            .map_err(|e| file_error(&e))?;
+        let (whole, owned) = (bytes.clone(), name.clone());
+        let kind = tokio::task::spawn_blocking(move || {
+            limits.check_whole(&owned, &whole, Held::default())
+        })
+        .await
+        .map_err(store_failed)?
+        .map_err(|e| file_error(&e))?;
         let staged = stage_bytes(&state, bytes).await.map_err(store_failed)?;
         let up = state
             .store
@@ -182,11 +184,11 @@ pub(crate) async fn create_upload(
         )
     })?;
     let name = body.file_name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() || name.chars().count() > 200 || !motcua_core::text::is_single_line(name) {
         return Err(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_file_name",
-            "file_name must have 1 to 200 characters".into(),
+            "file_name must have 1 to 200 characters and no control character".into(),
             Some("file_name"),
         ));
     }
@@ -263,6 +265,34 @@ fn finished(
     }
 }
 
+/// Like [`finished`], and the stored bytes still match the recorded digest and size: a filing
+/// never takes a file that changed after it was checked.
+async fn verified(
+    state: &AppState,
+    up: &Upload,
+    parameter: &'static str,
+) -> Result<(String, motcua_core::dossier::FileKind), Response> {
+    let (sha, kind) = finished(up, parameter)?;
+    if !state
+        .store
+        .blob_matches(&sha, up.size)
+        .await
+        .map_err(store_failed)?
+    {
+        tracing::error!(upload = %up.id, "stored upload does not match its recorded digest");
+        return Err(error(
+            StatusCode::CONFLICT,
+            "upload_damaged",
+            format!(
+                "the stored bytes of upload {} do not match its recorded SHA-256 and size; send the file again as a new upload",
+                up.id
+            ),
+            Some(parameter),
+        ));
+    }
+    Ok((sha, kind))
+}
+
 fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -298,6 +328,9 @@ pub(crate) async fn put_upload_chunk(
                 Some("Upload-Offset"),
             )
         })?;
+    // One request at a time for this upload, from the write of the chunk to the commit (or the
+    // refusal) of the whole file: a retried last chunk finds the upload complete, never half.
+    let _one_at_a_time = state.store.lock_upload(&id).await;
     let up = match state
         .store
         .append_upload(&id, &user.account.id, offset, body.to_vec())
@@ -327,12 +360,7 @@ pub(crate) async fn put_upload_chunk(
         return Ok(Json(UploadState::from(up)).into_response());
     }
     let staged = state.store.stage_upload(&id).await.map_err(store_failed)?;
-    let size = staged.size;
-    match state
-        .site
-        .dossiers
-        .limits
-        .check(&up.file_name, &staged.head, size, Held::default())
+    match crate::dossier_files::check_content(&state, &up.file_name, &staged, Held::default()).await
     {
         Ok(kind) => {
             state
@@ -397,7 +425,7 @@ pub(crate) async fn attach_upload(
         .await
         .map_err(store_failed)?
         .ok_or_else(not_found)?;
-    let (sha, kind) = finished(&up, "upload_id")?;
+    let (sha, kind) = verified(&state, &up, "upload_id").await?;
     let limits = state.site.dossiers.limits;
     let held = state.store.dossier_held(&id).await.map_err(store_failed)?;
     let size = u64::try_from(up.size).unwrap_or(0);
@@ -644,6 +672,9 @@ async fn read_new_dossier(
             )
         })?;
     let form = crate::dossier_files::read_form(state, parts).await;
+    if let Some(found) = form.refuse_control() {
+        return Err(crate::boundary::refusal(true, &found));
+    }
     let discard = |files: &[crate::dossier_files::Received]| {
         for f in files {
             if let Ok(s) = &f.staged {
@@ -687,7 +718,6 @@ async fn read_new_dossier(
             ));
         }
     };
-    let limits = state.site.dossiers.limits;
     let mut checked = Vec::new();
     let mut total = 0u64;
     let mut refusal = None;
@@ -707,7 +737,7 @@ async fn read_new_dossier(
             bytes: total,
             files: checked.len(),
         };
-        match limits.check(&f.name, &staged.head, staged.size, held) {
+        match crate::dossier_files::check_content(state, &f.name, &staged, held).await {
             Ok(kind) => {
                 total += staged.size;
                 checked.push((f.field, f.name, staged, kind));
@@ -826,7 +856,7 @@ pub(crate) async fn create_dossier(
                     Some("attachments"),
                 )
             })?;
-        let (sha, kind) = finished(&up, "attachments")?;
+        let (sha, kind) = verified(&state, &up, "attachments").await?;
         total += u64::try_from(up.size).unwrap_or(0);
         uploads.push(Incoming {
             document: a.document.clone(),

@@ -73,6 +73,21 @@ pub fn set_cookie(
 
 /// Opens a session for `user_id` and redirects to `to`, setting the session cookie and a fresh
 /// CSRF token: every sign-in, by password or single sign-on, starts with new secrets.
+/// `next` if it is a path on this site that is safe to put in `Location`, else `None`. Browsers
+/// drop tabs and newlines inside a URL and read `\\` as `/`, so `/\t/evil.example/` or
+/// `/\\evil.example` would lead to another host: only a plain ASCII path and query that parses as
+/// a relative reference, starting with one `/` and holding no control character, space or
+/// backslash, is taken.
+pub(crate) fn local_path(next: &str) -> Option<&str> {
+    let plain = next.len() <= 2000
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && next
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'\\');
+    (plain && next.parse::<axum::http::uri::PathAndQuery>().is_ok()).then_some(next)
+}
+
 pub(crate) async fn sign_in(
     state: &AppState,
     user_id: &str,
@@ -83,7 +98,7 @@ pub(crate) async fn sign_in(
         .create_session(user_id, ABSOLUTE_TIMEOUT)
         .await?;
     let secure = state.site.cookie_secure;
-    let mut response = axum::response::Redirect::to(to).into_response();
+    let mut response = axum::response::Redirect::to(local_path(to).unwrap_or("/account")).into_response();
     let h = response.headers_mut();
     h.append(
         header::SET_COOKIE,
@@ -318,4 +333,47 @@ pub(crate) async fn authorize(
         Access::DemoOnly => {}
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_plain_paths_of_this_site_are_followed_after_signing_in() {
+        for good in ["/account", "/dossiers?status=draft", "/procedures/ubnd-xa/1.001193", "/%09x"] {
+            assert_eq!(local_path(good), Some(good), "{good}");
+        }
+        for bad in [
+            "",
+            "account",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r/x",
+            "/\x0b/x",
+            "/\x0c/x",
+            "/ /x",
+            "/thủ-tục",
+            "https://evil.example/",
+            "/a\0",
+            "/\x7f",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whatever_is_followed_stays_on_this_host(next in "[/\\\\\t\n\r a-z.:@%?#\x00-\x1f]{0,12}") {
+            if let Some(path) = local_path(&next) {
+                let base = reqwest::Url::parse("http://portal.test/").unwrap();
+                let target = base.join(path).unwrap();
+                proptest::prop_assert_eq!(target.host_str(), Some("portal.test"));
+                proptest::prop_assert!(axum::http::HeaderValue::from_str(path).is_ok());
+            }
+        }
+    }
 }

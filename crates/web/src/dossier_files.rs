@@ -108,6 +108,23 @@ pub(crate) struct FormUpload {
     /// The body went past what a dossier may hold (or a text field past 64 KiB): reading
     /// stopped there; what arrived before is kept.
     pub too_large: bool,
+    /// A text field held a NUL (raw or as a JSON escape): it was left out, and the request is to
+    /// be refused (see [`FormUpload::refuse_control`]).
+    pub control: Option<String>,
+}
+
+impl FormUpload {
+    /// Whether the form carries a NUL in a text field: then its staged files are discarded and
+    /// the caller answers with [`crate::boundary::refusal`].
+    pub(crate) fn refuse_control(&self) -> Option<crate::boundary::Found> {
+        let field = self.control.clone()?;
+        for f in &self.files {
+            if let Ok(s) = &f.staged {
+                s.discard();
+            }
+        }
+        Some(crate::boundary::Found::Body(field))
+    }
 }
 
 /// Largest text field of a form.
@@ -205,6 +222,7 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
         files: Vec::new(),
         broken: false,
         too_large: false,
+        control: None,
     };
     let limits = state.site.dossiers.limits;
     // Room for every file a dossier may hold, one oversize file to refuse by name, and the form.
@@ -279,6 +297,9 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
                     break;
                 }
                 match String::from_utf8(text) {
+                    Ok(text) if crate::boundary::has_nul(text.as_bytes()) => {
+                        out.control.get_or_insert(key);
+                    }
                     Ok(text) => {
                         out.fields.insert(key, text);
                     }
@@ -291,6 +312,37 @@ pub(crate) async fn read_form(state: &AppState, mut multipart: Multipart) -> For
         }
     }
     out
+}
+
+/// Checks a received file: within the limits beside what the dossier `held`, of a type its
+/// first bytes name, and readable as that type throughout (parsed off the async threads).
+pub(crate) async fn check_content(
+    state: &AppState,
+    name: &str,
+    staged: &Staged,
+    held: motcua_core::dossier::Held,
+) -> Result<FileKind, FileError> {
+    let limits = state.site.dossiers.limits;
+    let kind = limits.check(name, &staged.head, staged.size, held)?;
+    let (staged, owned) = (staged.clone(), name.to_owned());
+    let whole = tokio::task::spawn_blocking(move || match staged.read_all() {
+        Ok(bytes) => limits.check_whole(&owned, &bytes, held),
+        Err(e) => {
+            tracing::error!(error = %e, "a received file could not be read back for checking");
+            Err(FileError::Unreadable {
+                name: owned,
+                kind: "PDF, JPEG hoặc PNG",
+            })
+        }
+    })
+    .await;
+    match whole {
+        Ok(checked) => checked.map(|_| kind),
+        Err(e) => {
+            tracing::error!(error = %e, "file check interrupted");
+            Err(FileError::WrongType(name.to_owned()))
+        }
+    }
 }
 
 /// Checks a staged file against the limits and the dossier's total, then attaches it. Returns
@@ -307,12 +359,7 @@ pub(crate) async fn check_and_attach(
         Err(e) => return Ok(Some(e)),
     };
     let held = state.store.dossier_held(dossier_id).await?;
-    match state
-        .site
-        .dossiers
-        .limits
-        .check(name, &staged.head, staged.size, held)
-    {
+    match check_content(state, name, &staged, held).await {
         Ok(kind) => {
             let attached = state
                 .store
@@ -339,15 +386,17 @@ pub(crate) async fn serve_attachment(
     let length = blob.limit();
     let file = tokio::fs::File::from_std(blob.into_inner());
     let stream = tokio_util::io::ReaderStream::new(tokio::io::AsyncReadExt::take(file, length));
-    let kind = FileKind::from_media_type(&a.media_type)
-        .map_or("application/octet-stream", FileKind::media_type);
+    let checked = FileKind::from_media_type(&a.media_type);
+    let kind = checked.map_or("application/octet-stream", FileKind::media_type);
+    // The name's extension is the checked type's, whatever the sender called it.
+    let name = checked.map_or_else(|| a.file_name.clone(), |k| k.served_name(&a.file_name));
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        a.file_name.replace(
+        name.replace(
             |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
             "_"
         ),
-        utf8_percent(&a.file_name)
+        utf8_percent(&name)
     );
     Ok((
         [

@@ -359,6 +359,9 @@ async fn save(
         return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
     }
     let upload = dossier_files::read_form(&ctx.state, multipart).await;
+    if upload.refuse_control().is_some() {
+        return Err(WebError::ControlCharacter);
+    }
     let p = procedure_of(&ctx.state, &d).await?;
     let communes = communes(&ctx.state).await?;
     let fields = all_fields(&p);

@@ -22,6 +22,9 @@ pub enum WebError {
     /// A form without the right CSRF token.
     #[error("CSRF token missing or wrong")]
     Csrf,
+    /// Text with a NUL or a control character where no field takes one.
+    #[error("NUL or control character in the request")]
+    ControlCharacter,
     /// Anything else that went wrong on our side.
     #[error("{0}")]
     Internal(String),
@@ -44,6 +47,11 @@ impl IntoResponse for WebError {
                 StatusCode::FORBIDDEN,
                 "Biểu mẫu không hợp lệ",
                 "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này. Vui lòng tải lại trang và thử lại; chưa có thay đổi nào được lưu.",
+            ),
+            WebError::ControlCharacter => (
+                StatusCode::BAD_REQUEST,
+                "Dữ liệu không hợp lệ",
+                "Dữ liệu gửi lên có ký tự không hợp lệ (ký tự NUL hoặc ký tự điều khiển). Vui lòng nhập lại; chưa có thay đổi nào được lưu.",
             ),
             WebError::Store(_) | WebError::Template(_) | WebError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");

@@ -8,6 +8,7 @@ mod admin_catalogue;
 mod api;
 mod api_dossiers;
 pub mod auth;
+mod boundary;
 pub mod catalogue;
 mod dossier_files;
 mod dossiers;
@@ -143,6 +144,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::identify,
+        ))
+        .layer(axum::middleware::from_fn(
+            boundary::refuse_control_characters,
         ));
     observe::layer(routes, state.clone()).with_state(state)
 }

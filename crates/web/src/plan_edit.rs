@@ -407,6 +407,9 @@ pub(crate) async fn upload(ctx: Ctx, mut multipart: Multipart) -> Result<Respons
     if bytes.is_empty() && errors.is_empty() {
         errors.push("Hãy chọn tệp kế hoạch (JSON).".to_owned());
     }
+    if crate::boundary::has_nul(&bytes) {
+        errors.push("Tệp kế hoạch có ký tự NUL, không trường nào nhận ký tự này.".to_owned());
+    }
     if errors.is_empty() {
         match ctx.state.store.import_plan_json(&bytes).await {
             Ok(id) => {

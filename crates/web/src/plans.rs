@@ -501,6 +501,9 @@ async fn file_report(
     multipart: Multipart,
 ) -> Result<Response, WebError> {
     let form = crate::dossier_files::read_form(&ctx.state, multipart).await;
+    if form.refuse_control().is_some() {
+        return Err(WebError::ControlCharacter);
+    }
     let discard = |files: &[crate::dossier_files::Received]| {
         for f in files {
             if let Ok(s) = &f.staged {
@@ -572,12 +575,14 @@ async fn file_report(
     for f in form.files {
         match f.staged {
             Ok(staged) => {
-                match ctx.state.site.dossiers.limits.check(
+                match crate::dossier_files::check_content(
+                    &ctx.state,
                     &f.name,
-                    &staged.head,
-                    staged.size,
+                    &staged,
                     motcua_core::dossier::Held::default(),
-                ) {
+                )
+                .await
+                {
                     Ok(kind) if evidence.is_none() && errors.is_empty() => {
                         evidence = Some((staged, kind, f.name))
                     }

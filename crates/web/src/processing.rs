@@ -383,6 +383,9 @@ async fn issue_result(
     let (d, _) = load(&ctx.state, &user, &id).await?;
     // The CSRF token came in the query string or a header (checked before the body is read).
     let upload = read_form(&ctx.state, multipart).await;
+    if upload.refuse_control().is_some() {
+        return Err(WebError::ControlCharacter);
+    }
     let pending = ctx.state.store.pending_agencies(&id).await?;
     let caps = capacities(&user.account, &d, &pending);
     let actor = actor_for(Action::IssueResult, &caps).ok_or(WebError::NotFound)?;
@@ -405,8 +408,9 @@ async fn issue_result(
                 Ok(s) => s,
                 Err(e) => return render_dossier(&ctx, &user, d, Some(e.message_vi())).await,
             };
-            let limits = ctx.state.site.dossiers.limits;
-            match limits.check(&f.name, &staged.head, staged.size, Held::default()) {
+            match crate::dossier_files::check_content(&ctx.state, &f.name, &staged, Held::default())
+                .await
+            {
                 Ok(kind) => {
                     ctx.state.store.commit_blob(&staged).await?;
                     (staged.sha256.clone(), staged.size, f.name, kind)

@@ -32,6 +32,60 @@ impl FileKind {
             .find(|k| k.media_type() == s)
     }
 
+    /// The file-name extension a file of this kind is served with.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Pdf => "pdf",
+            FileKind::Jpeg => "jpg",
+            FileKind::Png => "png",
+        }
+    }
+
+    /// Whether `bytes` are a whole, readable file of this kind: a PDF whose objects and cross
+    /// references parse (a password-protected one does not), an image that decodes. First bytes
+    /// alone are easy to fake: `%PDF-1.4` followed by a web page is no PDF.
+    pub fn parses(self, bytes: &[u8]) -> bool {
+        match self {
+            FileKind::Pdf => lopdf::Document::load_mem(bytes).is_ok(),
+            FileKind::Jpeg | FileKind::Png => {
+                let format = if self == FileKind::Jpeg {
+                    image::ImageFormat::Jpeg
+                } else {
+                    image::ImageFormat::Png
+                };
+                let mut reader =
+                    image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+                // A small file can claim a huge picture: bound what decoding may allocate.
+                let mut limits = image::Limits::default();
+                limits.max_image_width = Some(20_000);
+                limits.max_image_height = Some(20_000);
+                limits.max_alloc = Some(512 << 20);
+                reader.limits(limits);
+                reader.decode().is_ok()
+            }
+        }
+    }
+
+    /// The name to serve a file of this kind under: `name` with its extension made to match
+    /// the checked type (`hoso.html` becomes `hoso.pdf`, `anh.jpeg` stays), so that no
+    /// program opens it as anything else.
+    pub fn served_name(self, name: &str) -> String {
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem, ext.to_ascii_lowercase()),
+            _ => (name, String::new()),
+        };
+        let fits = match self {
+            FileKind::Pdf => ext == "pdf",
+            FileKind::Jpeg => ext == "jpg" || ext == "jpeg",
+            FileKind::Png => ext == "png",
+        };
+        if fits {
+            return name.to_owned();
+        }
+        let stem = if stem.trim().is_empty() { "tep" } else { stem };
+        format!("{stem}.{}", self.extension())
+    }
+
     /// Recognises a file by its first bytes (a few hundred are enough).
     pub fn sniff(head: &[u8]) -> Option<FileKind> {
         match infer::get(head)?.mime_type() {
@@ -41,6 +95,54 @@ impl FileKind {
             _ => None,
         }
     }
+}
+
+/// A blank one-page PDF that carries `note` in a comment and is padded to `len` bytes (or is
+/// as short as it can be, when that is longer),
+/// with a correct cross-reference table: a real PDF for demo data, benchmarks and tests that
+/// need one of a given size (different notes give different files).
+pub fn minimal_pdf(note: &str, len: usize) -> Vec<u8> {
+    let note: String = note.chars().filter(|c| !c.is_control()).collect();
+    let build = |pad: usize| {
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        ];
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let mut stream = format!("% {note}\n").into_bytes();
+        stream.resize(stream.len() + pad, b' ');
+        offsets.push(out.len());
+        out.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", stream.len()).as_bytes());
+        out.extend_from_slice(&stream);
+        out.extend_from_slice(b"\nendstream\nendobj\n");
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    };
+    let mut out = build(0);
+    let mut pad = 0usize;
+    // Padding also lengthens the numbers that locate things, so adjust until the length is
+    // exact (two rounds at most in practice).
+    for _ in 0..4 {
+        if out.len() >= len && (out.len() == len || pad == 0) {
+            break;
+        }
+        pad = (pad + len).saturating_sub(out.len());
+        out = build(pad);
+    }
+    out
 }
 
 /// How large files may be. Defaults: 10 MB a file, 50 MB a dossier.
@@ -103,6 +205,15 @@ pub enum FileError {
     /// Not PDF, JPEG or PNG, whatever its name says.
     #[error("the file '{0}' is not a PDF, JPEG or PNG file")]
     WrongType(String),
+    /// Begins like a PDF, JPEG or PNG file but does not parse as one (damaged, faked or
+    /// password-protected).
+    #[error("the file '{name}' begins like a {kind} file but is not a readable one (damaged, faked or password-protected)")]
+    Unreadable {
+        /// File name.
+        name: String,
+        /// What its first bytes claim.
+        kind: &'static str,
+    },
 }
 
 impl FileError {
@@ -114,6 +225,7 @@ impl FileError {
             FileError::DossierFull { .. } => "dossier_too_large",
             FileError::TooManyFiles { .. } => "too_many_files",
             FileError::WrongType(_) => "unsupported_file_type",
+            FileError::Unreadable { .. } => "unreadable_file",
         }
     }
 
@@ -134,6 +246,9 @@ impl FileError {
             }
             FileError::WrongType(n) => format!(
                 "Tệp \"{n}\" không phải PDF, JPEG hoặc PNG (hệ thống kiểm tra nội dung tệp, không dựa vào tên tệp)."
+            ),
+            FileError::Unreadable { name, kind } => format!(
+                "Tệp \"{name}\" không đọc được như một tệp {kind} (tệp bị hỏng, bị đặt mật khẩu hoặc không đúng định dạng). Hãy xuất lại tệp và gửi lại."
             ),
         }
     }
@@ -174,6 +289,23 @@ impl UploadLimits {
         self.check_room(held, size)?;
         FileKind::sniff(head).ok_or_else(|| FileError::WrongType(name.to_owned()))
     }
+
+    /// [`UploadLimits::check`] on the whole content, which must also parse as the kind its first
+    /// bytes claim (see [`FileKind::parses`]).
+    pub fn check_whole(&self, name: &str, bytes: &[u8], held: Held) -> Result<FileKind, FileError> {
+        let kind = self.check(name, bytes, bytes.len() as u64, held)?;
+        if !kind.parses(bytes) {
+            return Err(FileError::Unreadable {
+                name: name.to_owned(),
+                kind: match kind {
+                    FileKind::Pdf => "PDF",
+                    FileKind::Jpeg => "JPEG",
+                    FileKind::Png => "PNG",
+                },
+            });
+        }
+        Ok(kind)
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +336,44 @@ mod tests {
             l.check("setup.pdf", EXE, 30, Held::default()),
             Err(FileError::WrongType("setup.pdf".into()))
         );
+    }
+
+    #[test]
+    fn a_file_must_parse_as_what_its_first_bytes_claim() {
+        let l = UploadLimits::default();
+        let pdf = minimal_pdf("tờ khai", 2048);
+        assert_eq!(pdf.len(), 2048);
+        for len in [0, 300, 999, 1000, 10_000, 100 * 1024] {
+            assert!(FileKind::Pdf.parses(&minimal_pdf("x", len)));
+            assert!(len < 400 || minimal_pdf("x", len).len() == len, "{len}");
+        }
+        assert_eq!(l.check_whole("to-khai.pdf", &pdf, Held::default()), Ok(FileKind::Pdf));
+        let mut html = b"%PDF-1.4\n<html><script>alert(1)</script></html>".to_vec();
+        html.resize(600, b' ');
+        assert_eq!(
+            l.check_whole("hoso.html", &html, Held::default()).unwrap_err().code(),
+            "unreadable_file"
+        );
+        let mut png = Vec::new();
+        image::RgbImage::new(4, 3)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(l.check_whole("anh", &png, Held::default()), Ok(FileKind::Png));
+        let mut cut = png.clone();
+        cut.truncate(40);
+        assert!(l.check_whole("anh.png", &cut, Held::default()).is_err());
+        assert!(!FileKind::Jpeg.parses(JPEG));
+    }
+
+    #[test]
+    fn a_file_is_served_under_the_extension_of_its_checked_type() {
+        assert_eq!(FileKind::Pdf.served_name("hoso.html"), "hoso.pdf");
+        assert_eq!(FileKind::Pdf.served_name("chay.bat"), "chay.pdf");
+        assert_eq!(FileKind::Pdf.served_name("setup.exe"), "setup.pdf");
+        assert_eq!(FileKind::Pdf.served_name("Tờ khai.PDF"), "Tờ khai.PDF");
+        assert_eq!(FileKind::Jpeg.served_name("anh.jpeg"), "anh.jpeg");
+        assert_eq!(FileKind::Png.served_name("scan"), "scan.png");
+        assert_eq!(FileKind::Png.served_name(".htaccess"), ".htaccess.png");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod workflow;
 
 pub use clock::deadline_at_reception;
 pub use code::{CodeError, CodePrefix, DossierCode};
-pub use file::{FileError, FileKind, Held, UploadLimits};
+pub use file::{minimal_pdf, FileError, FileKind, Held, UploadLimits};
 pub use form::{applicant_fields, validate_form, FieldError};
 pub use machine::{decide, Action, Actor, Assignee, Facts, RuleError};
 pub use routing::{receiving_desk, Desk, DeskDirectory, DeskUnit};

@@ -24,10 +24,9 @@ const APPLICANT: [(&str, &str); 4] = [
     ),
 ];
 
+/// A real one-page PDF of `len` bytes.
 pub fn pdf(len: usize) -> Vec<u8> {
-    let mut v = b"%PDF-1.4\n1 0 obj <<>> endobj\n".to_vec();
-    v.resize(len.max(v.len()), b' ');
-    v
+    motcua_core::dossier::minimal_pdf("hồ sơ thử", len)
 }
 
 /// Posts a multipart form the way a browser without JavaScript does (token in the action URL).
@@ -87,8 +86,19 @@ pub async fn submit_one(app: &TestApp, s: &Session) -> (String, String) {
 
 /// Fills a draft of `procedure`, attaches a PDF and submits; returns (id, code).
 pub async fn submit_to(app: &TestApp, s: &Session, procedure: &str) -> (String, String) {
+    submit_as(app, s, procedure, "Nguyễn Văn An").await
+}
+
+/// Like [`submit_to`], with the applicant's name as given.
+pub async fn submit_as(
+    app: &TestApp,
+    s: &Session,
+    procedure: &str,
+    applicant_name: &str,
+) -> (String, String) {
     let id = draft_of(s, procedure).await;
     let mut fields = APPLICANT.to_vec();
+    fields[0] = ("applicant_name", applicant_name);
     fields.push(("intent", "review"));
     let (status, body, location) = post_files(
         s,

@@ -444,8 +444,7 @@ async fn submit_via_api(
     n: usize,
     multipart: bool,
 ) -> Option<String> {
-    let mut file = format!("%PDF-1.4\n% submission {n}\n").into_bytes();
-    file.resize(100 * 1024, b'.');
+    let file = motcua_core::dossier::minimal_pdf(&format!("submission {n}"), 100 * 1024);
     let name = format!("don-{n}.pdf");
     let mut dossier = serde_json::json!({
         "agency": "ubnd-xa", "procedure_code": "2.000908",
@@ -597,7 +596,7 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier(db: Db) {
     let files = store.attachments(&d.id).await.unwrap();
     let bytes = stored_bytes(&store, &files[0].sha256).await;
     assert!(
-        bytes.starts_with(b"%PDF-1.4\n% submission 999999\n") && bytes.len() == 100 * 1024,
+        bytes == motcua_core::dossier::minimal_pdf("submission 999999", 100 * 1024),
         "the file filed after the restart reads back whole"
     );
     store.close().await;

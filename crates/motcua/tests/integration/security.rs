@@ -270,3 +270,312 @@ on_both_databases!(
         );
     }
 );
+
+on_both_databases!(
+    signing_in_never_leads_to_another_host_and_never_fails_on_next,
+    |app: TestApp| async move {
+        let evil = [
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            "/\r/evil.example/",
+            "/\x0b/evil.example/",
+            "/\x0c/evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "https://evil.example/",
+        ];
+        for next in evil {
+            let s = Session::new(&app);
+            let q = serde_urlencoded::to_string([("next", next)]).unwrap();
+            let (status, html, _) = s.get(&format!("/login?{q}")).await;
+            assert_eq!(status, 200, "{next:?}");
+            assert!(html.contains(r#"name="next" value="/account""#), "{next:?}: {html}");
+            // Posted as is (not from the page), it still falls back to the account page.
+            let (status, _, location) = s
+                .post(
+                    "/login",
+                    &[("identifier", "congdan"), ("password", DEMO_PASSWORD), ("next", next)],
+                )
+                .await;
+            assert_eq!((status, location.as_deref()), (303, Some("/account")), "{next:?}");
+        }
+        let s = Session::new(&app);
+        let (_, _, location) = s
+            .post(
+                "/login",
+                &[("identifier", "congdan"), ("password", DEMO_PASSWORD), ("next", "/dossiers")],
+            )
+            .await;
+        assert_eq!(location.as_deref(), Some("/dossiers"), "a local path is followed");
+    }
+);
+
+on_both_databases!(
+    a_nul_or_control_character_is_refused_at_the_boundary_and_nothing_is_stored,
+    |app: TestApp| async move {
+        let users = |app: &TestApp| {
+            let store = app.store.clone();
+            async move { store.officials(None).await.unwrap().len() }
+        };
+        let before = users(&app).await;
+        // Anonymous, in the query of the API.
+        let r = app
+            .get("/api/v1/lookup?code=000.00.00.H00-261130-0001%00&phone_last4=1234")
+            .await;
+        assert_eq!(r.status().as_u16(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "control_character");
+        assert_eq!(body["error"]["parameter"], "code");
+        // In a page's form: a Vietnamese page, and no account.
+        let s = Session::new(&app);
+        let (status, html, _) = s
+            .post("/login", &[("identifier", "congdan\0"), ("password", DEMO_PASSWORD)])
+            .await;
+        assert_eq!(status, 400);
+        assert!(html.contains("ký tự không hợp lệ"), "{html}");
+        let register = |name: &'static str, contact: &'static str| {
+            let s = Session::new(&app);
+            async move {
+                s.post(
+                    "/register",
+                    &[
+                        ("kind", "citizen"),
+                        ("display_name", name),
+                        ("contact", contact),
+                        ("password", "Mẫu Sơn mây trắng 2026"),
+                        ("password2", "Mẫu Sơn mây trắng 2026"),
+                    ],
+                )
+                .await
+            }
+        };
+        let (status, _, _) = register("Hoàng\0Văn Nam", "0912345678").await;
+        assert_eq!(status, 400);
+        // Other control characters in a one-line field: the page says what is wrong.
+        let (status, html, _) = register("Hoàng\u{1b}Văn Nam", "0912345678").await;
+        assert_eq!(status, 422);
+        assert!(html.contains("không chứa ký tự điều khiển"), "{html}");
+        assert!(app.store.login_record("0912345678").await.unwrap().is_none());
+        assert_eq!(users(&app).await, before);
+        assert!(app
+            .store
+            .outbox(50)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| !m.recipient.contains('\0')));
+        // In the API's JSON, raw in a multipart part, and in a path.
+        let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+        let token = app.store.create_api_token(&citizen, "t", "").await.unwrap();
+        let json = r#"{"agency": "ubnd-xa", "procedure_code": "2.000908", "form": {"applicant_name": "An\u0000"}}"#;
+        let r = app
+            .client
+            .post(app.url("/api/v1/dossiers"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(json)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        let form = reqwest::multipart::Form::new().text("dossier", json);
+        let r = app
+            .client
+            .post(app.url("/api/v1/dossiers"))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["parameter"],
+            "dossier"
+        );
+        let r = app
+            .client
+            .get(app.url("/api/v1/dossiers/x%00y"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert!(app.store.dossiers_of(&citizen).await.unwrap().is_empty());
+    }
+);
+
+on_both_databases!(
+    the_ledger_csv_never_starts_a_cell_with_a_formula,
+    |app: TestApp| async move {
+        let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let desk = Session::login(&app, "tiepnhan", DEMO_PASSWORD).await;
+        let name = "=HYPERLINK(\"http://evil.example\",\"Xem\")";
+        let (id, code) =
+            crate::dossiers::submit_as(&app, &citizen, crate::back_office::PROCEDURE, name).await;
+        let v = app.store.dossier(&id).await.unwrap().unwrap().version.to_string();
+        let (status, body, _) = desk
+            .post(
+                &format!("/office/dossiers/{id}/receive"),
+                &[("version", &v), ("time_limit", "20 ngày làm việc")],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        let received = app.store.dossier(&id).await.unwrap().unwrap().received_at.unwrap();
+        let month = motcua_core::plan::Month::of(
+            received.to_offset(motcua_core::calendar::deadline::VIETNAM).date(),
+        );
+        let csv = desk
+            .client
+            .get(format!("{}/office/ledger?format=csv&from={month}", desk.base))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&csv).to_vec();
+        let mut reader = csv::Reader::from_reader(&csv[..]);
+        let row = reader
+            .records()
+            .map(Result::unwrap)
+            .find(|r| r.iter().any(|c| c == code))
+            .expect("the dossier's line");
+        assert!(row.iter().any(|c| c == format!("'{name}")), "{row:?}");
+        for cell in row.iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} in {row:?}");
+        }
+    }
+);
+
+/// An API token of the demo citizen, and a request builder that carries it.
+async fn citizen_api(app: &TestApp) -> (String, String) {
+    let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+    let token = app.store.create_api_token(&citizen, "t", "").await.unwrap();
+    (citizen, token)
+}
+
+async fn announce(app: &TestApp, token: &str, name: &str, size: usize) -> String {
+    let up: serde_json::Value = app
+        .client
+        .post(app.url("/api/v1/uploads"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"file_name": name, "size": size}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    up["id"].as_str().unwrap().to_owned()
+}
+
+async fn put_chunk(app: &TestApp, token: &str, id: &str, offset: usize, chunk: &[u8]) -> u16 {
+    app.client
+        .put(app.url(&format!("/api/v1/uploads/{id}")))
+        .bearer_auth(token)
+        .header("upload-offset", offset.to_string())
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn file_with(app: &TestApp, token: &str, upload: &str) -> reqwest::Response {
+    let form = serde_json::json!({
+        "applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+        "applicant_phone": DEMO_CITIZEN_PHONE, "applicant_address": "Lạng Sơn"});
+    app.client
+        .post(app.url("/api/v1/dossiers"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908",
+            "form": form, "attachments": [{"upload_id": upload}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both_databases!(
+    a_retried_last_chunk_never_breaks_an_upload_and_a_damaged_one_is_not_filed,
+    |app: TestApp| async move {
+        let (citizen, token) = citizen_api(&app).await;
+        for round in 0..5 {
+            let file = crate::dossiers::pdf(200 * 1024 + round);
+            let id = announce(&app, &token, "don.pdf", file.len()).await;
+            let half = 100 * 1024;
+            assert_eq!(put_chunk(&app, &token, &id, 0, &file[..half]).await, 200);
+            // The last chunk twice at once, as a client retrying after a timeout.
+            let (a, b) = tokio::join!(
+                put_chunk(&app, &token, &id, half, &file[half..]),
+                put_chunk(&app, &token, &id, half, &file[half..])
+            );
+            let mut got = [a, b];
+            got.sort_unstable();
+            assert_eq!(got, [200, 409], "round {round}");
+            let up = app.store.upload(&id, &citizen).await.unwrap().expect("kept");
+            let sha = up.sha256.expect("complete");
+            assert_eq!(crate::harness::stored_bytes(&app.store, &sha).await, file);
+            assert_eq!(file_with(&app, &token, &id).await.status().as_u16(), 201);
+        }
+        // A stored upload whose bytes changed after the check is refused, and nothing is filed.
+        let file = crate::dossiers::pdf(50 * 1024);
+        let id = announce(&app, &token, "don.pdf", file.len()).await;
+        assert_eq!(put_chunk(&app, &token, &id, 0, &file).await, 200);
+        let sha = app.store.upload(&id, &citizen).await.unwrap().unwrap().sha256.unwrap();
+        let path = app.store_config().data_dir.join("blobs").join(&sha[..2]).join(&sha);
+        std::fs::write(&path, &file[..1000]).unwrap();
+        let before = app.store.dossiers_of(&citizen).await.unwrap().len();
+        let r = file_with(&app, &token, &id).await;
+        assert_eq!(r.status().as_u16(), 409);
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "upload_damaged");
+        assert_eq!(app.store.dossiers_of(&citizen).await.unwrap().len(), before);
+    }
+);
+
+on_both_databases!(
+    a_file_must_parse_as_its_type_and_is_served_under_its_extension,
+    |app: TestApp| async move {
+        let (_, token) = citizen_api(&app).await;
+        let send = |name: &'static str, bytes: Vec<u8>| {
+            app.client
+                .post(app.url(&format!("/api/v1/uploads?file_name={name}")))
+                .bearer_auth(&token)
+                .header("content-type", "application/octet-stream")
+                .body(bytes)
+                .send()
+        };
+        let mut fake = b"%PDF-1.4\n<html><body><script>alert(1)</script></body></html>".to_vec();
+        fake.resize(4096, b' ');
+        for name in ["hoso.html", "chay.bat", "setup.exe", "don.pdf"] {
+            let r = send(name, fake.clone()).await.unwrap();
+            assert_eq!(r.status().as_u16(), 422, "{name}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unreadable_file", "{name}");
+        }
+        let mut png = vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
+        png.resize(2048, 0);
+        let r = send("anh.png", png).await.unwrap();
+        assert_eq!(r.status().as_u16(), 422);
+        // A real PDF named setup.exe is taken, and served as setup.pdf.
+        let r = send("setup.exe", crate::dossiers::pdf(4096)).await.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let up: serde_json::Value = r.json().await.unwrap();
+        let r = file_with(&app, &token, up["id"].as_str().unwrap()).await;
+        assert_eq!(r.status().as_u16(), 201);
+        let d: serde_json::Value = r.json().await.unwrap();
+        let id = d["id"].as_str().unwrap();
+        let att = &app.store.attachments(id).await.unwrap()[0];
+        let s = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+        let r = s
+            .client
+            .get(format!("{}/dossiers/{id}/files/{}", s.base, att.id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.contains("filename=\"setup.pdf\""), "{disposition}");
+        assert!(!disposition.contains(".exe"), "{disposition}");
+    }
+);

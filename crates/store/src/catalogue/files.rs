@@ -169,7 +169,7 @@ pub(crate) fn read_csv(bytes: &[u8]) -> Result<(CsvFormat, Vec<Row>), Vec<RowErr
         for (name, raw) in header.iter().zip(record.iter()) {
             match std::str::from_utf8(raw) {
                 Ok(text) => {
-                    cells.insert(name.clone(), nfc(text));
+                    cells.insert(name.clone(), nfc(motcua_core::text::from_csv_cell(text)));
                 }
                 Err(_) => errors.push(RowError {
                     line,
@@ -408,7 +408,7 @@ pub fn write_csv(procedures: &[Procedure]) -> Result<Vec<u8>, csv::Error> {
             .and_then(|l| serde_json::to_value(l).ok())
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        w.write_record([
+        let record = [
             p.code.as_str(),
             &p.name,
             &p.field,
@@ -427,7 +427,8 @@ pub fn write_csv(procedures: &[Procedure]) -> Result<Vec<u8>, csv::Error> {
             &json_cell(&p.steps),
             &json_cell(&p.required_documents),
             &json_cell(&p.form),
-        ])?;
+        ];
+        w.write_record(record.map(motcua_core::text::csv_cell).iter().map(|c| c.as_ref()))?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
