@@ -228,29 +228,68 @@ pub async fn serve(
             config,
         ))
     });
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // Answers go out as soon as they are written: without TCP_NODELAY a response written in
-    // several pieces (a streamed PDF, a page) can wait for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers go out as soon as they are written: without TCP_NODELAY a response written
+        // in several pieces (a streamed PDF, a page) can wait for the client's delayed ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY could not be set");
         }
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
-        let _ = stop_tx.send(true);
-    });
-    let deadline = async move {
-        let _ = stop_rx.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(grace).await;
-    };
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                request.map(axum::body::Body::new)
+            },
+        );
+        let connection = connection_builder().serve_connection(
+            hyper_util::rt::TokioIo::new(tcp),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
     tokio::select! {
-        result = server => result,
-        () = deadline => {
+        () = graceful.shutdown() => Ok(()),
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish in time; closing them");
             Ok(())
         }
     }
+}
+
+/// Longest a client may take to send a request's head, counted from when the connection opens
+/// or its previous answer was sent: a connection that sends nothing, or trickles its headers,
+/// is closed after this, whether new or kept alive.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// HTTP/1.1 with [`HEADER_TIMEOUT`] for new and idle kept-alive connections.
+fn connection_builder() -> hyper::server::conn::http1::Builder {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true);
+    builder
 }

@@ -29,6 +29,15 @@ pub fn pdf(len: usize) -> Vec<u8> {
     motcua_core::dossier::minimal_pdf("hồ sơ thử", len)
 }
 
+/// A real PNG of `width` × `height` pixels.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::RgbImage::new(width, height)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
 /// Posts a multipart form the way a browser without JavaScript does (token in the action URL).
 pub async fn post_files(
     s: &Session,
@@ -1099,8 +1108,7 @@ on_both_databases!(
             r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
             "unsupported_file_type"
         );
-        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
-        let r = whole(png).send().await.unwrap();
+        let r = whole(png(1, 1)).send().await.unwrap();
         assert_eq!(r.status(), 201);
         let up: serde_json::Value = r.json().await.unwrap();
         assert_eq!(

@@ -579,3 +579,56 @@ on_both_databases!(
         assert!(!disposition.contains(".exe"), "{disposition}");
     }
 );
+
+/// Reads until the server closes the connection; the time it took, or `None` past `limit`.
+async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), stream.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+on_both_databases!(
+    silent_slow_and_idle_connections_are_closed,
+    |app: TestApp| async move {
+        use tokio::io::AsyncWriteExt;
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let limit = motcua_web::HEADER_TIMEOUT + std::time::Duration::from_secs(5);
+        let silent = async {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            closed_within(&mut s, limit).await
+        };
+        let trickling = async {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+            closed_within(&mut s, limit).await
+        };
+        let idle = async {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+            // The answer comes, then the kept-alive connection sits idle until it is closed.
+            closed_within(&mut s, limit).await
+        };
+        let (silent, trickling, idle) = tokio::join!(silent, trickling, idle);
+        for (what, took) in [("silent", silent), ("trickling", trickling), ("idle", idle)] {
+            let took = took.unwrap_or_else(|| panic!("a {what} connection stayed open"));
+            assert!(
+                took >= motcua_web::HEADER_TIMEOUT - std::time::Duration::from_secs(1),
+                "{what} closed after {took:?}, before the timeout"
+            );
+        }
+        // The server still answers.
+        assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    }
+);
