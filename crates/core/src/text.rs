@@ -52,12 +52,19 @@ mod csv_tests {
 
     #[test]
     fn formula_cells_are_written_as_text() {
-        assert_eq!(csv_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
         for s in ["+84912", "-1", "@SUM(A1)", "\tx", "\rx", "'quoted"] {
             assert!(csv_cell(s).starts_with('\''), "{s:?}");
         }
         assert_eq!(csv_cell("Nguyễn Văn An"), "Nguyễn Văn An");
-        assert_eq!(from_csv_cell("'abc"), "'abc", "an apostrophe we did not add stays");
+        assert_eq!(
+            from_csv_cell("'abc"),
+            "'abc",
+            "an apostrophe we did not add stays"
+        );
     }
 
     proptest! {

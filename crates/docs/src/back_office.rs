@@ -381,8 +381,12 @@ pub fn ledger_csv(rows: &[LedgerRow]) -> Result<Vec<u8>, LayoutError> {
         .map_err(fail)?;
     for (i, r) in rows.iter().enumerate() {
         let cells = ledger_cells(i, r);
-        w.write_record(cells.iter().map(|c| motcua_core::text::csv_cell(c).into_owned()))
-            .map_err(fail)?;
+        w.write_record(
+            cells
+                .iter()
+                .map(|c| motcua_core::text::csv_cell(c).into_owned()),
+        )
+        .map_err(fail)?;
     }
     w.into_inner().map_err(|e| LayoutError::Pdf(e.to_string()))
 }

@@ -4,11 +4,12 @@
 use crate::routes::{get, RouteDef, PUBLIC};
 use crate::search_params::{ParamError, SearchParams, PER_PAGE};
 use crate::AppState;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use extract::{Path, Query};
 use motcua_core::accounts::Access;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -56,11 +57,11 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         crate::api_dossiers::NewAttachment,
         crate::api_dossiers::NewDossier,
         crate::api_dossiers::FieldProblem,
-        crate::api_dossiers::FormErrors,
         crate::api_dossiers::DossierJson,
         crate::api_dossiers::EventJson,
         crate::api_dossiers::Withdrawal,
-        crate::api_dossiers::AttachUpload
+        crate::api_dossiers::AttachUpload,
+        crate::api_dossiers::Attached
     )),
     modifiers(&BearerAuth)
 )]
@@ -79,13 +80,112 @@ pub struct ApiError {
 /// The body of an [`ApiError`].
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiErrorBody {
-    /// Stable code, e.g. `invalid_parameter`, `not_found`.
+    /// Stable code, e.g. `invalid_parameter`, `not_found`, `invalid_form`.
     code: &'static str,
     /// What is wrong, in English.
     message: String,
     /// The offending parameter, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     parameter: Option<String>,
+    /// For `invalid_form`: every problem of the form at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<crate::api_dossiers::FieldProblem>>,
+}
+
+/// A refused form (`invalid_form`, 422) listing every problem.
+pub(crate) fn form_error(
+    message: String,
+    fields: Vec<crate::api_dossiers::FieldProblem>,
+) -> Response {
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(ApiError {
+            error: ApiErrorBody {
+                code: "invalid_form",
+                message,
+                parameter: None,
+                fields: Some(fields),
+            },
+        }),
+    )
+        .into_response()
+}
+
+/// JSON body, path and query extractors of the API whose refusals are [`ApiError`]s like every
+/// other answer of the API (axum's own answer in plain text).
+pub(crate) mod extract {
+    use super::error;
+    use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+    use axum::extract::{FromRequest, FromRequestParts, Request};
+    use axum::http::request::Parts;
+    use axum::http::StatusCode;
+    use axum::response::Response;
+    use serde::de::DeserializeOwned;
+
+    /// A JSON body.
+    pub(crate) struct Json<T>(pub T);
+
+    impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+        type Rejection = Response;
+
+        async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+            match axum::Json::<T>::from_request(req, state).await {
+                Ok(axum::Json(v)) => Ok(Json(v)),
+                Err(e) => Err(match &e {
+                    JsonRejection::MissingJsonContentType(_) => error(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "the body must be JSON (Content-Type: application/json)".into(),
+                        None,
+                    ),
+                    JsonRejection::JsonDataError(_) => error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_json",
+                        e.body_text(),
+                        None,
+                    ),
+                    _ => error(StatusCode::BAD_REQUEST, "invalid_json", e.body_text(), None),
+                }),
+            }
+        }
+    }
+
+    /// Path parameters.
+    pub(crate) struct Path<T>(pub T);
+
+    impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+            axum::extract::Path::<T>::from_request_parts(parts, state)
+                .await
+                .map(|axum::extract::Path(v)| Path(v))
+                .map_err(|e: PathRejection| {
+                    error(StatusCode::BAD_REQUEST, "invalid_path", e.body_text(), None)
+                })
+        }
+    }
+
+    /// Query parameters.
+    pub(crate) struct Query<T>(pub T);
+
+    impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+        type Rejection = Response;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+            axum::extract::Query::<T>::from_request_parts(parts, state)
+                .await
+                .map(|axum::extract::Query(v)| Query(v))
+                .map_err(|e: QueryRejection| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_parameter",
+                        e.body_text(),
+                        None,
+                    )
+                })
+        }
+    }
 }
 
 pub(crate) fn error(
@@ -111,6 +211,7 @@ pub(crate) fn error_owned(
                 code,
                 message,
                 parameter,
+                fields: None,
             },
         }),
     )
@@ -259,20 +360,33 @@ async fn search_procedures(
     }
 }
 
+/// Where a procedure is: its agency and its national code.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct ProcedurePath {
+    /// Agency code, e.g. `ubnd-xa`.
+    #[param(pattern = r"^[a-z0-9-]{1,64}$")]
+    agency: String,
+    /// National procedure code, e.g. `1.001193`.
+    #[param(pattern = r"^[0-9A-Za-z.]{1,32}$")]
+    code: String,
+}
+
 /// One procedure, everything it publishes (current version).
 #[utoipa::path(
     get,
     path = "/api/v1/procedures/{agency}/{code}",
-    params(("agency" = String, Path, description = "Agency code"), ("code" = String, Path, description = "National procedure code")),
+    params(ProcedurePath),
     responses(
         (status = 200, description = "The procedure", body = serde_json::Value),
+        (status = 400, description = "A NUL or control character in the path", body = ApiError),
         (status = 404, description = "No such procedure at that agency", body = ApiError)
     ),
     tag = "catalogue"
 )]
 async fn get_procedure(
     State(state): State<AppState>,
-    Path((agency, code)): Path<(String, String)>,
+    Path(ProcedurePath { agency, code }): Path<ProcedurePath>,
 ) -> Response {
     let index = state.catalogue.get();
     match index.find(&agency, &code) {

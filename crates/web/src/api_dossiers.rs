@@ -5,11 +5,12 @@
 use crate::api::error;
 use crate::auth::{ClientIp, CurrentUser};
 
+use crate::api::extract::{Json as ApiJson, Path, Query};
 use crate::dossiers::{all_fields, communes, public_lookup};
 use crate::routes::{get, needs, post, put_chunk, upload, RouteDef, PUBLIC};
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Query, State};
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -101,6 +102,7 @@ impl From<Upload> for UploadState {
 
 /// Where a whole file sent in one request may say its name.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// File name, for a file sent whole as `application/octet-stream`.
     file_name: Option<String>,
@@ -111,7 +113,7 @@ pub struct UploadQuery {
 /// Empty, oversized or wrongly typed files are refused before anything is kept.
 #[utoipa::path(post, path = "/api/v1/uploads", request_body(content = NewUpload, description = "JSON to announce a chunked upload, or the raw file as application/octet-stream"),
     params(UploadQuery),
-    responses((status = 201, body = UploadState), (status = 413, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+    responses((status = 201, description = "Announced, or received whole", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 415, description = "Unsupported media type", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn create_upload(
     State(state): State<AppState>,
@@ -210,8 +212,8 @@ pub(crate) async fn create_upload(
 }
 
 /// Where an upload stands: after a broken connection, continue from `received`.
-#[utoipa::path(get, path = "/api/v1/uploads/{id}",
-    responses((status = 200, body = UploadState), (status = 404, body = crate::api::ApiError)),
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")),
+    responses((status = 200, description = "Where the upload stands", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn upload_status(
     State(state): State<AppState>,
@@ -305,9 +307,9 @@ fn not_found() -> Response {
 /// Sends a chunk at `Upload-Offset`. The last chunk completes the upload: the content is then
 /// checked (PDF, JPEG or PNG) and a refused file is discarded.
 #[utoipa::path(put, path = "/api/v1/uploads/{id}",
-    params(("Upload-Offset" = i64, Header, description = "Offset of this chunk: the `received` the server reported")),
+    params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created"), ("Upload-Offset" = i64, Header, description = "Offset of this chunk: the `received` the server reported")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, body = UploadState), (status = 409, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+    responses((status = 200, description = "Chunk taken", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn put_upload_chunk(
     State(state): State<AppState>,
@@ -398,14 +400,14 @@ pub struct AttachUpload {
 
 /// Attaches a finished upload to the caller's draft or to a dossier awaiting supplements (the
 /// files of the supplement round).
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", request_body = AttachUpload,
-    responses((status = 200, description = "Attached"), (status = 404, body = crate::api::ApiError), (status = 409, body = crate::api::ApiError), (status = 413, body = crate::api::ApiError)),
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")), request_body = AttachUpload,
+    responses((status = 200, description = "Attached", body = Attached), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 415, description = "Unsupported media type", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn attach_upload(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
-    Json(body): Json<AttachUpload>,
+    ApiJson(body): ApiJson<AttachUpload>,
 ) -> ApiResult {
     let d = owned(&state, &user, &id).await?;
     if !matches!(
@@ -454,7 +456,7 @@ pub(crate) async fn attach_upload(
         .await
         .map_err(store_failed)?
         .ok_or_else(not_found)?;
-    Ok(Json(serde_json::json!({"attached": true})).into_response())
+    Ok(Json(Attached { attached: true }).into_response())
 }
 
 /// A file to attach.
@@ -490,6 +492,13 @@ fn yes() -> bool {
     true
 }
 
+/// An upload attached.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Attached {
+    /// Always true.
+    attached: bool,
+}
+
 /// One invalid field.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldProblem {
@@ -499,17 +508,6 @@ pub struct FieldProblem {
     code: &'static str,
     /// What is wrong (Vietnamese, as the portal shows it).
     message: String,
-}
-
-/// A refused form: every problem at once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FormErrors {
-    /// Always `invalid_form`.
-    code: &'static str,
-    /// Summary in English.
-    message: String,
-    /// The problems.
-    fields: Vec<FieldProblem>,
 }
 
 fn form_errors(errors: Vec<FieldError>, other: Vec<String>) -> Response {
@@ -526,15 +524,13 @@ fn form_errors(errors: Vec<FieldError>, other: Vec<String>) -> Response {
         code: "missing_attachments",
         message: m,
     }));
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(serde_json::json!({ "error": FormErrors {
-            code: "invalid_form",
-            message: format!("{} problem(s) in the dossier; nothing was submitted", fields.len()),
-            fields,
-        }})),
+    crate::api::form_error(
+        format!(
+            "{} problem(s) in the dossier; nothing was submitted",
+            fields.len()
+        ),
+        fields,
     )
-        .into_response()
 }
 
 /// A dossier as the API shows it to its applicant.
@@ -782,7 +778,7 @@ async fn read_new_dossier(
 /// multipart request), and submits (unless `submit` is false). Nothing is submitted unless
 /// everything is valid.
 #[utoipa::path(post, path = "/api/v1/dossiers", request_body(content = NewDossier, description = "JSON; or multipart/form-data with the JSON in a part named `dossier` and files in parts named by their required document"),
-    responses((status = 201, body = DossierJson), (status = 404, body = crate::api::ApiError), (status = 413, body = crate::api::ApiError), (status = 422, body = FormErrors)),
+    responses((status = 201, description = "Filed, or saved as a draft", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn create_dossier(
     State(state): State<AppState>,
@@ -986,7 +982,7 @@ async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<Dossier
 
 /// The caller's dossiers, newest change first.
 #[utoipa::path(get, path = "/api/v1/dossiers",
-    responses((status = 200, body = Vec<DossierJson>)), security(("bearer" = [])), tag = "dossiers")]
+    responses((status = 200, description = "The account's dossiers", body = Vec<DossierJson>), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError)), security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn list_dossiers(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -1001,8 +997,8 @@ pub(crate) async fn list_dossiers(
 }
 
 /// One of the caller's dossiers with its timeline.
-#[utoipa::path(get, path = "/api/v1/dossiers/{id}",
-    responses((status = 200, body = DossierJson), (status = 404, body = crate::api::ApiError)),
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")),
+    responses((status = 200, description = "The dossier", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn get_dossier(
     State(state): State<AppState>,
@@ -1020,8 +1016,8 @@ pub(crate) async fn get_dossier(
 
 /// Submits a draft, or resubmits a dossier after a supplement request (with the new files
 /// attached first). Refused with every problem listed when something is missing.
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit",
-    responses((status = 200, body = DossierJson), (status = 409, body = crate::api::ApiError), (status = 422, body = FormErrors)),
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")),
+    responses((status = 200, description = "Submitted", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn submit_dossier(
     State(state): State<AppState>,
@@ -1081,14 +1077,14 @@ pub struct Withdrawal {
 }
 
 /// Withdraws a dossier the agency has not decided yet; processing stops.
-#[utoipa::path(post, path = "/api/v1/dossiers/{id}/withdraw", request_body = Withdrawal,
-    responses((status = 200, body = DossierJson), (status = 409, body = crate::api::ApiError), (status = 422, body = crate::api::ApiError)),
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/withdraw", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")), request_body = Withdrawal,
+    responses((status = 200, description = "Withdrawn", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 415, description = "Unsupported media type", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn withdraw_dossier(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
     Path(id): Path<String>,
-    Json(body): Json<Withdrawal>,
+    ApiJson(body): ApiJson<Withdrawal>,
 ) -> ApiResult {
     owned(&state, &user, &id).await?;
     let reason = motcua_core::text::nfc(body.reason.trim());
@@ -1109,17 +1105,22 @@ pub(crate) async fn withdraw_dossier(
 
 /// Public lookup parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupParams {
-    /// Dossier code.
+    /// Dossier code, e.g. 000.00.00.H00-261130-0001.
+    #[param(
+        pattern = r"^[0-9A-Z]{1,4}(\.[0-9A-Z]{1,4})+-[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])-[0-9]{4,9}$"
+    )]
     code: String,
     /// Last four digits of the applicant's phone.
+    #[param(pattern = r"^[0-9]{4}$")]
     phone_last4: String,
 }
 
 /// Status and timeline of a dossier by code and the last four digits of the applicant's phone;
 /// no personal data.
 #[utoipa::path(get, path = "/api/v1/lookup", params(LookupParams),
-    responses((status = 200, body = DossierJson), (status = 404, body = crate::api::ApiError)), tag = "dossiers")]
+    responses((status = 200, description = "Status and timeline", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 429, description = "Too many misses from this address or for this code", body = crate::api::ApiError)), tag = "dossiers")]
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     Extension(ip): Extension<ClientIp>,

@@ -132,7 +132,8 @@ pub(crate) async fn refuse_control_characters(request: Request, next: Next) -> R
     if let Some(found) = found {
         return refusal(api, &found);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn percent_decoded(path: &str) -> Vec<u8> {

@@ -15,16 +15,20 @@ const MAX_PAGE: usize = 1_000;
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// What the citizen typed: diacritics optional, any word order, the last word may be cut.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Field (lĩnh vực), exactly as listed.
     pub field: Option<String>,
     /// Agency code, e.g. `ubnd-xa`.
     pub agency: Option<String>,
     /// Implementing level: `province`, `commune` or `other`.
+    #[param(pattern = r"^(province|commune|other)?$")]
     pub level: Option<String>,
     /// Online mode: `full`, `partial` or `none`.
+    #[param(pattern = r"^(full|partial|none)?$")]
     pub mode: Option<String>,
-    /// Page from 1.
+    /// Page from 1 to 1000; empty for the first.
+    #[param(pattern = r"^([1-9][0-9]{0,2}|1000)?$")]
     pub page: Option<String>,
 }
 
@@ -54,14 +58,17 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 impl SearchParams {
     /// Validates every parameter; empty values mean "any".
     pub fn validate(&self) -> Result<SearchRequest, ParamError> {
-        let q = motcua_core::text::nfc(non_empty(&self.q).unwrap_or_default());
-        if q.chars().count() > MAX_QUERY_CHARS {
+        let typed = non_empty(&self.q).unwrap_or_default();
+        // Counted as typed: composing can lengthen a few characters, and the API document
+        // promises the limit on what is sent.
+        if typed.chars().count() > MAX_QUERY_CHARS {
             return Err(ParamError {
                 parameter: "q",
                 message_en: format!("q is longer than {MAX_QUERY_CHARS} characters"),
                 message_vi: format!("Từ khóa tìm kiếm dài quá {MAX_QUERY_CHARS} ký tự."),
             });
         }
+        let q = motcua_core::text::nfc(typed);
         let level = match non_empty(&self.level) {
             None => None,
             Some(l) => Some(Level::parse(l).ok_or_else(|| ParamError {

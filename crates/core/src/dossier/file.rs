@@ -118,7 +118,9 @@ pub fn minimal_pdf(note: &str, len: usize) -> Vec<u8> {
         let mut stream = format!("% {note}\n").into_bytes();
         stream.resize(stream.len() + pad, b' ');
         offsets.push(out.len());
-        out.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", stream.len()).as_bytes());
+        out.extend_from_slice(
+            format!("4 0 obj\n<< /Length {} >>\nstream\n", stream.len()).as_bytes(),
+        );
         out.extend_from_slice(&stream);
         out.extend_from_slice(b"\nendstream\nendobj\n");
         let xref = out.len();
@@ -347,18 +349,26 @@ mod tests {
             assert!(FileKind::Pdf.parses(&minimal_pdf("x", len)));
             assert!(len < 400 || minimal_pdf("x", len).len() == len, "{len}");
         }
-        assert_eq!(l.check_whole("to-khai.pdf", &pdf, Held::default()), Ok(FileKind::Pdf));
+        assert_eq!(
+            l.check_whole("to-khai.pdf", &pdf, Held::default()),
+            Ok(FileKind::Pdf)
+        );
         let mut html = b"%PDF-1.4\n<html><script>alert(1)</script></html>".to_vec();
         html.resize(600, b' ');
         assert_eq!(
-            l.check_whole("hoso.html", &html, Held::default()).unwrap_err().code(),
+            l.check_whole("hoso.html", &html, Held::default())
+                .unwrap_err()
+                .code(),
             "unreadable_file"
         );
         let mut png = Vec::new();
         image::RgbImage::new(4, 3)
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
-        assert_eq!(l.check_whole("anh", &png, Held::default()), Ok(FileKind::Png));
+        assert_eq!(
+            l.check_whole("anh", &png, Held::default()),
+            Ok(FileKind::Png)
+        );
         let mut cut = png.clone();
         cut.truncate(40);
         assert!(l.check_whole("anh.png", &cut, Held::default()).is_err());

@@ -289,24 +289,43 @@ on_both_databases!(
             let q = serde_urlencoded::to_string([("next", next)]).unwrap();
             let (status, html, _) = s.get(&format!("/login?{q}")).await;
             assert_eq!(status, 200, "{next:?}");
-            assert!(html.contains(r#"name="next" value="/account""#), "{next:?}: {html}");
+            assert!(
+                html.contains(r#"name="next" value="/account""#),
+                "{next:?}: {html}"
+            );
             // Posted as is (not from the page), it still falls back to the account page.
             let (status, _, location) = s
                 .post(
                     "/login",
-                    &[("identifier", "congdan"), ("password", DEMO_PASSWORD), ("next", next)],
+                    &[
+                        ("identifier", "congdan"),
+                        ("password", DEMO_PASSWORD),
+                        ("next", next),
+                    ],
                 )
                 .await;
-            assert_eq!((status, location.as_deref()), (303, Some("/account")), "{next:?}");
+            assert_eq!(
+                (status, location.as_deref()),
+                (303, Some("/account")),
+                "{next:?}"
+            );
         }
         let s = Session::new(&app);
         let (_, _, location) = s
             .post(
                 "/login",
-                &[("identifier", "congdan"), ("password", DEMO_PASSWORD), ("next", "/dossiers")],
+                &[
+                    ("identifier", "congdan"),
+                    ("password", DEMO_PASSWORD),
+                    ("next", "/dossiers"),
+                ],
             )
             .await;
-        assert_eq!(location.as_deref(), Some("/dossiers"), "a local path is followed");
+        assert_eq!(
+            location.as_deref(),
+            Some("/dossiers"),
+            "a local path is followed"
+        );
     }
 );
 
@@ -329,7 +348,10 @@ on_both_databases!(
         // In a page's form: a Vietnamese page, and no account.
         let s = Session::new(&app);
         let (status, html, _) = s
-            .post("/login", &[("identifier", "congdan\0"), ("password", DEMO_PASSWORD)])
+            .post(
+                "/login",
+                &[("identifier", "congdan\0"), ("password", DEMO_PASSWORD)],
+            )
             .await;
         assert_eq!(status, 400);
         assert!(html.contains("ký tự không hợp lệ"), "{html}");
@@ -355,7 +377,12 @@ on_both_databases!(
         let (status, html, _) = register("Hoàng\u{1b}Văn Nam", "0912345678").await;
         assert_eq!(status, 422);
         assert!(html.contains("không chứa ký tự điều khiển"), "{html}");
-        assert!(app.store.login_record("0912345678").await.unwrap().is_none());
+        assert!(app
+            .store
+            .login_record("0912345678")
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(users(&app).await, before);
         assert!(app
             .store
@@ -412,7 +439,14 @@ on_both_databases!(
         let name = "=HYPERLINK(\"http://evil.example\",\"Xem\")";
         let (id, code) =
             crate::dossiers::submit_as(&app, &citizen, crate::back_office::PROCEDURE, name).await;
-        let v = app.store.dossier(&id).await.unwrap().unwrap().version.to_string();
+        let v = app
+            .store
+            .dossier(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version
+            .to_string();
         let (status, body, _) = desk
             .post(
                 &format!("/office/dossiers/{id}/receive"),
@@ -420,13 +454,25 @@ on_both_databases!(
             )
             .await;
         assert_eq!(status, 303, "{body}");
-        let received = app.store.dossier(&id).await.unwrap().unwrap().received_at.unwrap();
+        let received = app
+            .store
+            .dossier(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .received_at
+            .unwrap();
         let month = motcua_core::plan::Month::of(
-            received.to_offset(motcua_core::calendar::deadline::VIETNAM).date(),
+            received
+                .to_offset(motcua_core::calendar::deadline::VIETNAM)
+                .date(),
         );
         let csv = desk
             .client
-            .get(format!("{}/office/ledger?format=csv&from={month}", desk.base))
+            .get(format!(
+                "{}/office/ledger?format=csv&from={month}",
+                desk.base
+            ))
             .send()
             .await
             .unwrap()
@@ -442,7 +488,10 @@ on_both_databases!(
             .expect("the dossier's line");
         assert!(row.iter().any(|c| c == format!("'{name}")), "{row:?}");
         for cell in row.iter() {
-            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} in {row:?}");
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} in {row:?}"
+            );
         }
     }
 );
@@ -489,8 +538,10 @@ async fn file_with(app: &TestApp, token: &str, upload: &str) -> reqwest::Respons
     app.client
         .post(app.url("/api/v1/dossiers"))
         .bearer_auth(token)
-        .json(&serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908",
-            "form": form, "attachments": [{"upload_id": upload}]}))
+        .json(
+            &serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908",
+            "form": form, "attachments": [{"upload_id": upload}]}),
+        )
         .send()
         .await
         .unwrap()
@@ -513,7 +564,12 @@ on_both_databases!(
             let mut got = [a, b];
             got.sort_unstable();
             assert_eq!(got, [200, 409], "round {round}");
-            let up = app.store.upload(&id, &citizen).await.unwrap().expect("kept");
+            let up = app
+                .store
+                .upload(&id, &citizen)
+                .await
+                .unwrap()
+                .expect("kept");
             let sha = up.sha256.expect("complete");
             assert_eq!(crate::harness::stored_bytes(&app.store, &sha).await, file);
             assert_eq!(file_with(&app, &token, &id).await.status().as_u16(), 201);
@@ -522,13 +578,28 @@ on_both_databases!(
         let file = crate::dossiers::pdf(50 * 1024);
         let id = announce(&app, &token, "don.pdf", file.len()).await;
         assert_eq!(put_chunk(&app, &token, &id, 0, &file).await, 200);
-        let sha = app.store.upload(&id, &citizen).await.unwrap().unwrap().sha256.unwrap();
-        let path = app.store_config().data_dir.join("blobs").join(&sha[..2]).join(&sha);
+        let sha = app
+            .store
+            .upload(&id, &citizen)
+            .await
+            .unwrap()
+            .unwrap()
+            .sha256
+            .unwrap();
+        let path = app
+            .store_config()
+            .data_dir
+            .join("blobs")
+            .join(&sha[..2])
+            .join(&sha);
         std::fs::write(&path, &file[..1000]).unwrap();
         let before = app.store.dossiers_of(&citizen).await.unwrap().len();
         let r = file_with(&app, &token, &id).await;
         assert_eq!(r.status().as_u16(), 409);
-        assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "upload_damaged");
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+            "upload_damaged"
+        );
         assert_eq!(app.store.dossiers_of(&citizen).await.unwrap().len(), before);
     }
 );
@@ -574,8 +645,14 @@ on_both_databases!(
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 200);
-        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
-        assert!(disposition.contains("filename=\"setup.pdf\""), "{disposition}");
+        let disposition = r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.contains("filename=\"setup.pdf\""),
+            "{disposition}"
+        );
         assert!(!disposition.contains(".exe"), "{disposition}");
     }
 );
@@ -589,8 +666,11 @@ async fn closed_within(
     let started = std::time::Instant::now();
     let mut buf = [0u8; 4096];
     loop {
-        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), stream.read(&mut buf))
-            .await
+        match tokio::time::timeout(
+            limit.saturating_sub(started.elapsed()),
+            stream.read(&mut buf),
+        )
+        .await
         {
             Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
             Ok(Ok(_)) => {}
@@ -616,7 +696,9 @@ on_both_databases!(
         };
         let idle = async {
             let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
             // The answer comes, then the kept-alive connection sits idle until it is closed.
             closed_within(&mut s, limit).await
         };
@@ -630,5 +712,69 @@ on_both_databases!(
         }
         // The server still answers.
         assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    }
+);
+
+/// Runs schemathesis (PyPI) with every check against the OpenAPI document, as the demo
+/// citizen's API token; the run must find no failure.
+async fn schemathesis_finds_nothing(app: TestApp) {
+    let version = std::process::Command::new("schemathesis")
+        .arg("--version")
+        .output();
+    if !version.is_ok_and(|o| o.status.success()) {
+        crate::harness::skip(
+            "schemathesis run",
+            "schemathesis not found (pip install schemathesis)",
+        );
+        return;
+    }
+    let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+    let token = app
+        .store
+        .create_api_token(&citizen, "schemathesis", "")
+        .await
+        .unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/integration/fixtures/schemathesis.toml"
+    );
+    let run = tokio::process::Command::new("schemathesis")
+        .arg("--config-file")
+        .arg(config)
+        .arg("run")
+        .arg(app.url("/api/openapi.json"))
+        .args([
+            "--checks",
+            "all",
+            "--max-examples",
+            "50",
+            "--no-color",
+            "--seed",
+        ])
+        // A fixed seed keeps CI repeatable; set another to explore.
+        .arg(std::env::var("MOTCUA_SCHEMATHESIS_SEED").unwrap_or_else(|_| "20261204".into()))
+        // One worker: Python 3.11's parser is not safe across threads, and hypothesis parses
+        // source while describing strategies (seen as "AST constructor recursion depth mismatch").
+        .args(["--workers", "1", "--report-dir"])
+        .arg(reports.path())
+        .arg("-H")
+        .arg(format!("Authorization: Bearer {token}"))
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "schemathesis found problems:\n{out}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+on_both_databases!(
+    the_openapi_document_holds_under_schemathesis,
+    |app: TestApp| async move {
+        schemathesis_finds_nothing(app).await;
     }
 );

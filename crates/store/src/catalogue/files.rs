@@ -428,7 +428,12 @@ pub fn write_csv(procedures: &[Procedure]) -> Result<Vec<u8>, csv::Error> {
             &json_cell(&p.required_documents),
             &json_cell(&p.form),
         ];
-        w.write_record(record.map(motcua_core::text::csv_cell).iter().map(|c| c.as_ref()))?;
+        w.write_record(
+            record
+                .map(motcua_core::text::csv_cell)
+                .iter()
+                .map(|c| c.as_ref()),
+        )?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
