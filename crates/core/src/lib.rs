@@ -6,6 +6,7 @@ pub mod admin_unit;
 pub mod agency;
 pub mod calendar;
 pub mod catalogue;
+pub mod delivery;
 pub mod dossier;
 pub mod plan;
 pub mod role;

@@ -1,19 +1,75 @@
-//! Outbound gateways. Each gateway delivers one message and says whether a failure is worth
-//! retrying; the outbox worker decides when.
+//! Outbound gateways. Each one sends one message to its provider and says what the provider
+//! answered: accepted (with the provider's id for the message), or a failure that is worth
+//! retrying or not, with the provider's own status kept. The outbox worker (`motcua-delivery`)
+//! decides when to retry.
 
 use lettre::message::header::ContentType;
 use lettre::message::{Body, Mailbox};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+/// What a provider answered to a message it took.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Accepted {
+    /// The provider's id for the message, when it gives one (for receipts and complaints).
+    pub provider_id: Option<String>,
+}
+
 /// Why a delivery failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
-    /// Worth retrying later (the server said 4xx, or could not be reached).
-    #[error("temporary: {0}")]
-    Temporary(String),
-    /// Will never succeed as is (5xx: no such mailbox, refused).
-    #[error("permanent: {0}")]
-    Permanent(String),
+    /// Worth retrying later (the provider said "try later", or could not be reached).
+    #[error("temporary: {message}")]
+    Temporary {
+        /// The provider's own status code, when it answered (an SMTP reply code, a provider
+        /// error code).
+        provider_status: Option<String>,
+        /// What it said.
+        message: String,
+    },
+    /// Will never succeed as is (no such mailbox or subscriber, refused content).
+    #[error("permanent: {message}")]
+    Permanent {
+        /// The provider's own status code, when it answered.
+        provider_status: Option<String>,
+        /// What it said.
+        message: String,
+    },
+}
+
+impl DeliveryError {
+    /// A permanent failure found before any provider was asked (a malformed recipient).
+    pub fn refused_here(message: impl Into<String>) -> DeliveryError {
+        DeliveryError::Permanent {
+            provider_status: None,
+            message: message.into(),
+        }
+    }
+
+    /// Whether trying again can help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, DeliveryError::Permanent { .. })
+    }
+
+    /// The provider's own status code, if it gave one.
+    pub fn provider_status(&self) -> Option<&str> {
+        match self {
+            DeliveryError::Temporary {
+                provider_status, ..
+            }
+            | DeliveryError::Permanent {
+                provider_status, ..
+            } => provider_status.as_deref(),
+        }
+    }
+}
+
+/// A provider that sends one message at a time: SMTP now, SMS brandname and Zalo next.
+pub trait Gateway: Send + Sync + 'static {
+    /// Sends `message`; resolves once the provider accepted or refused it.
+    fn send(
+        &self,
+        message: &Outgoing<'_>,
+    ) -> impl std::future::Future<Output = Result<Accepted, DeliveryError>> + Send;
 }
 
 /// Why the mailer cannot be set up.
@@ -65,12 +121,18 @@ impl SmtpMailer {
             .map_err(|_| MailerError::From(from.to_owned()))?;
         Ok(SmtpMailer { transport, from })
     }
+}
 
-    /// Sends one message.
-    pub async fn send(&self, m: &Outgoing<'_>) -> Result<(), DeliveryError> {
+/// The reply code of an SMTP error, when the server gave one.
+fn smtp_code(e: &lettre::transport::smtp::Error) -> Option<String> {
+    e.status().map(|c| c.to_string())
+}
+
+impl Gateway for SmtpMailer {
+    async fn send(&self, m: &Outgoing<'_>) -> Result<Accepted, DeliveryError> {
         let to =
             m.to.parse::<Mailbox>()
-                .map_err(|e| DeliveryError::Permanent(format!("recipient: {e}")))?;
+                .map_err(|e| DeliveryError::refused_here(format!("recipient: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -79,11 +141,18 @@ impl SmtpMailer {
             .header(ContentType::TEXT_PLAIN)
             // lettre picks the transfer encoding that fits the text (Vietnamese: base64 or QP).
             .body(Body::new(m.body.to_owned()))
-            .map_err(|e| DeliveryError::Permanent(format!("message: {e}")))?;
+            .map_err(|e| DeliveryError::refused_here(format!("message: {e}")))?;
+        // SMTP gives no id of its own for an accepted message: ours is its Message-ID.
         match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(e.to_string())),
-            Err(e) => Err(DeliveryError::Temporary(e.to_string())),
+            Ok(_) => Ok(Accepted::default()),
+            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent {
+                provider_status: smtp_code(&e),
+                message: e.to_string(),
+            }),
+            Err(e) => Err(DeliveryError::Temporary {
+                provider_status: smtp_code(&e),
+                message: e.to_string(),
+            }),
         }
     }
 }

@@ -455,7 +455,7 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
         state = state.with_oidc(o);
     }
     match mailer {
-        Some(m) => state = state.with_mailer(m, motcua_web::outbox::WorkerConfig::default()),
+        Some(m) => state = state.with_mailer(m, motcua_delivery::WorkerConfig::default()),
         None if !settings.demo => tracing::warn!(
             "smtp_url is not set: email (registration and reset codes) waits in the outbox"
         ),

@@ -1,8 +1,9 @@
 //! Accounts in the store: applicants and officials, sessions, one-time codes, API tokens, login
-//! throttling, the notification outbox and the security audit log. Secrets (session ids, tokens,
+//! throttling and the security audit log. Secrets (session ids, tokens,
 //! codes) are stored only as SHA-256 hashes, so a copy of the database opens no account.
 
 use crate::backend::{on_pool, BeginWrite};
+use crate::outbox::enqueue;
 use crate::{Backend, Store, StoreError};
 use motcua_core::Role;
 use rand::RngCore;
@@ -232,25 +233,6 @@ pub struct SecurityEvent {
     pub ip: Option<String>,
     /// Detail (never a secret or personal data).
     pub detail: String,
-}
-
-/// A message waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxMessage {
-    /// Id.
-    pub id: String,
-    /// `email`, `sms`, `inapp`.
-    pub channel: String,
-    /// Address or phone.
-    pub recipient: String,
-    /// Subject.
-    pub subject: String,
-    /// Body.
-    pub body: String,
-    /// Delivery status.
-    pub status: String,
-    /// Written at.
-    pub created_at: OffsetDateTime,
 }
 
 /// An account's email, phone and when each was proven.
@@ -544,34 +526,6 @@ impl Store {
             .bind(kind.unwrap_or_default()).bind(username.unwrap_or_default()).bind(limit).fetch_all(p).await)?)
     }
 
-    /// The newest outbox messages (the demo's dev inbox).
-    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            OffsetDateTime,
-        )> = on_pool!(self.backend(), p => sqlx::query_as(
-            "SELECT id, channel, recipient, subject, body, status, created_at FROM outbox ORDER BY created_at DESC LIMIT $1").bind(limit).fetch_all(p).await)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, channel, recipient, subject, body, status, created_at)| OutboxMessage {
-                    id,
-                    channel,
-                    recipient,
-                    subject,
-                    body,
-                    status,
-                    created_at,
-                },
-            )
-            .collect())
-    }
-
     /// Creates an API token; returns it once (only its hash is kept).
     pub async fn create_api_token(
         &self,
@@ -724,42 +678,6 @@ where
     Ok(())
 }
 
-/// Writes a message to the outbox in the caller's transaction, so it exists exactly when the
-/// change it announces does.
-pub(crate) async fn enqueue<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    recipient: &str,
-    subject: &str,
-    body: &str,
-    key: &str,
-    now: OffsetDateTime,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    let channel = if recipient.contains('@') {
-        "email"
-    } else {
-        "sms"
-    };
-    sqlx::query::<DB>("INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
-        .bind(crate::ids::row_id())
-        .bind(channel)
-        .bind(recipient)
-        .bind(subject)
-        .bind(body)
-        .bind(key)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// How precisely a token's last use is recorded (and how often its use is logged).
 pub const TOKEN_USE_PERIOD: time::Duration = time::Duration::minutes(5);
 
@@ -829,100 +747,5 @@ impl Store {
             Ok::<_, StoreError>(SsoLogin { user_id, username, how })
         })
         .inspect(|_| self.tokens.forget())
-    }
-}
-
-/// A message claimed for delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claimed {
-    /// Id (and idempotency key of the delivery).
-    pub id: String,
-    /// Address or phone.
-    pub recipient: String,
-    /// Subject.
-    pub subject: String,
-    /// Body.
-    pub body: String,
-    /// Attempts including this one.
-    pub attempts: i64,
-}
-
-/// How long a claim lasts: a worker that dies mid-send leaves the message to be claimed again
-/// after this (at-least-once delivery).
-pub const CLAIM_LEASE: Duration = Duration::minutes(5);
-/// After this many attempts a message is given up as a permanent failure.
-pub const MAX_ATTEMPTS: i64 = 10;
-
-impl Store {
-    /// Claims up to `limit` messages of `channel` that are due: new ones, temporary failures whose
-    /// retry time has come, and sends whose lease expired. A claim is a conditional update, so two
-    /// workers (or nodes) never both claim one message.
-    pub async fn claim_outbox(
-        &self,
-        channel: &str,
-        limit: i64,
-    ) -> Result<Vec<Claimed>, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let sql = "SELECT id, status, attempts FROM outbox WHERE channel = $1 \
-                   AND status IN ('created', 'temporary_failure', 'sending') AND next_attempt_at <= $2 \
-                   ORDER BY next_attempt_at LIMIT $3";
-        let due: Vec<(String, String, i64)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(channel).bind(now).bind(limit).fetch_all(p).await)?;
-        let mut claimed = Vec::new();
-        for (id, status, attempts) in due {
-            // The attempt counter is the version: only one claimer can move it from n to n + 1.
-            let won = on_pool!(self.backend(), p => sqlx::query(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1 WHERE id = $2 AND status = $3 AND attempts = $4")
-                .bind(now + CLAIM_LEASE).bind(&id).bind(&status).bind(attempts).execute(p).await.map(|r| r.rows_affected()))?;
-            if won == 1 {
-                let row: (String, String, String, String, i64) = on_pool!(self.backend(), p => sqlx::query_as(
-                    "SELECT id, recipient, subject, body, attempts FROM outbox WHERE id = $1").bind(&id).fetch_one(p).await)?;
-                claimed.push(Claimed {
-                    id: row.0,
-                    recipient: row.1,
-                    subject: row.2,
-                    body: row.3,
-                    attempts: row.4,
-                });
-            }
-        }
-        Ok(claimed)
-    }
-
-    /// Records a delivery.
-    pub async fn outbox_delivered(&self, id: &str) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("UPDATE outbox SET status = 'delivered', delivered_at = $1, last_error = NULL WHERE id = $2")
-            .bind(OffsetDateTime::now_utc()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Records a failed attempt: retried after `retry_in` unless `permanent` or out of attempts.
-    pub async fn outbox_failed(
-        &self,
-        id: &str,
-        attempts: i64,
-        permanent: bool,
-        error: &str,
-        retry_in: Duration,
-    ) -> Result<(), StoreError> {
-        let give_up = permanent || attempts >= MAX_ATTEMPTS;
-        let status = if give_up {
-            "permanent_failure"
-        } else {
-            "temporary_failure"
-        };
-        let error: String = error.chars().take(500).collect();
-        on_pool!(self.backend(), p => sqlx::query("UPDATE outbox SET status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-            .bind(status).bind(&error).bind(OffsetDateTime::now_utc() + retry_in).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Status, attempts and last error of a message (for tests and operators).
-    pub async fn outbox_status(
-        &self,
-        id: &str,
-    ) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT status, attempts, last_error FROM outbox WHERE id = $1").bind(id).fetch_optional(p).await)?,
-        )
     }
 }

@@ -4,9 +4,10 @@
 //! sequence. Rules come from `motcua_core::dossier`: the store re-checks them inside the
 //! transaction against the row it locked, so two officers acting at once cannot both win.
 
-use crate::accounts::{enqueue, Account};
+use crate::accounts::Account;
 use crate::backend::{on_pool, BeginWrite};
 use crate::blobs::{BlobStore, Staged};
+use crate::outbox::enqueue;
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{Deadline, OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
 use motcua_core::dossier::{

@@ -411,7 +411,7 @@ async fn write_one_sqlite(
             .bind(notice.body.as_str());
     }
     if let Some((to, key)) = &notice.recipient {
-        let channel = if to.contains('@') { "email" } else { "sms" };
+        let channel = motcua_core::delivery::DeliveryChannel::for_address(to).as_str();
         q = q
             .bind(crate::ids::row_id())
             .bind(channel)
@@ -530,7 +530,7 @@ impl PgRows {
             ));
         }
         if let Some((to, key)) = &notice.recipient {
-            let channel = if to.contains('@') { "email" } else { "sms" };
+            let channel = motcua_core::delivery::DeliveryChannel::for_address(to).as_str();
             self.outbox.push(format!(
                 "({}, {}, {}, {title}, {body}, {}, {now}, {now})",
                 p.bind(crate::ids::row_id())?,

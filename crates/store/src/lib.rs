@@ -16,6 +16,7 @@ mod filing;
 mod ids;
 mod limits;
 mod lock;
+pub mod outbox;
 pub mod packs;
 pub mod password;
 pub mod plans;

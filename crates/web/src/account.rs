@@ -1125,7 +1125,7 @@ async fn revoke_token(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebE
 #[template(path = "inbox.html")]
 struct InboxPage {
     layout: crate::views::Layout,
-    messages: Vec<motcua_store::accounts::OutboxMessage>,
+    messages: Vec<motcua_store::outbox::OutboxMessage>,
 }
 
 async fn inbox(ctx: Ctx) -> Result<Html<String>, WebError> {

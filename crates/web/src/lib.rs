@@ -19,7 +19,6 @@ mod metrics;
 mod observe;
 mod office;
 pub mod oidc;
-pub mod outbox;
 mod plan_edit;
 mod plan_followup;
 mod plans;
@@ -99,7 +98,10 @@ pub struct AppState {
     /// The single sign-on provider, when configured.
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The email gateway and worker pacing, when SMTP is configured.
-    pub mailer: Option<(Arc<motcua_gateways::SmtpMailer>, outbox::WorkerConfig)>,
+    pub mailer: Option<(
+        Arc<motcua_gateways::SmtpMailer>,
+        motcua_delivery::WorkerConfig,
+    )>,
     metrics: Arc<Metrics>,
 }
 
@@ -114,7 +116,7 @@ impl AppState {
     pub fn with_mailer(
         mut self,
         mailer: motcua_gateways::SmtpMailer,
-        config: outbox::WorkerConfig,
+        config: motcua_delivery::WorkerConfig,
     ) -> Self {
         self.mailer = Some((Arc::new(mailer), config));
         self
@@ -222,8 +224,9 @@ pub async fn serve(
     let _sweeper = AbortOnDrop(spawn_sweeper(state.store.clone()));
     let _reminders = AbortOnDrop(spawn_plan_reminders(state.store.clone()));
     let _mail_worker = state.mailer.clone().map(|(mailer, config)| {
-        AbortOnDrop(outbox::spawn_email_worker(
+        AbortOnDrop(motcua_delivery::spawn_worker(
             state.store.clone(),
+            motcua_core::delivery::DeliveryChannel::Email,
             mailer,
             config,
         ))

@@ -188,7 +188,7 @@ impl TestApp {
             let mailer =
                 motcua_gateways::SmtpMailer::new(&url, "Cổng Dịch vụ công <no-reply@langson.test>")
                     .unwrap();
-            let pace = motcua_web::outbox::WorkerConfig {
+            let pace = motcua_delivery::WorkerConfig {
                 poll: std::time::Duration::from_millis(50),
                 backoff: std::time::Duration::from_millis(100),
             };

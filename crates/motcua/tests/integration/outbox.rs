@@ -2,6 +2,7 @@
 //! what it receives and can be told to answer 451 (try later) or 550 (no such mailbox).
 
 use crate::harness::{Db, Session, TestApp};
+use motcua_store::outbox::{Delivery, OutboxStatus};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -175,7 +176,7 @@ async fn register(app: &TestApp, email: &str) {
     assert_eq!(status, 303, "registration of {email}");
 }
 
-async fn outbox_row(app: &TestApp, email: &str) -> (String, i64, Option<String>) {
+async fn outbox_row(app: &TestApp, email: &str) -> Delivery {
     let id = app
         .store
         .outbox(50)
@@ -221,14 +222,15 @@ async fn a_registration_code_arrives_by_email_and_verifies_the_account(db: Db) {
     assert_eq!(location.as_deref(), Some("/login?msg=verified"));
     Session::login(&app, "thu.hoang@example.vn", "Thác Bản Giốc 2026").await;
     for _ in 0..100 {
-        if outbox_row(&app, "thu.hoang@example.vn").await.0 == "delivered" {
+        if outbox_row(&app, "thu.hoang@example.vn").await.status == OutboxStatus::Delivered {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let row = outbox_row(&app, "thu.hoang@example.vn").await;
     assert_eq!(
-        outbox_row(&app, "thu.hoang@example.vn").await,
-        ("delivered".into(), 1, None)
+        (row.status, row.attempts, row.last_error),
+        (OutboxStatus::Delivered, 1, None)
     );
 }
 
@@ -258,28 +260,33 @@ async fn temporary_failures_are_retried_and_permanent_ones_given_up(db: Db) {
     register(&app, "retry@example.vn").await;
     register(&app, "nobody@example.vn").await;
     smtp.wait_for("retry@example.vn").await;
-    let mut last = (String::new(), 0, None);
+    let mut last = outbox_row(&app, "nobody@example.vn").await;
     for _ in 0..100 {
         last = outbox_row(&app, "nobody@example.vn").await;
-        if last.0 == "permanent_failure"
-            && outbox_row(&app, "retry@example.vn").await.0 == "delivered"
+        if last.status == OutboxStatus::PermanentFailure
+            && outbox_row(&app, "retry@example.vn").await.status == OutboxStatus::Delivered
         {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (status, attempts, error) = outbox_row(&app, "retry@example.vn").await;
+    let retried = outbox_row(&app, "retry@example.vn").await;
     assert_eq!(
-        (status.as_str(), attempts, error),
-        ("delivered", 3, None),
+        (retried.status, retried.attempts, retried.last_error),
+        (OutboxStatus::Delivered, 3, None),
         "two 451 answers, then delivered"
     );
     assert_eq!(
-        (last.0.as_str(), last.1),
-        ("permanent_failure", 1),
+        (last.status, last.attempts),
+        (OutboxStatus::PermanentFailure, 1),
         "550 is not retried"
     );
-    assert!(last.2.unwrap_or_default().contains("550"));
+    assert!(last.last_error.unwrap_or_default().contains("550"));
+    assert_eq!(
+        last.provider_ref.as_deref(),
+        Some("550"),
+        "the server's own code is kept"
+    );
     assert!(smtp
         .received
         .lock()

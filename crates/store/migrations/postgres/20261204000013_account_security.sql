@@ -21,3 +21,6 @@ CREATE TABLE quotas (
     version        BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX quotas_window ON quotas (window_ends_at);
+
+-- The provider's id of an accepted message, or its own status code of the last refusal.
+ALTER TABLE outbox ADD COLUMN provider_ref TEXT;

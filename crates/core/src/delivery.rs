@@ -1,0 +1,90 @@
+//! How a message reaches a person (kênh gửi thông báo). Not to be confused with how a dossier
+//! arrived (`dossier::Channel`, the intake channel: online, at the counter, by post) nor with the
+//! plan's outreach channels (portal, newspaper, leaflets, …).
+
+use crate::accounts::normalise_email;
+
+/// A delivery channel: one way one message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryChannel {
+    /// Email over SMTP.
+    Email,
+    /// SMS through a brandname gateway.
+    Sms,
+    /// Zalo (ZNS template messages or the official account).
+    Zalo,
+    /// The portal's own inbox.
+    InApp,
+}
+
+impl DeliveryChannel {
+    /// Every channel.
+    pub const ALL: [DeliveryChannel; 4] = [
+        DeliveryChannel::Email,
+        DeliveryChannel::Sms,
+        DeliveryChannel::Zalo,
+        DeliveryChannel::InApp,
+    ];
+
+    /// Database and API identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Email => "email",
+            DeliveryChannel::Sms => "sms",
+            DeliveryChannel::Zalo => "zalo",
+            DeliveryChannel::InApp => "inapp",
+        }
+    }
+
+    /// Reads an identifier as stored.
+    pub fn parse(s: &str) -> Option<DeliveryChannel> {
+        DeliveryChannel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The name on pages.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            DeliveryChannel::Email => "Thư điện tử",
+            DeliveryChannel::Sms => "Tin nhắn SMS",
+            DeliveryChannel::Zalo => "Zalo",
+            DeliveryChannel::InApp => "Thông báo trên Cổng",
+        }
+    }
+
+    /// The channel an address is reached by when nothing else is known of the person: an email
+    /// address by email, anything else (a phone number, as the product stores it) by SMS. This is
+    /// the one place that tells them apart.
+    pub fn for_address(address: &str) -> DeliveryChannel {
+        if normalise_email(address).is_ok() {
+            DeliveryChannel::Email
+        } else {
+            DeliveryChannel::Sms
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_reached_by_email_or_sms_and_names_read_back() {
+        assert_eq!(
+            DeliveryChannel::for_address("an@langson.gov.vn"),
+            DeliveryChannel::Email
+        );
+        assert_eq!(
+            DeliveryChannel::for_address("0915000001"),
+            DeliveryChannel::Sms
+        );
+        assert_eq!(
+            DeliveryChannel::for_address("+84915000001"),
+            DeliveryChannel::Sms
+        );
+        for c in DeliveryChannel::ALL {
+            assert_eq!(DeliveryChannel::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(DeliveryChannel::parse("fax"), None);
+    }
+}
