@@ -17,7 +17,7 @@
 //! 68–79 % and 54–67 % without a journal, and 96–102 % and 80–87 % with `TMPDIR` on a journalled
 //! ext4 (a loop-mounted file on the same disk; PostgreSQL's own files stay where they are). Runs
 //! back to back drift: each run deletes its files at the end, and there the SQLite baseline fell
-//! by 5–10 % a run (1 860/s, then 1 745, 1 716, 1 611; see ARCHITECTURE.md, `bench/`), so the
+//! by 5–10 % a run (1 860/s, then 1 745, 1 716, 1 611; see docs/performance.md, the benchmarks' own baseline), so the
 //! first run on a quiet machine is the fairest.
 
 use motcua_store::{Backend, Store, StoreConfig};

@@ -450,7 +450,7 @@ impl FsBlobStore {
 /// next write takes, still warm. Left cached, every write takes fresh pages, and on a virtual
 /// machine a page first touched (or handed back to the host) costs more than copying the bytes
 /// into it: under a stream of filings that copy fell from 15 % of the machine's CPU samples to
-/// 2 % (see ARCHITECTURE.md, Packs). It is only advice: a kernel that ignores it loses nothing
+/// 2 % (see docs/performance.md, Files and packs). It is only advice: a kernel that ignores it loses nothing
 /// but that saving, so its error is not the caller's.
 pub(crate) fn release_cache(file: &File, start: u64, len: u64) {
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
