@@ -47,6 +47,32 @@ async fn version(app: &TestApp, id: &str) -> String {
         .to_string()
 }
 
+/// Reception receives dossier `id`, giving the 20 working days the procedure does not publish;
+/// returns the month of reception in Vietnam's time (the ledger's month for it).
+pub async fn receive(app: &TestApp, desk: &Session, id: &str) -> motcua_core::plan::Month {
+    let v = version(app, id).await;
+    let (status, body, _) = desk
+        .post(
+            &format!("/office/dossiers/{id}/receive"),
+            &[("version", &v), ("time_limit", "20 ngày làm việc")],
+        )
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let received = app
+        .store
+        .dossier(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .received_at
+        .unwrap();
+    motcua_core::plan::Month::of(
+        received
+            .to_offset(motcua_core::calendar::deadline::VIETNAM)
+            .date(),
+    )
+}
+
 /// Posts an action with the dossier's current version; returns (status, body, location).
 async fn act(
     app: &TestApp,
@@ -72,14 +98,7 @@ on_both_databases!(
         let (id, code) = submit_to(&app, &citizen, PROCEDURE).await;
 
         // Reception receives it, giving the processing time the procedure does not publish.
-        let v = version(&app, &id).await;
-        let (status, body, _) = desk
-            .post(
-                &format!("/office/dossiers/{id}/receive"),
-                &[("version", &v), ("time_limit", "20 ngày làm việc")],
-            )
-            .await;
-        assert_eq!(status, 303, "{body}");
+        let month = receive(&app, &desk, &id).await;
         let d = app.store.dossier(&id).await.unwrap().unwrap();
         assert_eq!(d.status, Status::Received);
         assert_eq!(d.workflow.as_ref(), Some(&Workflow::default()));
@@ -362,19 +381,6 @@ on_both_databases!(
         }
         // The month is named: by default the ledger shows the current month in Vietnam's time,
         // which is the next one if the run straddles local midnight at a month's end.
-        let received = app
-            .store
-            .dossier(&id)
-            .await
-            .unwrap()
-            .unwrap()
-            .received_at
-            .unwrap();
-        let month = motcua_core::plan::Month::of(
-            received
-                .to_offset(motcua_core::calendar::deadline::VIETNAM)
-                .date(),
-        );
         let (status, kind, csv) =
             get_bytes(&desk, &format!("/office/ledger?format=csv&from={month}")).await;
         assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));

@@ -23,6 +23,26 @@ async fn messages_to(app: &TestApp, recipient: &str) -> usize {
     messages.iter().filter(|m| m.recipient == recipient).count()
 }
 
+/// The password the registrations of these tests choose.
+const PASSWORD: &str = "Mẫu Sơn mây trắng 2026";
+
+/// Registers an account of `kind` through the page.
+async fn register(s: &Session, kind: &str, name: &str, contact: &str) -> (u16, String) {
+    let (status, html, _) = s
+        .post(
+            "/register",
+            &[
+                ("kind", kind),
+                ("display_name", name),
+                ("contact", contact),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ],
+        )
+        .await;
+    (status, html)
+}
+
 /// A wrong code for `code`: the next one, modulo a million.
 fn wrong(code: &str) -> String {
     format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
@@ -102,18 +122,7 @@ on_both_databases!(
         // A lock set by wrong passwords stays after a reset, and the log says so.
         let o = Session::new(&app);
         let email = "lienhe@xulang.test";
-        let password = "Mẫu Sơn mây trắng 2026";
-        o.post(
-            "/register",
-            &[
-                ("kind", "organisation"),
-                ("display_name", "Công ty TNHH Mẫu Sơn"),
-                ("contact", email),
-                ("password", password),
-                ("password2", password),
-            ],
-        )
-        .await;
+        register(&o, "organisation", "Công ty TNHH Mẫu Sơn", email).await;
         let code = last_code(&app, email).await.expect("a verification code");
         let (_, _, location) = o
             .post("/register/verify", &[("contact", email), ("code", &code)])
@@ -158,18 +167,7 @@ on_both_databases!(
     codes_to_one_recipient_and_from_one_address_are_capped_and_counted,
     |app: TestApp| async move {
         let s = Session::new(&app);
-        let (status, _, _) = s
-            .post(
-                "/register",
-                &[
-                    ("kind", "citizen"),
-                    ("display_name", "Hoàng Văn Nam"),
-                    ("contact", "0912345678"),
-                    ("password", "Mẫu Sơn mây trắng 2026"),
-                    ("password2", "Mẫu Sơn mây trắng 2026"),
-                ],
-            )
-            .await;
+        let (status, _) = register(&s, "citizen", "Hoàng Văn Nam", "0912345678").await;
         assert_eq!(status, 303);
         for _ in 0..2 {
             let (status, _, _) = s
@@ -355,26 +353,14 @@ on_both_databases!(
             .await;
         assert_eq!(status, 400);
         assert!(html.contains("ký tự không hợp lệ"), "{html}");
-        let register = |name: &'static str, contact: &'static str| {
+        let citizen = |name: &'static str| {
             let s = Session::new(&app);
-            async move {
-                s.post(
-                    "/register",
-                    &[
-                        ("kind", "citizen"),
-                        ("display_name", name),
-                        ("contact", contact),
-                        ("password", "Mẫu Sơn mây trắng 2026"),
-                        ("password2", "Mẫu Sơn mây trắng 2026"),
-                    ],
-                )
-                .await
-            }
+            async move { register(&s, "citizen", name, "0912345678").await }
         };
-        let (status, _, _) = register("Hoàng\0Văn Nam", "0912345678").await;
+        let (status, _) = citizen("Hoàng\0Văn Nam").await;
         assert_eq!(status, 400);
         // Other control characters in a one-line field: the page says what is wrong.
-        let (status, html, _) = register("Hoàng\u{1b}Văn Nam", "0912345678").await;
+        let (status, html) = citizen("Hoàng\u{1b}Văn Nam").await;
         assert_eq!(status, 422);
         assert!(html.contains("không chứa ký tự điều khiển"), "{html}");
         assert!(app
