@@ -56,34 +56,19 @@ pub struct WorkflowVersion {
 /// The capacities in which `account` may act on `d`, given the agencies with an open request
 /// for this dossier. Empty: the account has nothing to do with it (the pages answer 404).
 pub fn capacities(account: &Account, d: &Dossier, pending_agencies: &[String]) -> Vec<Actor> {
-    let mut out = Vec::new();
-    if d.applicant_id.as_deref() == Some(account.id.as_str()) {
-        out.push(Actor::Applicant);
-    }
-    let at = |role: Role, agency: Option<&str>| {
-        agency.is_some_and(|a| {
-            account
-                .roles
-                .iter()
-                .any(|(r, ag)| *r == role && ag.as_deref() == Some(a))
-        })
+    let party = motcua_core::dossier::Party {
+        id: &account.id,
+        roles: &account.roles,
     };
-    if at(Role::Reception, d.desk_code.as_deref()) {
-        out.push(Actor::Reception);
-    }
-    if at(Role::Specialist, Some(&d.agency_code)) {
-        out.push(Actor::Specialist);
-    }
-    if at(Role::Leader, Some(&d.agency_code)) {
-        out.push(Actor::Leader);
-    }
-    if pending_agencies
-        .iter()
-        .any(|a| at(Role::Specialist, Some(a)) || at(Role::Leader, Some(a)))
-    {
-        out.push(Actor::Consulted);
-    }
-    out
+    let holders = motcua_core::dossier::Holders {
+        applicant_id: d.applicant_id.as_deref(),
+        desk_code: d.desk_code.as_deref(),
+        agency_code: &d.agency_code,
+        status: d.status,
+        asked: pending_agencies,
+        pending: pending_agencies,
+    };
+    motcua_core::dossier::standing::capacities(party, holders)
 }
 
 /// The capacity to take `action` in, among those the account has: the first the rules accept

@@ -974,9 +974,7 @@ async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<Dossier
         .await
         .map_err(store_failed)?
         .ok_or_else(not_found)?;
-    if d.applicant_id.as_deref() != Some(user.account.id.as_str()) {
-        return Err(not_found());
-    }
+    crate::dossier_files::own(user, &d).map_err(|_| not_found())?;
     Ok(d)
 }
 

@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::extract::multipart::{Field, Multipart};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use motcua_core::accounts::Permission;
 use motcua_core::dossier::{FileError, FileKind};
 use motcua_store::blobs::{Staged, Staging};
 use motcua_store::dossiers::{Attachment, Dossier};
@@ -18,42 +17,45 @@ use std::collections::BTreeMap;
 /// Largest chunk of a resumable upload.
 pub(crate) const MAX_CHUNK: usize = 8 << 20;
 
-/// How the caller stands to a dossier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Viewer {
-    /// The person who filed it.
-    Applicant,
-    /// A reception officer of the desk that receives it.
-    Desk,
-    /// An official of the deciding agency or the desk, without reception rights.
-    Official,
+/// How the caller stands to a dossier (decided by the core, [`motcua_core::dossier::standing`]).
+pub(crate) use motcua_core::dossier::View as Viewer;
+
+/// The caller, as the core's standing rules see it.
+pub(crate) fn party(user: &CurrentUser) -> motcua_core::dossier::Party<'_> {
+    motcua_core::dossier::Party {
+        id: &user.account.id,
+        roles: &user.account.roles,
+    }
 }
 
-/// The caller's standing, or `None`: the dossier then does not exist for them.
+/// What of `d` decides who stands to it, with the agencies asked for an opinion so far.
+pub(crate) fn holders<'a>(
+    d: &'a Dossier,
+    asked: &'a [String],
+    pending: &'a [String],
+) -> motcua_core::dossier::Holders<'a> {
+    motcua_core::dossier::Holders {
+        applicant_id: d.applicant_id.as_deref(),
+        desk_code: d.desk_code.as_deref(),
+        agency_code: &d.agency_code,
+        status: d.status,
+        asked,
+        pending,
+    }
+}
+
+/// The caller's standing from its roles alone (without the agencies asked for an opinion), or
+/// `None`.
 pub(crate) fn viewer(user: &CurrentUser, d: &Dossier) -> Option<Viewer> {
-    let a = &user.account;
-    if d.applicant_id.as_deref() == Some(a.id.as_str()) {
-        return Some(Viewer::Applicant);
+    motcua_core::dossier::standing::view(party(user), holders(d, &[], &[]))
+}
+
+/// Whether the caller filed `d`; anyone else is told it does not exist.
+pub(crate) fn own(user: &CurrentUser, d: &Dossier) -> Result<(), WebError> {
+    match viewer(user, d) {
+        Some(Viewer::Applicant) => Ok(()),
+        _ => Err(WebError::NotFound),
     }
-    let in_scope = |agency: &Option<String>| {
-        agency.as_deref().is_some_and(|code| {
-            Some(code) == d.desk_code.as_deref() || code == d.agency_code.as_str()
-        })
-    };
-    if a.roles.iter().any(|(r, ag)| {
-        r.allows(Permission::ReceiveDossiers)
-            && ag.as_deref().is_some()
-            && ag.as_deref() == d.desk_code.as_deref()
-    }) {
-        return Some(Viewer::Desk);
-    }
-    let official = a.roles.iter().any(|(r, ag)| {
-        (r.allows(Permission::ReceiveDossiers)
-            || r.allows(Permission::ExamineDossiers)
-            || r.allows(Permission::ApproveDossiers))
-            && in_scope(ag)
-    });
-    (official && d.status != motcua_core::dossier::Status::Draft).then_some(Viewer::Official)
 }
 
 /// Loads a dossier the caller may see; anything else is "not found".
@@ -74,17 +76,21 @@ pub(crate) async fn standing(
     user: &CurrentUser,
     d: &Dossier,
 ) -> Result<Option<Viewer>, WebError> {
+    // Most callers stand by their roles alone: the consultations are read only when needed.
     if let Some(v) = viewer(user, d) {
         return Ok(Some(v));
     }
-    let asked = state.store.consultations(&d.id).await?;
-    let consulted = user.account.roles.iter().any(|(r, ag)| {
-        r.allows(Permission::ExamineDossiers)
-            && asked
-                .iter()
-                .any(|c| ag.as_deref() == Some(c.agency_code.as_str()))
-    });
-    Ok(consulted.then_some(Viewer::Official))
+    let asked: Vec<String> = state
+        .store
+        .consultations(&d.id)
+        .await?
+        .into_iter()
+        .map(|c| c.agency_code)
+        .collect();
+    Ok(motcua_core::dossier::standing::view(
+        party(user),
+        holders(d, &asked, &[]),
+    ))
 }
 
 /// A file that arrived in a form, before or after its checks.

@@ -4,7 +4,7 @@
 //! lookup by code and the last four digits of the applicant's phone.
 
 use crate::auth::CurrentUser;
-use crate::dossier_files::{self, load, Viewer};
+use crate::dossier_files::{self, load, own, Viewer};
 use crate::routes::{get, needs, post, upload, RouteDef, PUBLIC};
 use crate::views::{time_vi, Ctx, Layout};
 use crate::{AppState, WebError};
@@ -182,14 +182,6 @@ async fn procedure_of(state: &AppState, d: &Dossier) -> Result<Procedure, WebErr
         .procedure_version(&d.procedure_id, d.procedure_version)
         .await?
         .ok_or_else(|| WebError::Internal(format!("procedure version of dossier {} missing", d.id)))
-}
-
-fn own(user: &CurrentUser, d: &Dossier) -> Result<(), WebError> {
-    if d.applicant_id.as_deref() == Some(user.account.id.as_str()) {
-        Ok(())
-    } else {
-        Err(WebError::NotFound)
-    }
 }
 
 async fn apply(
