@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         SearchResponse,
         ProcedureSummary,
         TextSegment,
-        ApiError,
+        ErrorEnvelope,
         ApiErrorBody,
         Me,
         crate::api_dossiers::NewUpload,
@@ -71,13 +71,14 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// An error: a stable machine code and an English message.
+/// The body of every refusal of the API: a stable machine code and an English message.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ApiError {
+#[schema(as = ApiError)]
+pub struct ErrorEnvelope {
     error: ApiErrorBody,
 }
 
-/// The body of an [`ApiError`].
+/// The body of an [`ErrorEnvelope`].
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiErrorBody {
     /// Stable code, e.g. `invalid_parameter`, `not_found`, `invalid_form`.
@@ -92,59 +93,184 @@ pub struct ApiErrorBody {
     fields: Option<Vec<crate::api_dossiers::FieldProblem>>,
 }
 
-/// A refused form (`invalid_form`, 422) listing every problem.
-pub(crate) fn form_error(
-    message: String,
-    fields: Vec<crate::api_dossiers::FieldProblem>,
-) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(ApiError {
-            error: ApiErrorBody {
-                code: "invalid_form",
-                message,
-                parameter: None,
-                fields: Some(fields),
-            },
-        }),
-    )
-        .into_response()
+/// A stable code, what is wrong in English, and the parameter at fault if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// Stable code.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// The parameter at fault.
+    pub parameter: Option<String>,
+}
+
+/// Why the API refused a request. Each variant is one kind of answer, with its HTTP status; the
+/// body is always an [`ErrorEnvelope`].
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// Malformed: bad JSON, parameter, header or path, or a NUL or control character (400).
+    #[error("{}", .0.message)]
+    BadRequest(Problem),
+    /// No valid bearer token (401).
+    #[error("{}", .0.message)]
+    Unauthenticated(Problem),
+    /// The token's account may not do this (403).
+    #[error("{}", .0.message)]
+    Forbidden(Problem),
+    /// Nothing at this address for this account (404).
+    #[error("{}", .0.message)]
+    NotFound(Problem),
+    /// The object's state does not allow it, or changed meanwhile (409).
+    #[error("{}", .0.message)]
+    Conflict(Problem),
+    /// Too large (413).
+    #[error("{}", .0.message)]
+    TooLarge(Problem),
+    /// A body in a type this operation does not take (415).
+    #[error("{}", .0.message)]
+    UnsupportedMediaType(Problem),
+    /// Well-formed but refused for what it says (422).
+    #[error("{}", .0.message)]
+    Unprocessable(Problem),
+    /// A file refused by the upload rules (413 or 422).
+    #[error(transparent)]
+    File(#[from] motcua_core::dossier::FileError),
+    /// A form with problems, every one listed (422).
+    #[error("{} problem(s) in the dossier; nothing was submitted", .0.len())]
+    Form(Vec<crate::api_dossiers::FieldProblem>),
+    /// Too many attempts (429).
+    #[error("{}", .0.message)]
+    TooManyRequests(Problem),
+    /// Our failure, logged where it happened; the caller is told to try again (500).
+    #[error("the request could not be completed; try again later")]
+    Internal,
+}
+
+impl ApiError {
+    /// The answer's status.
+    pub fn status(&self) -> StatusCode {
+        use motcua_core::dossier::FileError;
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_)
+            | ApiError::File(FileError::TooLarge { .. } | FileError::DossierFull { .. }) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) | ApiError::File(_) | ApiError::Form(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body's fields.
+    fn body(self) -> ApiErrorBody {
+        let message = self.to_string();
+        let (code, parameter, fields) = match self {
+            ApiError::BadRequest(p)
+            | ApiError::Unauthenticated(p)
+            | ApiError::Forbidden(p)
+            | ApiError::NotFound(p)
+            | ApiError::Conflict(p)
+            | ApiError::TooLarge(p)
+            | ApiError::UnsupportedMediaType(p)
+            | ApiError::Unprocessable(p)
+            | ApiError::TooManyRequests(p) => (p.code, p.parameter, None),
+            ApiError::File(e) => (e.code(), Some("file".to_owned()), None),
+            ApiError::Form(fields) => ("invalid_form", None, Some(fields)),
+            ApiError::Internal => ("internal", None, None),
+        };
+        ApiErrorBody {
+            code,
+            message,
+            parameter,
+            fields,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        (status, Json(ErrorEnvelope { error: self.body() })).into_response()
+    }
+}
+
+macro_rules! refusals {
+    ($($(#[$doc:meta])* $name:ident => $variant:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub(crate) fn $name(code: &'static str, message: String, parameter: Option<&str>) -> ApiError {
+                ApiError::$variant(problem(code, message, parameter))
+            }
+        )*
+    };
+}
+
+refusals! {
+    /// 400: malformed.
+    bad_request => BadRequest,
+    /// 401: no valid token.
+    unauthenticated => Unauthenticated,
+    /// 403: not allowed for this account.
+    forbidden => Forbidden,
+    /// 404: nothing here for this account.
+    missing => NotFound,
+    /// 409: the object's state does not allow it.
+    conflict => Conflict,
+    /// 413: too large.
+    too_large => TooLarge,
+    /// 415: a body type this operation does not take.
+    unsupported_media_type => UnsupportedMediaType,
+    /// 422: refused for what it says.
+    unprocessable => Unprocessable,
+    /// 429: too many attempts.
+    too_many => TooManyRequests,
+}
+
+/// A problem to refuse with: `code`, `message`, and the parameter at fault.
+pub(crate) fn problem(code: &'static str, message: String, parameter: Option<&str>) -> Problem {
+    Problem {
+        code,
+        message,
+        parameter: parameter.map(str::to_owned),
+    }
 }
 
 /// JSON body, path and query extractors of the API whose refusals are [`ApiError`]s like every
 /// other answer of the API (axum's own answer in plain text).
 pub(crate) mod extract {
-    use super::error;
+    use super::ApiError;
     use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
     use axum::extract::{FromRequest, FromRequestParts, Request};
     use axum::http::request::Parts;
-    use axum::http::StatusCode;
-    use axum::response::Response;
     use serde::de::DeserializeOwned;
 
     /// A JSON body.
     pub(crate) struct Json<T>(pub T);
 
     impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
-        type Rejection = Response;
+        type Rejection = ApiError;
 
-        async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
             match axum::Json::<T>::from_request(req, state).await {
                 Ok(axum::Json(v)) => Ok(Json(v)),
                 Err(e) => Err(match &e {
-                    JsonRejection::MissingJsonContentType(_) => error(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    JsonRejection::MissingJsonContentType(_) => crate::api::unsupported_media_type(
                         "unsupported_media_type",
                         "the body must be JSON (Content-Type: application/json)".into(),
                         None,
                     ),
-                    JsonRejection::JsonDataError(_) => error(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_json",
-                        e.body_text(),
-                        None,
-                    ),
-                    _ => error(StatusCode::BAD_REQUEST, "invalid_json", e.body_text(), None),
+                    JsonRejection::JsonDataError(_) => {
+                        crate::api::unprocessable("invalid_json", e.body_text(), None)
+                    }
+                    _ => crate::api::bad_request("invalid_json", e.body_text(), None),
                 }),
             }
         }
@@ -154,14 +280,14 @@ pub(crate) mod extract {
     pub(crate) struct Path<T>(pub T);
 
     impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
-        type Rejection = Response;
+        type Rejection = ApiError;
 
-        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
             axum::extract::Path::<T>::from_request_parts(parts, state)
                 .await
                 .map(|axum::extract::Path(v)| Path(v))
                 .map_err(|e: PathRejection| {
-                    error(StatusCode::BAD_REQUEST, "invalid_path", e.body_text(), None)
+                    crate::api::bad_request("invalid_path", e.body_text(), None)
                 })
         }
     }
@@ -170,62 +296,22 @@ pub(crate) mod extract {
     pub(crate) struct Query<T>(pub T);
 
     impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
-        type Rejection = Response;
+        type Rejection = ApiError;
 
-        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
             axum::extract::Query::<T>::from_request_parts(parts, state)
                 .await
                 .map(|axum::extract::Query(v)| Query(v))
                 .map_err(|e: QueryRejection| {
-                    error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_parameter",
-                        e.body_text(),
-                        None,
-                    )
+                    crate::api::bad_request("invalid_parameter", e.body_text(), None)
                 })
         }
     }
 }
 
-pub(crate) fn error(
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    parameter: Option<&'static str>,
-) -> Response {
-    error_owned(status, code, message, parameter.map(str::to_owned))
-}
-
-/// [`error`] naming a parameter known only at run time (a form field, a query parameter).
-pub(crate) fn error_owned(
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    parameter: Option<String>,
-) -> Response {
-    (
-        status,
-        Json(ApiError {
-            error: ApiErrorBody {
-                code,
-                message,
-                parameter,
-                fields: None,
-            },
-        }),
-    )
-        .into_response()
-}
-
-impl From<ParamError> for Response {
-    fn from(e: ParamError) -> Response {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            e.message_en,
-            Some(e.parameter),
-        )
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> ApiError {
+        bad_request("invalid_parameter", e.message_en, Some(e.parameter))
     }
 }
 
@@ -286,7 +372,7 @@ pub struct SearchResponse {
     params(SearchParams),
     responses(
         (status = 200, description = "One page of results", body = SearchResponse),
-        (status = 400, description = "A parameter is not valid", body = ApiError)
+        (status = 400, description = "A parameter is not valid", body = ErrorEnvelope)
     ),
     tag = "catalogue"
 )]
@@ -297,7 +383,7 @@ async fn search_procedures(
 ) -> Response {
     let request = match params.validate() {
         Ok(r) => r,
-        Err(e) => return e.into(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let index = state.catalogue.get();
     let key = raw.unwrap_or_default();
@@ -351,12 +437,10 @@ async fn search_procedures(
                 .keep_answer(index.revision, &key, body.clone());
             (json, body).into_response()
         }
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("the answer could not be written: {e}"),
-            None,
-        ),
+        Err(e) => {
+            tracing::error!(error = %e, "search answer could not be written");
+            ApiError::Internal.into_response()
+        }
     }
 }
 
@@ -379,8 +463,8 @@ struct ProcedurePath {
     params(ProcedurePath),
     responses(
         (status = 200, description = "The procedure", body = serde_json::Value),
-        (status = 400, description = "A NUL or control character in the path", body = ApiError),
-        (status = 404, description = "No such procedure at that agency", body = ApiError)
+        (status = 400, description = "A NUL or control character in the path", body = ErrorEnvelope),
+        (status = 404, description = "No such procedure at that agency", body = ErrorEnvelope)
     ),
     tag = "catalogue"
 )]
@@ -406,12 +490,12 @@ async fn get_procedure(
             }
             Json(body).into_response()
         }
-        None => error(
-            StatusCode::NOT_FOUND,
+        None => crate::api::missing(
             "not_found",
             format!("no procedure {code} at agency {agency}"),
             None,
-        ),
+        )
+        .into_response(),
     }
 }
 
@@ -447,7 +531,7 @@ pub struct Me {
     path = "/api/v1/me",
     responses(
         (status = 200, description = "The token's account", body = Me),
-        (status = 401, description = "No token, or an unknown or revoked one", body = ApiError)
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorEnvelope)
     ),
     security(("bearer" = [])),
     tag = "accounts"

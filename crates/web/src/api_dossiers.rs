@@ -2,7 +2,7 @@
 //! citizen's API token. Files travel as resumable uploads (announce, then send chunks at the
 //! offset the server reports), then are attached by upload id when the dossier is created.
 
-use crate::api::error;
+use crate::api::ApiError;
 use crate::auth::{ClientIp, CurrentUser};
 
 use crate::api::extract::{Json as ApiJson, Path, Query};
@@ -43,24 +43,15 @@ pub(crate) fn routes() -> Vec<RouteDef> {
     ]
 }
 
-type ApiResult = Result<Response, Response>;
+type ApiResult = Result<Response, ApiError>;
 
-fn store_failed(e: impl std::fmt::Display) -> Response {
+fn store_failed(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "API request failed");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "the request could not be completed; try again later".into(),
-        None,
-    )
+    ApiError::Internal
 }
 
-fn file_error(e: &FileError) -> Response {
-    let status = match e {
-        FileError::TooLarge { .. } | FileError::DossierFull { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    error(status, e.code(), e.to_string(), Some("file"))
+fn file_error(e: &FileError) -> ApiError {
+    ApiError::File(e.clone())
 }
 
 /// An announced upload.
@@ -113,7 +104,7 @@ pub struct UploadQuery {
 /// Empty, oversized or wrongly typed files are refused before anything is kept.
 #[utoipa::path(post, path = "/api/v1/uploads", request_body(content = NewUpload, description = "JSON to announce a chunked upload, or the raw file as application/octet-stream"),
     params(UploadQuery),
-    responses((status = 201, description = "Announced, or received whole", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 415, description = "Unsupported media type", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
+    responses((status = 201, description = "Announced, or received whole", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 413, description = "Too large", body = crate::api::ErrorEnvelope), (status = 415, description = "Unsupported media type", body = crate::api::ErrorEnvelope), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn create_upload(
     State(state): State<AppState>,
@@ -141,8 +132,7 @@ pub(crate) async fn create_upload(
             || name.chars().count() > 200
             || !motcua_core::text::is_single_line(&name)
         {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(crate::api::unprocessable(
                 "invalid_file_name",
                 "file_name (query) must have 1 to 200 characters and no control character".into(),
                 Some("file_name"),
@@ -170,16 +160,14 @@ pub(crate) async fn create_upload(
         return Ok((StatusCode::CREATED, Json(UploadState::from(up))).into_response());
     }
     let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
+        crate::api::too_large(
             "body_too_large",
             "an upload announcement is a small JSON object".into(),
             None,
         )
     })?;
     let body: NewUpload = serde_json::from_slice(&bytes).map_err(|e| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        crate::api::unprocessable(
             "invalid_json",
             format!("expected {{\"file_name\", \"size\"}}: {e}"),
             None,
@@ -187,8 +175,7 @@ pub(crate) async fn create_upload(
     })?;
     let name = body.file_name.trim();
     if name.is_empty() || name.chars().count() > 200 || !motcua_core::text::is_single_line(name) {
-        return Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(crate::api::unprocessable(
             "invalid_file_name",
             "file_name must have 1 to 200 characters and no control character".into(),
             Some("file_name"),
@@ -213,7 +200,7 @@ pub(crate) async fn create_upload(
 
 /// Where an upload stands: after a broken connection, continue from `received`.
 #[utoipa::path(get, path = "/api/v1/uploads/{id}", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")),
-    responses((status = 200, description = "Where the upload stands", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError)),
+    responses((status = 200, description = "Where the upload stands", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn upload_status(
     State(state): State<AppState>,
@@ -245,12 +232,10 @@ async fn stage_bytes(
 }
 
 /// The hash and type of an upload whose every byte arrived and passed the checks.
-// The error is the HTTP answer itself, as for every handler of this module.
-#[allow(clippy::result_large_err)]
 fn finished(
     up: &Upload,
     parameter: &'static str,
-) -> Result<(String, motcua_core::dossier::FileKind), Response> {
+) -> Result<(String, motcua_core::dossier::FileKind), ApiError> {
     match (
         up.sha256.clone(),
         up.media_type
@@ -258,8 +243,7 @@ fn finished(
             .and_then(motcua_core::dossier::FileKind::from_media_type),
     ) {
         (Some(sha), Some(kind)) => Ok((sha, kind)),
-        _ => Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        _ => Err(crate::api::unprocessable(
             "upload_incomplete",
             format!("upload {} has {} of {} bytes", up.id, up.received, up.size),
             Some(parameter),
@@ -273,7 +257,7 @@ async fn verified(
     state: &AppState,
     up: &Upload,
     parameter: &'static str,
-) -> Result<(String, motcua_core::dossier::FileKind), Response> {
+) -> Result<(String, motcua_core::dossier::FileKind), ApiError> {
     let (sha, kind) = finished(up, parameter)?;
     if !state
         .store
@@ -282,9 +266,7 @@ async fn verified(
         .map_err(store_failed)?
     {
         tracing::error!(upload = %up.id, "stored upload does not match its recorded digest");
-        return Err(error(
-            StatusCode::CONFLICT,
-            "upload_damaged",
+        return Err(crate::api::conflict("upload_damaged",
             format!(
                 "the stored bytes of upload {} do not match its recorded SHA-256 and size; send the file again as a new upload",
                 up.id
@@ -295,13 +277,8 @@ async fn verified(
     Ok((sha, kind))
 }
 
-fn not_found() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such object for this account".into(),
-        None,
-    )
+fn not_found() -> ApiError {
+    crate::api::missing("not_found", "no such object for this account".into(), None)
 }
 
 /// Sends a chunk at `Upload-Offset`. The last chunk completes the upload: the content is then
@@ -309,7 +286,7 @@ fn not_found() -> Response {
 #[utoipa::path(put, path = "/api/v1/uploads/{id}",
     params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created"), ("Upload-Offset" = i64, Header, description = "Offset of this chunk: the `received` the server reported")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, description = "Chunk taken", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
+    responses((status = 200, description = "Chunk taken", body = UploadState), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope), (status = 409, description = "Conflict with the object's current state", body = crate::api::ErrorEnvelope), (status = 413, description = "Too large", body = crate::api::ErrorEnvelope), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn put_upload_chunk(
     State(state): State<AppState>,
@@ -323,8 +300,7 @@ pub(crate) async fn put_upload_chunk(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
+            crate::api::bad_request(
                 "missing_offset",
                 "the Upload-Offset header is required".into(),
                 Some("Upload-Offset"),
@@ -341,20 +317,14 @@ pub(crate) async fn put_upload_chunk(
         Ok(up) => up,
         Err(ChunkError::NotFound) => return Err(not_found()),
         Err(e @ ChunkError::Offset { .. }) => {
-            return Err(error(
-                StatusCode::CONFLICT,
+            return Err(crate::api::conflict(
                 "offset_mismatch",
                 e.to_string(),
                 Some("Upload-Offset"),
             ))
         }
         Err(e @ ChunkError::PastEnd(_)) => {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "past_end",
-                e.to_string(),
-                None,
-            ))
+            return Err(crate::api::unprocessable("past_end", e.to_string(), None))
         }
         Err(ChunkError::Store(e)) => return Err(store_failed(e)),
     };
@@ -401,7 +371,7 @@ pub struct AttachUpload {
 /// Attaches a finished upload to the caller's draft or to a dossier awaiting supplements (the
 /// files of the supplement round).
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/attachments", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")), request_body = AttachUpload,
-    responses((status = 200, description = "Attached", body = Attached), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 415, description = "Unsupported media type", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
+    responses((status = 200, description = "Attached", body = Attached), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope), (status = 409, description = "Conflict with the object's current state", body = crate::api::ErrorEnvelope), (status = 413, description = "Too large", body = crate::api::ErrorEnvelope), (status = 415, description = "Unsupported media type", body = crate::api::ErrorEnvelope), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn attach_upload(
     State(state): State<AppState>,
@@ -414,8 +384,7 @@ pub(crate) async fn attach_upload(
         d.status,
         motcua_core::dossier::Status::Draft | motcua_core::dossier::Status::SupplementRequested
     ) {
-        return Err(error(
-            StatusCode::CONFLICT,
+        return Err(crate::api::conflict(
             "invalid_state",
             "files can only be added to a draft or a dossier awaiting supplements".into(),
             None,
@@ -510,7 +479,7 @@ pub struct FieldProblem {
     message: String,
 }
 
-fn form_errors(errors: Vec<FieldError>, other: Vec<String>) -> Response {
+fn form_errors(errors: Vec<FieldError>, other: Vec<String>) -> ApiError {
     let mut fields: Vec<FieldProblem> = errors
         .into_iter()
         .map(|e| FieldProblem {
@@ -524,13 +493,7 @@ fn form_errors(errors: Vec<FieldError>, other: Vec<String>) -> Response {
         code: "missing_attachments",
         message: m,
     }));
-    crate::api::form_error(
-        format!(
-            "{} problem(s) in the dossier; nothing was submitted",
-            fields.len()
-        ),
-        fields,
-    )
+    ApiError::Form(fields)
 }
 
 /// A dossier as the API shows it to its applicant.
@@ -629,7 +592,7 @@ struct Incoming {
 async fn read_new_dossier(
     state: &AppState,
     request: axum::extract::Request,
-) -> Result<(NewDossier, Vec<Incoming>), Response> {
+) -> Result<(NewDossier, Vec<Incoming>), ApiError> {
     let multipart = request
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -639,8 +602,7 @@ async fn read_new_dossier(
         let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
             .await
             .map_err(|_| {
-                error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                crate::api::too_large(
                     "body_too_large",
                     "a dossier's JSON is at most 1 MiB; send files as uploads or multipart parts"
                         .into(),
@@ -648,8 +610,7 @@ async fn read_new_dossier(
                 )
             })?;
         let body: NewDossier = serde_json::from_slice(&bytes).map_err(|e| {
-            error(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            crate::api::unprocessable(
                 "invalid_json",
                 format!("the dossier is not valid JSON: {e}"),
                 None,
@@ -659,17 +620,10 @@ async fn read_new_dossier(
     }
     let parts = axum::extract::Multipart::from_request(request, state)
         .await
-        .map_err(|e| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid_multipart",
-                e.body_text(),
-                None,
-            )
-        })?;
+        .map_err(|e| crate::api::bad_request("invalid_multipart", e.body_text(), None))?;
     let form = crate::dossier_files::read_form(state, parts).await;
     if let Some(found) = form.refuse_control() {
-        return Err(crate::boundary::refusal(true, &found));
+        return Err(crate::boundary::api_refusal(&found));
     }
     let discard = |files: &[crate::dossier_files::Received]| {
         for f in files {
@@ -686,8 +640,7 @@ async fn read_new_dossier(
     }
     if form.broken {
         discard(&form.files);
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(crate::api::bad_request(
             "broken_body",
             "the multipart body broke off; nothing was stored".into(),
             None,
@@ -695,8 +648,7 @@ async fn read_new_dossier(
     }
     let Some(json) = form.fields.get("dossier") else {
         discard(&form.files);
-        return Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(crate::api::unprocessable(
             "missing_dossier",
             "the multipart body needs a part named 'dossier' with the JSON".into(),
             Some("dossier"),
@@ -706,8 +658,7 @@ async fn read_new_dossier(
         Ok(b) => b,
         Err(e) => {
             discard(&form.files);
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(crate::api::unprocessable(
                 "invalid_json",
                 format!("the 'dossier' part is not valid JSON: {e}"),
                 Some("dossier"),
@@ -778,7 +729,7 @@ async fn read_new_dossier(
 /// multipart request), and submits (unless `submit` is false). Nothing is submitted unless
 /// everything is valid.
 #[utoipa::path(post, path = "/api/v1/dossiers", request_body(content = NewDossier, description = "JSON; or multipart/form-data with the JSON in a part named `dossier` and files in parts named by their required document"),
-    responses((status = 201, description = "Filed, or saved as a draft", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 413, description = "Too large", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
+    responses((status = 201, description = "Filed, or saved as a draft", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope), (status = 409, description = "Conflict with the object's current state", body = crate::api::ErrorEnvelope), (status = 413, description = "Too large", body = crate::api::ErrorEnvelope), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn create_dossier(
     State(state): State<AppState>,
@@ -801,8 +752,7 @@ pub(crate) async fn create_dossier(
             .map_err(store_failed)?,
     }
     .ok_or_else(|| {
-        error(
-            StatusCode::NOT_FOUND,
+        crate::api::missing(
             "unknown_procedure",
             format!(
                 "no procedure {} at agency {}",
@@ -812,8 +762,7 @@ pub(crate) async fn create_dossier(
         )
     })?;
     if !stored.procedure.online_mode.is_some_and(|m| m.is_online()) {
-        return Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(crate::api::unprocessable(
             "not_online",
             "this procedure is not offered online".into(),
             Some("procedure_code"),
@@ -845,8 +794,7 @@ pub(crate) async fn create_dossier(
             .await
             .map_err(store_failed)?
             .ok_or_else(|| {
-                error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                crate::api::unprocessable(
                     "unknown_upload",
                     format!("upload {} does not exist", a.upload_id),
                     Some("attachments"),
@@ -947,27 +895,21 @@ pub(crate) async fn create_dossier(
     Ok((StatusCode::CREATED, Json(dossier_json(&d, &events, true))).into_response())
 }
 
-fn act_error(e: ActError) -> Response {
+fn act_error(e: ActError) -> ApiError {
     match e {
         ActError::NotFound => not_found(),
-        ActError::Rule(r) => error(StatusCode::CONFLICT, r.code(), r.to_string(), None),
-        ActError::Conflict(s) => error(
-            StatusCode::CONFLICT,
+        ActError::Rule(r) => crate::api::conflict(r.code(), r.to_string(), None),
+        ActError::Conflict(s) => crate::api::conflict(
             "conflict",
             format!("the dossier changed meanwhile; it is now '{}'", s.as_str()),
             None,
         ),
         ActError::Store(e) => store_failed(e),
-        other => error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            other.code(),
-            other.to_string(),
-            None,
-        ),
+        other => crate::api::unprocessable(other.code(), other.to_string(), None),
     }
 }
 
-async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<Dossier, Response> {
+async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<Dossier, ApiError> {
     let d = state
         .store
         .dossier(id)
@@ -980,7 +922,7 @@ async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<Dossier
 
 /// The caller's dossiers, newest change first.
 #[utoipa::path(get, path = "/api/v1/dossiers",
-    responses((status = 200, description = "The account's dossiers", body = Vec<DossierJson>), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError)), security(("bearer" = [])), tag = "dossiers")]
+    responses((status = 200, description = "The account's dossiers", body = Vec<DossierJson>), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope)), security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn list_dossiers(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
@@ -996,7 +938,7 @@ pub(crate) async fn list_dossiers(
 
 /// One of the caller's dossiers with its timeline.
 #[utoipa::path(get, path = "/api/v1/dossiers/{id}", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")),
-    responses((status = 200, description = "The dossier", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError)),
+    responses((status = 200, description = "The dossier", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn get_dossier(
     State(state): State<AppState>,
@@ -1015,7 +957,7 @@ pub(crate) async fn get_dossier(
 /// Submits a draft, or resubmits a dossier after a supplement request (with the new files
 /// attached first). Refused with every problem listed when something is missing.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/submit", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")),
-    responses((status = 200, description = "Submitted", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
+    responses((status = 200, description = "Submitted", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope), (status = 409, description = "Conflict with the object's current state", body = crate::api::ErrorEnvelope), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn submit_dossier(
     State(state): State<AppState>,
@@ -1076,7 +1018,7 @@ pub struct Withdrawal {
 
 /// Withdraws a dossier the agency has not decided yet; processing stops.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/withdraw", params(("id" = uuid::Uuid, Path, description = "Id as returned when it was created")), request_body = Withdrawal,
-    responses((status = 200, description = "Withdrawn", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 401, description = "No valid bearer token", body = crate::api::ApiError), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 409, description = "Conflict with the object's current state", body = crate::api::ApiError), (status = 415, description = "Unsupported media type", body = crate::api::ApiError), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ApiError)),
+    responses((status = 200, description = "Withdrawn", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 401, description = "No valid bearer token", body = crate::api::ErrorEnvelope), (status = 403, description = "The token's account may not file dossiers", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope), (status = 409, description = "Conflict with the object's current state", body = crate::api::ErrorEnvelope), (status = 415, description = "Unsupported media type", body = crate::api::ErrorEnvelope), (status = 422, description = "Refused content (for a form: every problem in `fields`)", body = crate::api::ErrorEnvelope)),
     security(("bearer" = [])), tag = "dossiers")]
 pub(crate) async fn withdraw_dossier(
     State(state): State<AppState>,
@@ -1087,8 +1029,7 @@ pub(crate) async fn withdraw_dossier(
     owned(&state, &user, &id).await?;
     let reason = motcua_core::text::nfc(body.reason.trim());
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(error(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(crate::api::unprocessable(
             "invalid_reason",
             "reason must have 1 to 500 characters".into(),
             Some("reason"),
@@ -1118,7 +1059,7 @@ pub struct LookupParams {
 /// Status and timeline of a dossier by code and the last four digits of the applicant's phone;
 /// no personal data.
 #[utoipa::path(get, path = "/api/v1/lookup", params(LookupParams),
-    responses((status = 200, description = "Status and timeline", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ApiError), (status = 404, description = "No such object for this account", body = crate::api::ApiError), (status = 429, description = "Too many misses from this address or for this code", body = crate::api::ApiError)), tag = "dossiers")]
+    responses((status = 200, description = "Status and timeline", body = DossierJson), (status = 400, description = "Malformed request: bad JSON, parameter or header, or a NUL or control character", body = crate::api::ErrorEnvelope), (status = 404, description = "No such object for this account", body = crate::api::ErrorEnvelope), (status = 429, description = "Too many misses from this address or for this code", body = crate::api::ErrorEnvelope)), tag = "dossiers")]
 pub(crate) async fn lookup(
     State(state): State<AppState>,
     Extension(ip): Extension<ClientIp>,
@@ -1131,9 +1072,9 @@ pub(crate) async fn lookup(
             Ok(Json(j).into_response())
         }
         Ok(Err((status, _))) => Err(match status {
-            StatusCode::TOO_MANY_REQUESTS => error(status, "too_many_attempts", "too many failed lookups from this address or for this code; try again in 15 minutes".into(), None),
-            StatusCode::BAD_REQUEST => error(status, "invalid_parameter", "code must look like 000.00.00.H00-261130-0001 and phone_last4 have 4 digits".into(), None),
-            _ => error(StatusCode::NOT_FOUND, "not_found", "no dossier with this code and phone (failures are limited per address and per code)".into(), None),
+            StatusCode::TOO_MANY_REQUESTS => crate::api::too_many("too_many_attempts", "too many failed lookups from this address or for this code; try again in 15 minutes".into(), None),
+            StatusCode::BAD_REQUEST => crate::api::bad_request("invalid_parameter", "code must look like 000.00.00.H00-261130-0001 and phone_last4 have 4 digits".into(), None),
+            _ => crate::api::missing("not_found", "no dossier with this code and phone (failures are limited per address and per code)".into(), None),
         }),        Err(e) => Err(store_failed(e)),
     }
 }

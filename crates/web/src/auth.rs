@@ -169,12 +169,12 @@ pub(crate) async fn identify(
                     });
                 }
                 Ok(None) => {
-                    return crate::api::error(
-                        StatusCode::UNAUTHORIZED,
+                    return crate::api::unauthenticated(
                         "invalid_token",
                         "the bearer token is unknown or revoked".into(),
                         None,
                     )
+                    .into_response()
                 }
                 Err(e) => return WebError::from(e).into_response(),
             }
@@ -295,12 +295,12 @@ pub(crate) async fn authorize(
     let api = is_api(&route);
     let login = || -> Response {
         if api {
-            crate::api::error(
-                StatusCode::UNAUTHORIZED,
+            crate::api::unauthenticated(
                 "unauthenticated",
                 "a bearer token is required".into(),
                 None,
             )
+            .into_response()
         } else {
             let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
             Redirect::to(&format!(
@@ -314,12 +314,8 @@ pub(crate) async fn authorize(
     };
     let forbidden = || -> Response {
         if api {
-            crate::api::error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "your roles do not allow this".into(),
-                None,
-            )
+            crate::api::forbidden("forbidden", "your roles do not allow this".into(), None)
+                .into_response()
         } else {
             WebError::Forbidden.into_response()
         }

@@ -32,21 +32,25 @@ impl Found {
     }
 }
 
+/// The API's refusal of a request with a NUL or control character where `found` says.
+pub(crate) fn api_refusal(found: &Found) -> crate::api::ApiError {
+    let what = match found {
+        Found::Path => "the path".to_owned(),
+        Found::Query(p) => format!("query parameter '{p}'"),
+        Found::Body(p) if p.is_empty() => "the request body".to_owned(),
+        Found::Body(p) => format!("field '{p}'"),
+    };
+    crate::api::bad_request(
+        "control_character",
+        format!("{what} contains a NUL or control character, which no field accepts"),
+        Some(found.parameter()),
+    )
+}
+
 /// The answer to a refused request: JSON on the API, a Vietnamese page elsewhere.
 pub(crate) fn refusal(api: bool, found: &Found) -> Response {
     if api {
-        let what = match found {
-            Found::Path => "the path".to_owned(),
-            Found::Query(p) => format!("query parameter '{p}'"),
-            Found::Body(p) if p.is_empty() => "the request body".to_owned(),
-            Found::Body(p) => format!("field '{p}'"),
-        };
-        return crate::api::error_owned(
-            StatusCode::BAD_REQUEST,
-            "control_character",
-            format!("{what} contains a NUL or control character, which no field accepts"),
-            Some(found.parameter().to_owned()),
-        );
+        return api_refusal(found).into_response();
     }
     crate::WebError::ControlCharacter.into_response()
 }
@@ -113,12 +117,12 @@ pub(crate) async fn refuse_control_characters(request: Request, next: Next) -> R
         Ok(b) => b,
         Err(_) => {
             return if api {
-                crate::api::error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                crate::api::too_large(
                     "body_too_large",
                     format!("a form or JSON body is at most {MAX_CHECKED_BODY} bytes"),
                     None,
                 )
+                .into_response()
             } else {
                 StatusCode::PAYLOAD_TOO_LARGE.into_response()
             }
