@@ -5,6 +5,7 @@
 //! refusal or exhausted attempts end the message. What the provider said (its id for an accepted
 //! message, its status code for a refusal) is kept with the message.
 
+use motcua_core::accounts::Quota;
 use motcua_core::delivery::DeliveryChannel;
 use motcua_gateways::{DeliveryError, Gateway, Outgoing};
 use motcua_store::outbox::Claimed;
@@ -68,6 +69,39 @@ pub fn spawn_worker<G: Gateway>(
     })
 }
 
+/// What the recipient's quotas say of one more message: send it, wait until a window ends, or
+/// drop it for the day. Every message counts, whatever wrote it (a code, a dossier's notice):
+/// filing dossiers with someone else's phone or email must not flood them.
+enum Turn {
+    Send,
+    Wait(time::OffsetDateTime),
+    Drop,
+}
+
+async fn recipient_turn(store: &Store, to: &str) -> Result<Turn, motcua_store::StoreError> {
+    let daily = store
+        .quota_take(
+            &format!("deliver:day:{to}"),
+            Quota::MESSAGES_TO_RECIPIENT_DAILY,
+        )
+        .await?;
+    if daily.is_err() {
+        return Ok(Turn::Drop);
+    }
+    Ok(
+        match store
+            .quota_take(
+                &format!("deliver:window:{to}"),
+                Quota::MESSAGES_TO_RECIPIENT,
+            )
+            .await?
+        {
+            Ok(()) => Turn::Send,
+            Err(until) => Turn::Wait(until),
+        },
+    )
+}
+
 /// Sends one claimed message and records the outcome.
 async fn deliver<G: Gateway>(
     store: &Store,
@@ -76,6 +110,52 @@ async fn deliver<G: Gateway>(
     m: &Claimed,
     config: WorkerConfig,
 ) {
+    let turn = match recipient_turn(store, &m.recipient).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "outbox: recipient quota unreadable; message left for later");
+            return;
+        }
+    };
+    let recorded = match turn {
+        Turn::Send => send(store, channel, gateway, m, config).await,
+        Turn::Wait(until) => {
+            tracing::info!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the quarter hour used; delivery waits");
+            store
+                .outbox_defer(
+                    &m.id,
+                    until,
+                    "waiting: the recipient's quota for this quarter hour is used",
+                )
+                .await
+        }
+        Turn::Drop => {
+            tracing::warn!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the day used; not sent");
+            store
+                .outbox_failed(
+                    &m.id,
+                    m.attempts,
+                    true,
+                    None,
+                    "not sent: the recipient already had the day's maximum of messages (limit against message bombing)",
+                    time::Duration::ZERO,
+                )
+                .await
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "outbox: could not record a delivery result");
+    }
+}
+
+/// Sends a message through the gateway and records what the provider answered.
+async fn send<G: Gateway>(
+    store: &Store,
+    channel: DeliveryChannel,
+    gateway: &G,
+    m: &Claimed,
+    config: WorkerConfig,
+) -> Result<(), motcua_store::StoreError> {
     let outgoing = Outgoing {
         id: &m.id,
         to: &m.recipient,
@@ -94,7 +174,7 @@ async fn deliver<G: Gateway>(
                 ))
             })
     };
-    let recorded = match sent {
+    match sent {
         Ok(accepted) => {
             store
                 .outbox_delivered(&m.id, accepted.provider_id.as_deref())
@@ -119,9 +199,6 @@ async fn deliver<G: Gateway>(
                 )
                 .await
         }
-    };
-    if let Err(e) = recorded {
-        tracing::warn!(error = %e, "outbox: could not record a delivery result");
     }
 }
 

@@ -255,6 +255,22 @@ impl Store {
         Ok(())
     }
 
+    /// Puts a claimed message back, untried, until `until` (its recipient's quota for the window
+    /// is used up): the claim's attempt is given back.
+    pub async fn outbox_defer(
+        &self,
+        id: &str,
+        until: OffsetDateTime,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE outbox SET status = 'temporary_failure', \
+            attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+            next_attempt_at = $1, last_error = $2 WHERE id = $3 AND status = 'sending'";
+        on_pool!(self.backend(), p => sqlx::query(SQL).bind(until).bind(why).bind(id)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// What became of a message (for tests and operators).
     pub async fn outbox_status(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
         const SQL: &str =

@@ -350,3 +350,79 @@ async fn a_dossier_step_reaches_the_applicant_by_email_sqlite() {
 async fn a_dossier_step_reaches_the_applicant_by_email_postgres() {
     a_dossier_step_reaches_the_applicant_by_email(Db::Postgres).await;
 }
+
+/// Dossiers filed with someone else's email must not flood them: whatever wrote the messages,
+/// one recipient gets three a quarter hour; the rest wait, untried, for the next window.
+async fn one_recipient_gets_at_most_three_messages_a_quarter_hour(db: Db) {
+    let smtp = SmtpServer::start().await;
+    let Some(app) = TestApp::start_mail(db, &format!("smtp://{}", smtp.addr)).await else {
+        return;
+    };
+    let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+    let token = app.store.create_api_token(&citizen, "t", "").await.unwrap();
+    let victim = "nan.nhan@example.vn";
+    for i in 0..8 {
+        let form = serde_json::json!({
+            "applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+            "applicant_phone": "0915000001", "applicant_address": "Lạng Sơn",
+            "applicant_email": victim});
+        let r = app
+            .client
+            .post(app.url("/api/v1/dossiers"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908", "form": form}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "filing {i}");
+    }
+    let to_victim = || async {
+        app.store
+            .outbox(100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.recipient == victim)
+            .map(|m| m.status)
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        let statuses = to_victim().await;
+        if statuses
+            .iter()
+            .all(|s| *s != OutboxStatus::Created && *s != OutboxStatus::Sending)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let statuses = to_victim().await;
+    assert_eq!(statuses.len(), 8, "every filing wrote its notice");
+    let delivered = statuses
+        .iter()
+        .filter(|s| **s == OutboxStatus::Delivered)
+        .count();
+    let waiting = statuses
+        .iter()
+        .filter(|s| **s == OutboxStatus::TemporaryFailure)
+        .count();
+    assert_eq!((delivered, waiting), (3, 5), "{statuses:?}");
+    let received = smtp
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.to.iter().any(|t| t == victim))
+        .count();
+    assert_eq!(received, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_recipient_gets_at_most_three_messages_a_quarter_hour_sqlite() {
+    one_recipient_gets_at_most_three_messages_a_quarter_hour(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_recipient_gets_at_most_three_messages_a_quarter_hour_postgres() {
+    one_recipient_gets_at_most_three_messages_a_quarter_hour(Db::Postgres).await;
+}
