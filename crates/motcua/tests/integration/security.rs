@@ -425,34 +425,7 @@ on_both_databases!(
         let name = "=HYPERLINK(\"http://evil.example\",\"Xem\")";
         let (id, code) =
             crate::dossiers::submit_as(&app, &citizen, crate::back_office::PROCEDURE, name).await;
-        let v = app
-            .store
-            .dossier(&id)
-            .await
-            .unwrap()
-            .unwrap()
-            .version
-            .to_string();
-        let (status, body, _) = desk
-            .post(
-                &format!("/office/dossiers/{id}/receive"),
-                &[("version", &v), ("time_limit", "20 ngày làm việc")],
-            )
-            .await;
-        assert_eq!(status, 303, "{body}");
-        let received = app
-            .store
-            .dossier(&id)
-            .await
-            .unwrap()
-            .unwrap()
-            .received_at
-            .unwrap();
-        let month = motcua_core::plan::Month::of(
-            received
-                .to_offset(motcua_core::calendar::deadline::VIETNAM)
-                .date(),
-        );
+        let month = crate::back_office::receive(&app, &desk, &id).await;
         let csv = desk
             .client
             .get(format!(
