@@ -250,6 +250,28 @@ on_both_databases!(
         let refused = statuses.iter().filter(|s| **s == 429).count();
         assert_eq!(checked + refused, 60, "{statuses:?}");
         assert!(checked <= 20, "{checked} wrong passwords were checked");
+        // 50 requests for a reset code at once: three codes at most reach the phone.
+        let before = messages_to(&app, DEMO_CITIZEN_PHONE).await;
+        let mut asking = Vec::new();
+        for _ in 0..50 {
+            let s = Session::new(&app);
+            let csrf = s.csrf().await;
+            asking.push((s, csrf));
+        }
+        let asks = asking.iter().map(|(s, csrf)| async move {
+            s.client
+                .post(format!("{}/password/forgot", s.base))
+                .form(&[("csrf", csrf.as_str()), ("contact", DEMO_CITIZEN_PHONE)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        let statuses = futures_util::future::join_all(asks).await;
+        let sent = messages_to(&app, DEMO_CITIZEN_PHONE).await - before;
+        assert!(sent <= 3, "{sent} codes sent: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 50 - sent);
         // 64 lookups of one code at once: at most 20 answered before the 429.
         let lookups = (0..64).map(|i| {
             let client = app.client.clone();
