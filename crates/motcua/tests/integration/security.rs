@@ -43,6 +43,30 @@ async fn register(s: &Session, kind: &str, name: &str, contact: &str) -> (u16, S
     (status, html)
 }
 
+/// Posts `fields` to `path` from `n` browsers at once (each with its own CSRF token, fetched
+/// first); the statuses, in order.
+async fn at_once(app: &TestApp, n: usize, path: &str, fields: &[(&str, &str)]) -> Vec<u16> {
+    let mut browsers = Vec::new();
+    for _ in 0..n {
+        let s = Session::new(app);
+        let csrf = s.csrf().await;
+        browsers.push((s, csrf));
+    }
+    let posts = browsers.iter().map(|(s, csrf)| async move {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        s.client
+            .post(format!("{}{path}", s.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    futures_util::future::join_all(posts).await
+}
+
 /// A wrong code for `code`: the next one, modulo a million.
 fn wrong(code: &str) -> String {
     format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
@@ -225,50 +249,21 @@ on_both_databases!(
     parallel_guesses_are_counted_one_by_one,
     |app: TestApp| async move {
         // 60 wrong passwords at once: at most 20 are checked, the rest wait for the lock.
-        let mut sessions = Vec::new();
-        for _ in 0..60 {
-            let s = Session::new(&app);
-            let csrf = s.csrf().await;
-            sessions.push((s, csrf));
-        }
-        let attempts = sessions.iter().map(|(s, csrf)| async move {
-            s.client
-                .post(format!("{}/login", s.base))
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("identifier", "congdan"),
-                    ("password", "sai-mat-khau-123"),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
-        let statuses = futures_util::future::join_all(attempts).await;
+        let wrong = [("identifier", "congdan"), ("password", "sai-mat-khau-123")];
+        let statuses = at_once(&app, 60, "/login", &wrong).await;
         let checked = statuses.iter().filter(|s| **s == 200).count();
         let refused = statuses.iter().filter(|s| **s == 429).count();
         assert_eq!(checked + refused, 60, "{statuses:?}");
         assert!(checked <= 20, "{checked} wrong passwords were checked");
         // 50 requests for a reset code at once: three codes at most reach the phone.
         let before = messages_to(&app, DEMO_CITIZEN_PHONE).await;
-        let mut asking = Vec::new();
-        for _ in 0..50 {
-            let s = Session::new(&app);
-            let csrf = s.csrf().await;
-            asking.push((s, csrf));
-        }
-        let asks = asking.iter().map(|(s, csrf)| async move {
-            s.client
-                .post(format!("{}/password/forgot", s.base))
-                .form(&[("csrf", csrf.as_str()), ("contact", DEMO_CITIZEN_PHONE)])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
-        let statuses = futures_util::future::join_all(asks).await;
+        let statuses = at_once(
+            &app,
+            50,
+            "/password/forgot",
+            &[("contact", DEMO_CITIZEN_PHONE)],
+        )
+        .await;
         let sent = messages_to(&app, DEMO_CITIZEN_PHONE).await - before;
         assert!(sent <= 3, "{sent} codes sent: {statuses:?}");
         assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 50 - sent);
