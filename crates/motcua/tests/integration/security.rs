@@ -600,6 +600,31 @@ on_both_databases!(
             let body: serde_json::Value = r.json().await.unwrap();
             assert_eq!(body["error"]["code"], "unreadable_file", "{name}");
         }
+        // The same through a chunked upload and inside a multipart filing.
+        let id = announce(&app, &token, "hoso.pdf", fake.len()).await;
+        assert_eq!(put_chunk(&app, &token, &id, 0, &fake).await, 422);
+        let dossier = serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908",
+            "form": {"applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+                     "applicant_phone": DEMO_CITIZEN_PHONE, "applicant_address": "Lạng Sơn"}});
+        let form = reqwest::multipart::Form::new()
+            .text("dossier", dossier.to_string())
+            .part(
+                "other",
+                reqwest::multipart::Part::bytes(fake.clone()).file_name("hoso.pdf"),
+            );
+        let r = app
+            .client
+            .post(app.url("/api/v1/dossiers"))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 422);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+            "unreadable_file"
+        );
         let mut png = vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
         png.resize(2048, 0);
         let r = send("anh.png", png).await.unwrap();
