@@ -6,10 +6,12 @@
 //! written and synced.
 
 use crate::submit::{closed_loop, print, raw_insert, CONCURRENCY};
-use motcua_core::dossier::{Action, Actor, FileKind, HandOverMethod, Outcome};
+use motcua_core::dossier::{
+    Action, Actor, Command, FileKind, HandOverMethod, Inputs, Outcome, ResultDoc,
+};
 use motcua_core::Role;
 use motcua_store::accounts::Account;
-use motcua_store::dossiers::{Act, ResultFile};
+use motcua_store::dossiers::Act;
 use motcua_store::{Store, StoreConfig};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -125,18 +127,19 @@ async fn one_backend(name: &str, config: StoreConfig, seconds: u64) -> anyhow::R
                         "leader" => &people.leader,
                         _ => &people.specialist,
                     };
-                    let act = Act {
-                        assignee: Some(&people.specialist.id),
+                    let inputs = Inputs {
+                        assignee: Some(people.specialist.id.clone()),
                         outcome: Some(Outcome::Grant),
-                        result: Some(ResultFile {
-                            sha256: &sha,
+                        result: Some(ResultDoc {
+                            sha256: sha.clone(),
                             size,
-                            file_name: "ket-qua.pdf",
+                            file_name: "ket-qua.pdf".to_owned(),
                             kind: FileKind::Pdf,
                         }),
                         hand_over: Some(HandOverMethod::Online),
-                        ..Act::new(id, action, actor, by, "")
+                        ..Inputs::default()
                     };
+                    let act = Act::new(id, Command::from_inputs(action, inputs)?, actor, by);
                     store.act(act, &settings.codes, &settings.hours).await?;
                 }
                 anyhow::Ok(())

@@ -4,14 +4,20 @@
 //! same demo every time) and follow the same rules and code sequence as live dossiers.
 
 use crate::backend::{on_pool, BeginWrite};
-use crate::dossiers::{append_event, micros, CodeSettings};
+use crate::dossiers::{micros, ActError, CodeSettings, Dossier, Row, COLUMNS};
+use crate::events::EventActor;
+use crate::transitions::record;
 use crate::{Store, StoreError};
-use motcua_core::calendar::deadline::{OfficeHours, WorkCalendar, VIETNAM};
-use motcua_core::dossier::{
-    deadline_at_reception, Channel, DossierCode, HandOverMethod, OfflineReason, Outcome, Status,
-    Workflow,
+use motcua_core::calendar::deadline::{OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
+use motcua_core::dossier::command::{
+    created as created_transition, registered, By, Lookups, Registration, Subject,
 };
-use std::collections::BTreeMap;
+use motcua_core::dossier::{
+    deadline_at_reception, handle, Actor, Channel, Command, Context, DossierCode, HandOverMethod,
+    OfflineReason, Outcome, ResultDoc, Status, Transition,
+};
+use motcua_core::Role;
+use std::collections::{BTreeMap, BTreeSet};
 use time::{Duration, OffsetDateTime};
 
 /// How many sample dossiers the demo gets.
@@ -108,8 +114,20 @@ impl Store {
         // the other agencies' with the title of whoever acted.
         let examiner: Option<(String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT u.id, u.display_name, r.agency_code FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.username = 'chuyenvien' AND r.role = 'specialist'").fetch_optional(p).await)?;
         let leader: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, display_name FROM users WHERE username = 'lanhdao'").fetch_optional(p).await)?;
-        let workflow_json = serde_json::to_string(&Workflow::default())
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        // One stored result document stands for every sample's signed result.
+        let (sha256, size) = self
+            .put_blob(motcua_core::dossier::minimal_pdf(
+                "ket qua giai quyet",
+                2048,
+            ))
+            .await?;
+        let result_doc = ResultDoc {
+            sha256,
+            size,
+            file_name: "ket-qua.pdf".to_owned(),
+            kind: motcua_core::dossier::FileKind::Pdf,
+        };
+        let agencies: BTreeSet<String> = samples.iter().map(|s| s.agency.clone()).collect();
         let holidays = self.holiday_calendar().await?;
         let calendar = WorkCalendar {
             holidays: &holidays,
@@ -117,8 +135,34 @@ impl Store {
         };
         let now = micros(OffsetDateTime::now_utc());
         let mut rng = Rng(0x6d6f_7463_7561_2026);
+        let officer = Who {
+            id: officer_id,
+            name: officer_name,
+        };
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
+            // Who examines and signs at each agency: the demo's own specialist and leader where
+            // they work, elsewhere stand-ins that cannot sign in (no usable password, disabled).
+            let mut staff: BTreeMap<String, (Who, Who)> = BTreeMap::new();
+            for agency in &agencies {
+                let pair = match (&examiner, &leader) {
+                    (Some((eid, ename, eag)), Some((lid, lname))) if eag == agency => {
+                        (Who { id: eid.clone(), name: ename.clone() }, Who { id: lid.clone(), name: lname.clone() })
+                    }
+                    _ => {
+                        let mut pair = Vec::new();
+                        for (role, title, tag) in [(Role::Specialist, "Chuyên viên thụ lý", "cv"), (Role::Leader, "Lãnh đạo cơ quan", "ld")] {
+                            let id = uuid::Uuid::new_v4().to_string();
+                            sqlx::query(INSERT_STAND_IN).bind(&id).bind(format!("demo.{tag}.{agency}")).bind(title).bind(now).execute(&mut *tx).await?;
+                            sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)").bind(&id).bind(role.as_str()).bind(agency).execute(&mut *tx).await?;
+                            pair.push(Who { id, name: title.to_owned() });
+                        }
+                        let leader = pair.pop().unwrap_or_default();
+                        (pair.pop().unwrap_or_default(), leader)
+                    }
+                };
+                staff.insert(agency.clone(), pair);
+            }
             for i in 0..DEMO_DOSSIERS {
                 // Most samples use a procedure with a published processing time, so that most of
                 // them can move through the whole lifecycle.
@@ -186,83 +230,94 @@ impl Store {
                 } else {
                     status
                 };
-                let ours = examiner.as_ref().is_some_and(|e| e.2 == s.agency);
-                let (examiner_id, examiner_name) = match (&examiner, ours) {
-                    (Some((id, name, _)), true) => (Some(id.clone()), name.clone()),
-                    _ => (None, "Chuyên viên thụ lý".to_owned()),
-                };
-                let (leader_id, leader_name) = match (&leader, ours) {
-                    (Some((id, name)), true) => (Some(id.clone()), name.clone()),
-                    _ => (None, "Lãnh đạo cơ quan".to_owned()),
-                };
+                // Paper dossiers are registered at the counter at once; one that was never
+                // received (or was refused before reception) came in online.
+                let channel = if received.is_none() || status == Status::Refused { Channel::Online } else { channel };
+                let examiner_id = staff.get(&s.agency).map(|s| s.0.clone()).unwrap_or_default();
+                let leader_id = staff.get(&s.agency).map(|s| s.1.clone()).unwrap_or_default();
                 let assigned = received.is_some() && matches!(status, Status::InProgress | Status::AwaitingApproval | Status::Approved | Status::Decided | Status::HandedOver);
-                let deadline_json = deadline.as_ref().map(serde_json::to_string).transpose().map_err(|e| StoreError::Invalid(e.to_string()))?;
-                let reason = (channel != Channel::Online).then(|| OfflineReason::ALL[rng.below(6)].as_str());
+                let reason = (channel != Channel::Online).then(|| OfflineReason::ALL[rng.below(6)]);
                 let applicant_id = if mine { citizen.as_ref().map(|c| c.0.clone()) } else { None };
-                let items = (status == Status::SupplementRequested).then(|| r#"["Bản sao giấy tờ chứng minh nơi cư trú"]"#.to_owned());
-                sqlx::query("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24)")
-                    .bind(&id).bind(&code).bind(&s.procedure_id).bind(s.version).bind(&s.code).bind(&s.name).bind(&s.agency).bind(&desk)
-                    .bind(&applicant_id).bind(&name).bind(&phone).bind(&commune).bind(channel.as_str()).bind(reason).bind(status.as_str())
-                    .bind(&form).bind(&deadline_json).bind(due.filter(|_| status.is_open() || matches!(status, Status::Decided | Status::HandedOver)))
-                    .bind(i64::from(status == Status::SupplementRequested)).bind(&items)
-                    .bind(submitted).bind(received).bind(closed).bind(closed.or(received).unwrap_or(submitted))
+                let created = if channel == Channel::Online { submitted - Duration::minutes(20) } else { received.unwrap_or(submitted) };
+                sqlx::query(INSERT_SAMPLE)
+                    .bind(&id).bind(&s.procedure_id).bind(s.version).bind(&s.code).bind(&s.name).bind(&s.agency)
+                    .bind(&applicant_id).bind(&name).bind(&phone).bind(&commune).bind(channel.as_str()).bind(reason.map(OfflineReason::as_str))
+                    .bind(&form).bind(created)
                     .execute(&mut *tx).await?;
-                // The timeline, in order.
-                let by_citizen = applicant_id.as_deref();
-                if channel == Channel::Online {
-                    append_event(&mut tx, &id, "create", by_citizen, &name, submitted - Duration::minutes(20), Status::Draft, "").await?;
-                    append_event(&mut tx, &id, "submit", by_citizen, &name, submitted, Status::Submitted, "").await?;
-                    if let Some(r) = received {
-                        let note = if s.entered { "Thời hạn giải quyết do Bộ phận Một cửa nhập: 15 ngày làm việc" } else { "" };
-                        append_event(&mut tx, &id, "receive", Some(&officer_id), &officer_name, r, Status::Received, note).await?;
-                    }
-                } else if let Some(r) = received {
-                    append_event(&mut tx, &id, "register", Some(&officer_id), &officer_name, r, Status::Received,
-                        &format!("{} — {}", channel.label_vi(), reason.and_then(OfflineReason::parse).map_or("", OfflineReason::label_vi))).await?;
-                }
+                let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1")).bind(&id).fetch_one(&mut *tx).await?;
+                let mut d = Dossier::try_from(row)?;
+                // The history, in order, each step decided by the same rules as a live one.
+                let applicant = Who { id: applicant_id.clone().unwrap_or_default(), name: name.clone() };
+                let mut steps: Vec<(Command, Actor, &Who, OffsetDateTime)> = Vec::new();
                 let later = received.unwrap_or(submitted) + Duration::hours(3);
                 let decided = due.map_or(later, |d| d - Duration::hours(26)).max(later).min(now);
+                match (channel, received, reason) {
+                    (Channel::Online, _, _) => {
+                        let t = created_transition().map_err(|e| StoreError::Invalid(e.to_string()))?;
+                        d = record(&mut tx, &d, &t, applicant.actor(), created).await.map_err(demo_failed)?;
+                        steps.push((Command::Submit, Actor::Applicant, &applicant, submitted));
+                        if let Some(r) = received {
+                            let time_limit = s.entered.then_some(s.limit).flatten();
+                            let note = if s.entered { "Thời hạn giải quyết do Bộ phận Một cửa nhập: 15 ngày làm việc" } else { "" };
+                            steps.push((Command::Receive { time_limit, note: note.into() }, Actor::Reception, &officer, r));
+                        }
+                    }
+                    (_, Some(r), Some(reason)) => {
+                        let t = registered(Registration {
+                            channel, offline_reason: reason, code: &code, desk: &desk,
+                            time_limit: s.limit.unwrap_or(TimeLimit::working_days(15)), procedure_name: &s.name,
+                        }, &calendar, r).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                        d = record(&mut tx, &d, &quiet(t), officer.actor(), r).await.map_err(demo_failed)?;
+                    }
+                    _ => {}
+                }
                 if let (true, Some(r)) = (assigned, received) {
                     let start = (r + Duration::hours(2)).min(now);
                     let proposed = (decided - Duration::hours(20)).max(start).min(now);
                     let approved = (decided - Duration::hours(2)).max(proposed).min(now);
-                    let lead_by = crate::dossiers::EventActor { id: leader_id.as_deref(), name: &leader_name, agency: &s.agency };
-                    crate::dossiers::append_event_to(&mut tx, &id, "assign", lead_by, start, Status::InProgress, "", &examiner_name).await?;
+                    steps.push((Command::Assign { specialist: examiner_id.id.clone(), note: String::new() }, Actor::Leader, &leader_id, start));
                     if matches!(status, Status::AwaitingApproval | Status::Approved | Status::Decided | Status::HandedOver) {
-                        let by = crate::dossiers::EventActor { id: examiner_id.as_deref(), name: &examiner_name, agency: &s.agency };
-                        crate::dossiers::append_event_to(&mut tx, &id, "propose", by, proposed, Status::AwaitingApproval, Outcome::Grant.label_vi(), &leader_name).await?;
+                        steps.push((Command::Propose { outcome: Outcome::Grant, note: String::new() }, Actor::Specialist, &examiner_id, proposed));
                     }
                     if matches!(status, Status::Approved | Status::Decided | Status::HandedOver) {
-                        crate::dossiers::append_event_to(&mut tx, &id, "approve", lead_by, approved, Status::Approved, "", &examiner_name).await?;
+                        steps.push((Command::Approve { note: String::new() }, Actor::Leader, &leader_id, approved));
                     }
-                    let method = (status == Status::HandedOver).then(|| if channel == Channel::Online { HandOverMethod::Online } else { HandOverMethod::Counter }.as_str());
-                    sqlx::query("UPDATE dossiers SET workflow = $1, assignee_id = $2, assignee_name = $3, outcome = $4, decided_at = $5, hand_over_method = $6 WHERE id = $7")
-                        .bind(&workflow_json).bind(&examiner_id).bind(&examiner_name)
-                        .bind((status != Status::InProgress).then_some(Outcome::Grant.as_str()))
-                        .bind(matches!(status, Status::Decided | Status::HandedOver).then_some(decided))
-                        .bind(method).bind(&id).execute(&mut *tx).await?;
-                } else if received.is_some() {
-                    sqlx::query("UPDATE dossiers SET workflow = $1 WHERE id = $2").bind(&workflow_json).bind(&id).execute(&mut *tx).await?;
                 }
                 match status {
-                    Status::SupplementRequested => {
-                        append_event(&mut tx, &id, "request_supplement", Some(&officer_id), &officer_name, later.min(now), status, "Bản sao giấy tờ chứng minh nơi cư trú").await?;
-                    }
-                    Status::Refused => {
-                        append_event(&mut tx, &id, "refuse", Some(&officer_id), &officer_name, closed.unwrap_or(later).min(now), status, "Hồ sơ không thuộc thẩm quyền giải quyết").await?;
-                    }
-                    Status::Withdrawn => {
-                        append_event(&mut tx, &id, "withdraw", by_citizen, &name, closed.unwrap_or(later).min(now), status, "Người nộp yêu cầu rút hồ sơ").await?;
-                    }
+                    Status::SupplementRequested => steps.push((Command::RequestSupplement { items: vec!["Bản sao giấy tờ chứng minh nơi cư trú".into()], reason: String::new() }, Actor::Reception, &officer, later.min(now))),
+                    Status::Refused => steps.push((Command::Refuse { reason: "Hồ sơ không thuộc thẩm quyền giải quyết".into() }, Actor::Reception, &officer, closed.unwrap_or(later).min(now))),
+                    Status::Withdrawn if channel == Channel::Online => steps.push((Command::Withdraw { reason: "Người nộp yêu cầu rút hồ sơ".into() }, Actor::Applicant, &applicant, closed.unwrap_or(later).min(now))),
+                    Status::Withdrawn => steps.push((Command::Withdraw { reason: "Người nộp yêu cầu rút hồ sơ".into() }, Actor::Reception, &officer, closed.unwrap_or(later).min(now))),
                     Status::Decided | Status::HandedOver => {
-                        let by = crate::dossiers::EventActor { id: leader_id.as_deref(), name: &leader_name, agency: &s.agency };
-                        crate::dossiers::append_event_to(&mut tx, &id, "issue_result", by, decided, Status::Decided, "", &desk).await?;
+                        steps.push((Command::IssueResult { result: result_doc.clone(), note: String::new() }, Actor::Leader, &leader_id, decided));
                         if status == Status::HandedOver {
-                            let by = crate::dossiers::EventActor { id: Some(&officer_id), name: &officer_name, agency: &desk };
-                            crate::dossiers::append_event_to(&mut tx, &id, "hand_over", by, closed.unwrap_or(decided).max(decided), status, "", &name).await?;
+                            let method = if channel == Channel::Online { HandOverMethod::Online } else { HandOverMethod::Counter };
+                            steps.push((Command::HandOver { method, note: String::new() }, Actor::Reception, &officer, closed.unwrap_or(decided).max(decided)));
                         }
                     }
                     _ => {}
+                }
+                for (command, actor, who, at) in steps {
+                    let at = micros(at);
+                    let lookups = Lookups {
+                        code: Some(code.clone()),
+                        desk: Some(desk.clone()),
+                        published_limit: s.limit,
+                        workflow: None,
+                        specialist_name: Some(examiner_id.name.clone()),
+                    };
+                    let agencies = [s.agency.as_str()];
+                    let ctx = Context {
+                        actor,
+                        by: By { id: &who.id, name: &who.name, agencies: &agencies },
+                        subject: Subject { agency_code: &s.agency, applicant_name: &d.applicant_name, procedure_name: &d.procedure_name, channel },
+                        asked: &[],
+                        calendar: &calendar,
+                        lookups: &lookups,
+                        now: at,
+                    };
+                    let t = handle(&d.life, &command, &ctx).map_err(|e| StoreError::Invalid(format!("demo dossier {code}: {e}")))?;
+                    d = record(&mut tx, &d, &quiet(t), who.actor(), at).await.map_err(demo_failed)?;
                 }
             }
             tx.commit().await?;
@@ -429,3 +484,42 @@ impl Store {
         Ok(entries.len())
     }
 }
+
+/// Someone who acts in the demo's history.
+#[derive(Debug, Clone, Default)]
+struct Who {
+    id: String,
+    name: String,
+}
+
+impl Who {
+    fn actor(&self) -> EventActor<'_> {
+        EventActor {
+            id: Some(self.id.as_str()).filter(|id| !id.is_empty()),
+            name: &self.name,
+        }
+    }
+}
+
+/// The demo's history is in the past: nobody is told about it.
+fn quiet(mut t: Transition) -> Transition {
+    t.notices.clear();
+    t
+}
+
+fn demo_failed(e: ActError) -> StoreError {
+    match e {
+        ActError::Store(e) => e,
+        other => StoreError::Invalid(format!("demo dossier: {other}")),
+    }
+}
+
+/// A sample's row before its history is recorded on it.
+const INSERT_SAMPLE: &str = "INSERT INTO dossiers (id, procedure_id, procedure_version, \
+     procedure_code, procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, \
+     admin_unit_code, channel, offline_reason, status, form_data, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'draft', $13, $14, $14)";
+
+/// A stand-in official: a name on the demo's history, never an account anyone signs in with.
+const INSERT_STAND_IN: &str = "INSERT INTO users (id, username, display_name, password_hash, \
+     created_at, kind, status) VALUES ($1, $2, $3, '!', $4, 'official', 'disabled')";

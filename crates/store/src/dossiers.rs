@@ -7,16 +7,20 @@
 use crate::accounts::Account;
 use crate::backend::{on_pool, BeginWrite};
 use crate::blobs::{BlobStore, Staged};
-use crate::outbox::enqueue;
+use crate::events::{append_event, EventActor};
 use crate::{Store, StoreError};
-use motcua_core::calendar::deadline::{Deadline, OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
+use motcua_core::calendar::deadline::{OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
+use motcua_core::dossier::command::{created, due_recomputed, registered, Registration};
 use motcua_core::dossier::{
-    deadline_at_reception, Action, Actor, Channel, CodePrefix, DossierCode, FileKind,
-    HandOverMethod, OfflineReason, Outcome, RuleError, Status, Workflow,
+    Actor, Channel, CodePrefix, Command, CommandError, DossierCode, FileKind, HandOverMethod,
+    Lifecycle, OfflineReason, Outcome, RuleError, Status, Workflow,
 };
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
+
+pub use crate::events::{event_hash, last_of, BrokenEvent, DossierEvent, GENESIS};
+pub use motcua_core::dossier::command::micros;
+pub use motcua_core::dossier::{format_day, format_local};
 
 /// How codes are made: the receiving agency's identifier and the sequence width.
 #[derive(Debug, Clone)]
@@ -27,13 +31,12 @@ pub struct CodeSettings {
     pub width: usize,
 }
 
-/// A dossier as stored.
+/// A dossier as stored: who filed what, and what its history decided ([`Lifecycle`], whose
+/// fields read as the dossier's own: `d.status`, `d.code`, …).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dossier {
     /// Id (internal; URLs of the portal use it, the public uses the code).
     pub id: String,
-    /// Code, once submitted.
-    pub code: Option<String>,
     /// Procedure id and the version the dossier was filed under.
     pub procedure_id: String,
     /// Version of the procedure.
@@ -44,8 +47,6 @@ pub struct Dossier {
     pub procedure_name: String,
     /// Competent agency.
     pub agency_code: String,
-    /// The one-stop desk that receives it (set on submission).
-    pub desk_code: Option<String>,
     /// Account of the applicant (none for paper dossiers).
     pub applicant_id: Option<String>,
     /// Applicant's name.
@@ -60,54 +61,29 @@ pub struct Dossier {
     pub channel: Channel,
     /// For paper dossiers: why not online.
     pub offline_reason: Option<OfflineReason>,
-    /// Status.
-    pub status: Status,
     /// Form values.
     pub form: BTreeMap<String, String>,
-    /// What the due moment is computed from, once received.
-    pub deadline: Option<Deadline>,
-    /// Due moment.
-    pub due_at: Option<OffsetDateTime>,
-    /// Supplement requests so far.
-    pub supplement_requests: i64,
-    /// The open supplement request: what to add or fix.
-    pub supplement_items: Vec<String>,
     /// Created.
     pub created_at: OffsetDateTime,
-    /// Submitted (online) or registered (paper).
-    pub submitted_at: Option<OffsetDateTime>,
-    /// Received.
-    pub received_at: Option<OffsetDateTime>,
-    /// Closed (refused, withdrawn, handed over).
-    pub closed_at: Option<OffsetDateTime>,
-    /// Last change.
+    /// Last change (of the history, the form or the files).
     pub updated_at: OffsetDateTime,
     /// Optimistic-concurrency version.
     pub version: i64,
-    /// The workflow it follows, copied at reception (so later edits do not change it).
-    pub workflow: Option<Workflow>,
-    /// Version of that workflow (0: the default one).
-    pub workflow_version: i64,
-    /// The specialist who examines it.
-    pub assignee_id: Option<String>,
-    /// Their name.
-    pub assignee_name: String,
-    /// When the current step is due.
-    pub step_due_at: Option<OffsetDateTime>,
-    /// The proposed (then approved) outcome.
-    pub outcome: Option<Outcome>,
-    /// New appointments given (Mẫu 04; at most one).
-    pub reschedules: i64,
-    /// The due moment before the new appointment.
-    pub original_due_at: Option<OffsetDateTime>,
-    /// The issued result file.
-    pub result_sha256: Option<String>,
-    /// Its name.
-    pub result_file_name: Option<String>,
-    /// When the result was issued.
-    pub decided_at: Option<OffsetDateTime>,
-    /// How the result was handed over.
-    pub hand_over_method: Option<HandOverMethod>,
+    /// What its history decided.
+    pub life: Lifecycle,
+}
+
+impl std::ops::Deref for Dossier {
+    type Target = Lifecycle;
+    fn deref(&self) -> &Lifecycle {
+        &self.life
+    }
+}
+
+impl std::ops::DerefMut for Dossier {
+    fn deref_mut(&mut self) -> &mut Lifecycle {
+        &mut self.life
+    }
 }
 
 impl Dossier {
@@ -181,18 +157,18 @@ impl TryFrom<Row> for Dossier {
     type Error = StoreError;
     fn try_from(r: Row) -> Result<Dossier, StoreError> {
         let id = r.id;
-        Ok(Dossier {
-            channel: Channel::parse(&r.channel)
-                .ok_or_else(|| corrupt(&id, "channel", &r.channel))?,
-            offline_reason: r.offline_reason.as_deref().and_then(OfflineReason::parse),
+        let life = Lifecycle {
             status: Status::parse(&r.status).ok_or_else(|| corrupt(&id, "status", &r.status))?,
-            form: serde_json::from_str(&r.form_data).map_err(|e| corrupt(&id, "form", e))?,
+            code: r.code,
+            desk_code: r.desk_code,
             deadline: r
                 .deadline
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| corrupt(&id, "deadline", e))?,
+            due_at: r.due_at,
+            supplement_requests: r.supplement_requests,
             supplement_items: r
                 .supplement_items
                 .as_deref()
@@ -200,87 +176,51 @@ impl TryFrom<Row> for Dossier {
                 .transpose()
                 .map_err(|e| corrupt(&id, "supplement items", e))?
                 .unwrap_or_default(),
+            submitted_at: r.submitted_at,
+            received_at: r.received_at,
+            closed_at: r.closed_at,
             workflow: r
                 .workflow
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
                 .map_err(|e| corrupt(&id, "workflow", e))?,
-            outcome: r.outcome.as_deref().and_then(Outcome::parse),
-            hand_over_method: r
-                .hand_over_method
-                .as_deref()
-                .and_then(HandOverMethod::parse),
             workflow_version: r.workflow_version,
             assignee_id: r.assignee_id,
             assignee_name: r.assignee_name,
             step_due_at: r.step_due_at,
+            outcome: r.outcome.as_deref().and_then(Outcome::parse),
             reschedules: r.reschedules,
             original_due_at: r.original_due_at,
             result_sha256: r.result_sha256,
             result_file_name: r.result_file_name,
             decided_at: r.decided_at,
+            hand_over_method: r
+                .hand_over_method
+                .as_deref()
+                .and_then(HandOverMethod::parse),
+        };
+        Ok(Dossier {
+            channel: Channel::parse(&r.channel)
+                .ok_or_else(|| corrupt(&id, "channel", &r.channel))?,
+            offline_reason: r.offline_reason.as_deref().and_then(OfflineReason::parse),
+            form: serde_json::from_str(&r.form_data).map_err(|e| corrupt(&id, "form", e))?,
             id,
-            code: r.code,
             procedure_id: r.procedure_id,
             procedure_version: r.procedure_version,
             procedure_code: r.procedure_code,
             procedure_name: r.procedure_name,
             agency_code: r.agency_code,
-            desk_code: r.desk_code,
             applicant_id: r.applicant_id,
             applicant_name: r.applicant_name,
             applicant_phone: r.applicant_phone,
             applicant_email: r.applicant_email,
             admin_unit_code: r.admin_unit_code,
-            due_at: r.due_at,
-            supplement_requests: r.supplement_requests,
             created_at: r.created_at,
-            submitted_at: r.submitted_at,
-            received_at: r.received_at,
-            closed_at: r.closed_at,
             updated_at: r.updated_at,
             version: r.version,
+            life,
         })
-    }
-}
-
-/// One entry of a dossier's timeline.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct DossierEvent {
-    /// Position in the dossier's history, from 1.
-    pub seq: i64,
-    /// What happened (`create`, `submit`, `receive`, …).
-    pub kind: String,
-    /// Who did it (account id), if an account.
-    pub actor_id: Option<String>,
-    /// Who did it, as shown to officials.
-    pub actor_name: String,
-    /// When.
-    pub at: OffsetDateTime,
-    /// Status after it.
-    pub status: String,
-    /// Reason or note.
-    pub note: String,
-    /// The unit that acted (agency code), where it matters for the control sheet.
-    pub agency_code: String,
-    /// Who or which unit the dossier went to.
-    pub target: String,
-    /// Hash of the previous event.
-    pub prev_hash: String,
-    /// Hash of this event.
-    pub hash: String,
-}
-
-impl DossierEvent {
-    /// Vietnamese label of the event.
-    pub fn label_vi(&self) -> &'static str {
-        match self.kind.as_str() {
-            "create" => "Tạo hồ sơ",
-            "register" => "Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa",
-            "recompute_due" => "Cập nhật hạn trả kết quả theo lịch nghỉ mới",
-            other => Action::parse(other).map_or("Cập nhật hồ sơ", Action::label_vi),
-        }
     }
 }
 
@@ -411,91 +351,61 @@ impl From<sqlx::Error> for ActError {
     }
 }
 
-/// A change asked of a dossier.
+/// A change asked of a dossier: the command, in which capacity, by whom, and the version the
+/// actor saw (`None` to act on whatever is current).
 #[derive(Debug, Clone)]
 pub struct Act<'a> {
     /// The dossier.
     pub dossier_id: &'a str,
-    /// What.
-    pub action: Action,
+    /// What, with exactly the data it needs.
+    pub command: Command,
     /// In which capacity.
     pub actor: Actor,
     /// Who.
     pub by: &'a Account,
-    /// Reason or note (refusal, withdrawal, supplement reason).
-    pub note: &'a str,
-    /// For a supplement request: what to add or fix.
-    pub items: &'a [String],
-    /// The version the actor saw; `None` to act on whatever is current.
+    /// The version the actor saw.
     pub expected_version: Option<i64>,
-    /// At reception, the processing time when the procedure publishes none (or the desk corrects it).
-    pub time_limit: Option<TimeLimit>,
-    /// Assign: the specialist's account id.
-    pub assignee: Option<&'a str>,
-    /// Transfer: the workflow step at another agency to send (every other mandatory parallel
-    /// step goes with it); `None` for the first one not sent yet.
-    pub step: Option<usize>,
-    /// Propose: grant or reject.
-    pub outcome: Option<Outcome>,
-    /// Issue the result: the signed file, already a durable blob.
-    pub result: Option<ResultFile<'a>>,
-    /// Hand over: how.
-    pub hand_over: Option<HandOverMethod>,
-    /// Apologise: the one new appointment.
-    pub new_due: Option<OffsetDateTime>,
-}
-
-/// The issued result document.
-#[derive(Debug, Clone, Copy)]
-pub struct ResultFile<'a> {
-    /// Blob hash (committed before the action).
-    pub sha256: &'a str,
-    /// Bytes.
-    pub size: u64,
-    /// Name the applicant downloads.
-    pub file_name: &'a str,
-    /// Type from the content.
-    pub kind: FileKind,
 }
 
 impl<'a> Act<'a> {
-    /// An action with nothing but a note; set the other fields as the action needs.
-    pub fn new(
-        dossier_id: &'a str,
-        action: Action,
-        actor: Actor,
-        by: &'a Account,
-        note: &'a str,
-    ) -> Act<'a> {
+    /// `command` by `by` in the capacity `actor`, on whatever version is current.
+    pub fn new(dossier_id: &'a str, command: Command, actor: Actor, by: &'a Account) -> Act<'a> {
         Act {
             dossier_id,
-            action,
+            command,
             actor,
             by,
-            note,
-            items: &[],
             expected_version: None,
-            time_limit: None,
-            assignee: None,
-            step: None,
-            outcome: None,
-            result: None,
-            hand_over: None,
-            new_due: None,
         }
     }
 
-    /// An applicant's action (submit, resubmit, withdraw): no items, no time limit.
+    /// An applicant's command (submit, resubmit, withdraw).
     pub fn by_applicant(
         dossier_id: &'a str,
-        action: Action,
+        command: Command,
         by: &'a Account,
-        note: &'a str,
         expected_version: Option<i64>,
     ) -> Act<'a> {
         Act {
             expected_version,
-            ..Act::new(dossier_id, action, Actor::Applicant, by, note)
+            ..Act::new(dossier_id, command, Actor::Applicant, by)
+        }
+    }
+}
+
+impl From<CommandError> for ActError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Rule(r) => ActError::Rule(r),
+            CommandError::Missing(what) => ActError::Missing(what),
+            CommandError::NoTimeLimit => ActError::NoTimeLimit,
+            CommandError::BadAssignee => ActError::BadAssignee,
+            CommandError::BadStep(n) => ActError::BadStep(n),
+            CommandError::BadAppointment => ActError::BadAppointment,
+            CommandError::NotAsked => ActError::NotFound,
+            e @ (CommandError::Unresolved(_) | CommandError::Replay(_)) => {
+                ActError::Store(StoreError::Invalid(e.to_string()))
+            }
         }
     }
 }
@@ -537,149 +447,13 @@ pub struct PaperDossier<'a> {
     pub desk_code: &'a str,
 }
 
-pub(crate) fn micros(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(UtcOffset::UTC);
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .unwrap_or(t)
-}
-
-/// The hash of an event: everything it says, chained to the one before.
-pub fn event_hash(dossier_id: &str, e: &DossierEvent) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        e.prev_hash.as_str(),
-        dossier_id,
-        &e.seq.to_string(),
-        &e.kind,
-        e.actor_id.as_deref().unwrap_or(""),
-        &e.actor_name,
-        &(e.at.unix_timestamp_nanos() / 1000).to_string(),
-        &e.status,
-        &e.note,
-    ] {
-        h.update(part.len().to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    // Added with the back office; left out when empty so events written before still verify.
-    for part in [e.agency_code.as_str(), e.target.as_str()] {
-        if !part.is_empty() {
-            h.update(part.len().to_le_bytes());
-            h.update(part.as_bytes());
-        }
-    }
-    hex::encode(h.finalize())
-}
-
-/// The hash before a dossier's first event.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// The first event whose hash does not match its content or its predecessor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokenEvent {
-    /// Dossier id.
-    pub dossier_id: String,
-    /// Its code, if any.
-    pub code: Option<String>,
-    /// Event number.
-    pub seq: i64,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// Text of the notification an applicant receives for `action`; `None` for the agency's
-/// internal steps, which do not concern them.
-fn notice(d: &Dossier, action: Action, note: &str, items: &[String]) -> Option<(String, String)> {
-    let code = d.code.as_deref().unwrap_or("");
-    let title = match action {
-        Action::Submit => format!("Đã nộp hồ sơ {code}"),
-        Action::Receive => format!("Hồ sơ {code} đã được tiếp nhận"),
-        Action::RequestSupplement => format!("Hồ sơ {code} cần bổ sung"),
-        Action::Resubmit => format!("Đã nộp bổ sung hồ sơ {code}"),
-        Action::Refuse => format!("Hồ sơ {code} không được tiếp nhận"),
-        Action::Withdraw => format!("Hồ sơ {code} đã dừng giải quyết"),
-        Action::IssueResult => format!("Hồ sơ {code} đã có kết quả"),
-        Action::HandOver => format!("Đã trả kết quả hồ sơ {code}"),
-        Action::ApologiseAndReschedule => {
-            format!("Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ {code}")
-        }
-        Action::Assign
-        | Action::Transfer
-        | Action::Answer
-        | Action::SendBack
-        | Action::Propose
-        | Action::Approve => return None,
-    };
-    let mut body = format!("Thủ tục: {}. ", d.procedure_name);
-    match action {
-        Action::Submit => body.push_str(
-            "Hồ sơ đang chờ cơ quan tiếp nhận. Bạn sẽ được báo khi hồ sơ được tiếp nhận.",
-        ),
-        Action::Receive => {
-            if let Some(due) = d.due_at {
-                body.push_str(&format!("Hạn trả kết quả: {}.", format_local(due)));
-            }
-        }
-        Action::RequestSupplement => {
-            body.push_str("Cần bổ sung, hoàn thiện: ");
-            body.push_str(&items.join("; "));
-            if !note.is_empty() {
-                body.push_str(&format!(". Lý do: {note}"));
-            }
-            body.push('.');
-        }
-        Action::Resubmit => body.push_str("Hồ sơ bổ sung đã được ghi nhận."),
-        Action::Refuse => body.push_str(&format!("Lý do: {note}.")),
-        Action::Withdraw => {
-            body.push_str("Thông báo dừng giải quyết hồ sơ theo yêu cầu rút hồ sơ.")
-        }
-        Action::IssueResult => body.push_str(match d.outcome {
-            Some(Outcome::Reject) => "Cơ quan đã có văn bản trả lời (từ chối giải quyết, có nêu lý do). Mời ông/bà nhận kết quả.",
-            _ => "Kết quả giải quyết đã sẵn sàng. Mời ông/bà nhận kết quả.",
-        }),
-        Action::HandOver => {
-            if d.hand_over_method == Some(HandOverMethod::Online) {
-                body.push_str("Kết quả đã được trả trực tuyến; ông/bà tải về tại trang hồ sơ.");
-            } else {
-                body.push_str("Kết quả đã được trả. Cảm ơn ông/bà đã sử dụng dịch vụ.");
-            }
-        }
-        Action::ApologiseAndReschedule => {
-            body.push_str(&format!(
-                "Cơ quan xin lỗi vì chưa trả kết quả đúng hẹn. Lý do: {note}. Ngày hẹn trả kết quả mới: {}.",
-                d.due_at.map(format_local).unwrap_or_default()
-            ));
-        }
-        _ => {}
-    }
-    Some((title, body))
-}
-
-/// "dd/mm/yyyy" in Vietnam's time: the date line of a form.
-pub fn format_day(t: OffsetDateTime) -> String {
-    let l = t.to_offset(VIETNAM);
-    format!("{:02}/{:02}/{}", l.day(), u8::from(l.month()), l.year())
-}
-
-/// The latest event of one of `kinds` in a dossier's history, if any.
-pub fn last_of<'e>(events: &'e [DossierEvent], kinds: &[&str]) -> Option<&'e DossierEvent> {
-    events
-        .iter()
-        .rev()
-        .find(|e| kinds.contains(&e.kind.as_str()))
-}
-
-/// "hh:mm dd/mm/yyyy" in Vietnam's time, as the forms print it.
-pub fn format_local(t: OffsetDateTime) -> String {
-    let l = t.to_offset(VIETNAM);
-    format!(
-        "{:02}:{:02} {:02}/{:02}/{}",
-        l.hour(),
-        l.minute(),
-        l.day(),
-        u8::from(l.month()),
-        l.year()
-    )
-}
+/// A paper dossier's row before its registration is recorded (a draft that the registered
+/// transition moves to `received` at once).
+const INSERT_PAPER: &str = "INSERT INTO dossiers (id, procedure_id, procedure_version, \
+     procedure_code, procedure_name, agency_code, applicant_name, applicant_phone, \
+     applicant_email, channel, offline_reason, status, form_data, created_at, updated_at, \
+     admin_unit_code) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'draft', $12, $13, $13, $14)";
 
 impl Store {
     /// The blob store of this data directory.
@@ -745,13 +519,6 @@ impl Store {
             .collect())
     }
 
-    /// The timeline of a dossier, oldest first.
-    pub async fn dossier_events(&self, id: &str) -> Result<Vec<DossierEvent>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT seq, kind, actor_id, actor_name, at, status, note, agency_code, target, prev_hash, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq").bind(id).fetch_all(p).await)?,
-        )
-    }
-
     /// The files of a dossier.
     pub async fn attachments(&self, dossier_id: &str) -> Result<Vec<Attachment>, StoreError> {
         Ok(
@@ -789,6 +556,7 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let form =
             serde_json::to_string(prefill).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let t = created().map_err(|e| StoreError::Invalid(e.to_string()))?;
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO dossiers (id, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'online', 'draft', $12, $13, $13)")
@@ -796,7 +564,8 @@ impl Store {
                 .bind(&applicant.id).bind(&applicant.display_name).bind(applicant.phone.as_deref().unwrap_or(""))
                 .bind(applicant.email.as_deref()).bind(applicant.admin_unit_code.as_deref()).bind(&form).bind(now)
                 .execute(&mut *tx).await?;
-            append_event(&mut tx, &id, "create", Some(&applicant.id), &applicant.display_name, now, Status::Draft, "").await?;
+            let by = EventActor { id: Some(&applicant.id), name: &applicant.display_name };
+            append_event(&mut tx, &id, by, now, &t.event).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -965,22 +734,25 @@ impl Store {
                 Some(l) => l,
                 None => procedure_body(&mut tx, paper.procedure_id, version).await?.and_then(|p| p.time_limit).ok_or(ActError::NoTimeLimit)?,
             };
-            let deadline = deadline_at_reception(limit, paper.channel, now);
-            let due = micros(deadline.due(&calendar));
             let code = next_code(&mut tx, codes, now).await?;
-            let deadline_json = serde_json::to_string(&deadline).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let t = registered(Registration {
+                channel: paper.channel,
+                offline_reason: paper.offline_reason,
+                code: &code,
+                desk: paper.desk_code,
+                time_limit: limit,
+                procedure_name: &name,
+            }, &calendar, now)?;
             let email = Some(get("applicant_email")).filter(|e| !e.is_empty());
-            sqlx::query("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, applicant_name, applicant_phone, applicant_email, channel, offline_reason, status, form_data, deadline, due_at, created_at, submitted_at, received_at, updated_at, desk_code, admin_unit_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'received', $13, $14, $15, $16, $16, $16, $16, $17, $18)")
-                .bind(&id).bind(&code).bind(paper.procedure_id).bind(version).bind(&pcode).bind(&name).bind(&agency)
+            sqlx::query(INSERT_PAPER)
+                .bind(&id).bind(paper.procedure_id).bind(version).bind(&pcode).bind(&name).bind(&agency)
                 .bind(get("applicant_name")).bind(get("applicant_phone")).bind(&email)
-                .bind(paper.channel.as_str()).bind(paper.offline_reason.as_str()).bind(&form).bind(&deadline_json).bind(due).bind(now)
-                .bind(paper.desk_code).bind(paper.form.get("applicant_commune").filter(|c| !c.is_empty()))
+                .bind(paper.channel.as_str()).bind(paper.offline_reason.as_str()).bind(&form).bind(now)
+                .bind(paper.form.get("applicant_commune").filter(|c| !c.is_empty()))
                 .execute(&mut *tx).await?;
-            append_event(&mut tx, &id, "register", Some(&paper.by.id), &paper.by.display_name, now, Status::Received,
-                &format!("{} — {}", paper.channel.label_vi(), paper.offline_reason.label_vi())).await?;
             let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1")).bind(&id).fetch_one(&mut *tx).await?;
-            let d = Dossier::try_from(row)?;
-            notify(&mut tx, &d, Action::Receive, "", &[], now).await?;
+            let by = EventActor { id: Some(&paper.by.id), name: &paper.by.display_name };
+            let d = crate::transitions::record(&mut tx, &Dossier::try_from(row)?, &t, by, now).await?;
             tx.commit().await?;
             Ok(d)
         })
@@ -1029,60 +801,30 @@ impl Store {
         let mut moved = 0;
         for row in rows {
             let d = Dossier::try_from(row)?;
-            let Some(dl) = &d.deadline else { continue };
-            let due = micros(dl.due(&calendar));
-            if Some(due) == d.due_at {
+            let Some(t) = due_recomputed(&d.life, &calendar)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?
+            else {
                 continue;
-            }
+            };
+            let by = EventActor {
+                id: None,
+                name: "Hệ thống",
+            };
             let done: bool = on_pool!(self.backend(), pool => {
                 let mut tx = pool.begin_write().await?;
-                let n = sqlx::query("UPDATE dossiers SET due_at = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4")
-                    .bind(due).bind(now).bind(&d.id).bind(d.version).execute(&mut *tx).await?.rows_affected();
-                if n == 1 {
-                    let note = format!("{} → {}", d.due_at.map(format_local).unwrap_or_default(), format_local(due));
-                    append_event(&mut tx, &d.id, "recompute_due", None, "Hệ thống", now, d.status, &note).await?;
-                }
+                let done = match crate::transitions::record(&mut tx, &d, &t, by, now).await {
+                    Ok(_) => true,
+                    // Changed meanwhile: its next action computes the due moment anew.
+                    Err(ActError::Conflict(_)) => false,
+                    Err(ActError::Store(e)) => return Err(e),
+                    Err(e) => return Err(StoreError::Invalid(e.to_string())),
+                };
                 tx.commit().await?;
-                Ok::<_, StoreError>(n == 1)
+                Ok::<_, StoreError>(done)
             })?;
             moved += u64::from(done);
         }
         Ok(moved)
-    }
-
-    /// Walks every dossier's event chain; the first event that does not match, if any.
-    pub async fn verify_events(&self) -> Result<(u64, Option<BrokenEvent>), StoreError> {
-        let ids: Vec<(String, Option<String>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, code FROM dossiers ORDER BY created_at, id").fetch_all(p).await)?;
-        let mut checked = 0;
-        for (id, code) in ids {
-            let mut prev = GENESIS.to_owned();
-            for (i, e) in self.dossier_events(&id).await?.into_iter().enumerate() {
-                checked += 1;
-                let broken = |reason: &str| BrokenEvent {
-                    dossier_id: id.clone(),
-                    code: code.clone(),
-                    seq: e.seq,
-                    reason: reason.to_owned(),
-                };
-                if e.seq != i as i64 + 1 {
-                    return Ok((checked, Some(broken("events are missing before this one"))));
-                }
-                if e.prev_hash != prev {
-                    return Ok((
-                        checked,
-                        Some(broken("it does not follow the event before it")),
-                    ));
-                }
-                if event_hash(&id, &e) != e.hash {
-                    return Ok((
-                        checked,
-                        Some(broken("its content was changed after it was written")),
-                    ));
-                }
-                prev = e.hash;
-            }
-        }
-        Ok((checked, None))
     }
 
     /// The applicant's in-app notifications, newest first.
@@ -1159,183 +901,4 @@ where
     )
     .map_err(|e| StoreError::Invalid(e.to_string()))?;
     Ok(code.to_string())
-}
-
-/// Appends an event to a dossier's chain inside the caller's transaction.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn append_event<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    dossier_id: &str,
-    kind: &str,
-    actor_id: Option<&str>,
-    actor_name: &str,
-    at: OffsetDateTime,
-    status: Status,
-    note: &str,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64, String): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    let by = EventActor {
-        id: actor_id,
-        name: actor_name,
-        agency: "",
-    };
-    append_event_to(tx, dossier_id, kind, by, at, status, note, "").await
-}
-
-/// Who acted, for an event: account, name and the unit they acted for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct EventActor<'a> {
-    pub id: Option<&'a str>,
-    pub name: &'a str,
-    pub agency: &'a str,
-}
-
-/// Appends an event naming the acting unit and where the dossier went (the control sheet).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn append_event_to<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    dossier_id: &str,
-    kind: &str,
-    by: EventActor<'_>,
-    at: OffsetDateTime,
-    status: Status,
-    note: &str,
-    target: &str,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64, String): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    let last: Option<(i64, String)> = sqlx::query_as::<DB, (i64, String)>(
-        "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(dossier_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(s, h)| (s + 1, h));
-    let mut event = DossierEvent {
-        seq,
-        kind: kind.to_owned(),
-        actor_id: by.id.map(str::to_owned),
-        actor_name: by.name.to_owned(),
-        at,
-        status: status.as_str().to_owned(),
-        note: note.to_owned(),
-        agency_code: by.agency.to_owned(),
-        target: target.to_owned(),
-        prev_hash,
-        hash: String::new(),
-    };
-    event.hash = event_hash(dossier_id, &event);
-    sqlx::query::<DB>("INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, agency_code, target, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-        .bind(dossier_id)
-        .bind(event.seq)
-        .bind(event.kind)
-        .bind(by.id)
-        .bind(event.actor_name)
-        .bind(at)
-        .bind(event.status)
-        .bind(event.note)
-        .bind(event.agency_code)
-        .bind(event.target)
-        .bind(event.prev_hash)
-        .bind(event.hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// What telling the applicant about a step writes: the notice, the account that sees it in the
-/// app (if any), and the outbox recipient with the message's idempotency key (if any).
-pub(crate) struct Notice {
-    pub title: String,
-    pub body: String,
-    pub user: Option<String>,
-    pub recipient: Option<(String, String)>,
-}
-
-/// The notice for `action` on `d`, or `None` for the agency's internal steps.
-pub(crate) fn notice_for(
-    d: &Dossier,
-    action: Action,
-    note: &str,
-    items: &[String],
-    now: OffsetDateTime,
-) -> Option<Notice> {
-    let (title, body) = notice(d, action, note, items)?;
-    let recipient = d
-        .applicant_email
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .or(Some(d.applicant_phone.as_str()).filter(|p| !p.is_empty()))
-        .map(|to| {
-            let key = format!(
-                "dossier:{}:{}:{}",
-                d.id,
-                action.as_str(),
-                now.unix_timestamp_nanos()
-            );
-            (to.to_owned(), key)
-        });
-    Some(Notice {
-        title,
-        body,
-        user: d.applicant_id.clone(),
-        recipient,
-    })
-}
-
-/// Tells the applicant: in the app (when they have an account) and by email or SMS through the
-/// outbox, in the caller's transaction. The idempotency key is the dossier, action and moment.
-pub(crate) async fn notify<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    d: &Dossier,
-    action: Action,
-    note: &str,
-    items: &[String],
-    now: OffsetDateTime,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    let Some(n) = notice_for(d, action, note, items, now) else {
-        return Ok(());
-    };
-    if let Some(user) = &n.user {
-        sqlx::query::<DB>("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(crate::ids::row_id())
-            .bind(user.as_str())
-            .bind(d.id.as_str())
-            .bind(n.title.as_str())
-            .bind(n.body.as_str())
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some((to, key)) = &n.recipient {
-        enqueue(tx, to, &n.title, &n.body, key, now).await?;
-    }
-    Ok(())
 }

@@ -14,12 +14,18 @@ use crate::accounts::Account;
 use crate::backend::BeginWrite;
 use crate::blobs::{BlobStore, FsBlobStore, InMemory};
 use crate::catalogue::StoredProcedure;
-use crate::dossiers::{
-    event_hash, micros, ActError, CodeSettings, Dossier, DossierEvent, NewFile, GENESIS,
-};
+use crate::dossiers::{micros, ActError, CodeSettings, Dossier, DossierEvent, NewFile};
+use crate::events::{chained, EventActor};
 use crate::packs::PackSpot;
+use crate::transitions::{delivery, Delivery};
 use crate::{Backend, Store, StoreError};
-use motcua_core::dossier::{decide, Action, Actor, Channel, Facts, FileKind, Status};
+use motcua_core::calendar::deadline::{OfficeHours, WorkCalendar};
+use motcua_core::calendar::holidays::HolidayCalendar;
+use motcua_core::dossier::command::{created, By, Lookups, Subject};
+use motcua_core::dossier::{
+    decide, handle, Action, Actor, Channel, Command, Context, Facts, FileKind, Lifecycle, Notice,
+    Status,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -86,7 +92,6 @@ struct Filing {
     dossier: Dossier,
     codes: CodeSettings,
     files: Vec<OwnedFile>,
-    events: Vec<DossierEvent>,
     form_json: String,
     /// The one-stop desk that receives it.
     desk: Option<String>,
@@ -96,24 +101,80 @@ struct Filing {
 impl Filing {
     /// Its code, two events (created, submitted) and the notice it sends. The code is given
     /// before queueing on PostgreSQL (from this server's block of numbers); on SQLite the writer
-    /// takes the day's next number inside the commit and sets it first.
-    fn code_events_notice(
-        &self,
-    ) -> Result<(&str, [&DossierEvent; 2], crate::dossiers::Notice), ActError> {
+    /// takes the day's next number inside the commit and sets it first, so the events, whose
+    /// payload names the code, are made here, when it is known.
+    fn code_events_notice(&self) -> Result<(&str, [DossierEvent; 2], Delivery), ActError> {
         let d = &self.dossier;
         let code = d
             .code
             .as_deref()
             .ok_or_else(|| StoreError::Invalid("a filing has no code".into()))?;
-        let [created, submitted] = self.events.as_slice() else {
-            return Err(ActError::Store(StoreError::Invalid(
-                "a filing has two events".into(),
-            )));
-        };
-        let notice = crate::dossiers::notice_for(d, Action::Submit, "", &[], d.created_at)
+        let (life, events, notices) = submission(d, code, self.desk.as_deref())?;
+        let submitted = Dossier { life, ..d.clone() };
+        let notice = notices
+            .first()
+            .map(|n| delivery(&submitted, n, d.created_at))
             .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
-        Ok((code, [created, submitted], notice))
+        Ok((code, events, notice))
     }
+}
+
+/// A submission computes no moment; the built-in calendar stands in for the stored one.
+static BUILT_IN: std::sync::LazyLock<HolidayCalendar> =
+    std::sync::LazyLock::new(HolidayCalendar::vietnam);
+
+/// The created and submitted events of an API filing of `d` (created at `d.created_at` by its
+/// applicant) under `code`, routed to `desk`: the same transitions a draft submitted on the
+/// portal goes through, chained from the start.
+fn submission(
+    d: &Dossier,
+    code: &str,
+    desk: Option<&str>,
+) -> Result<(Lifecycle, [DossierEvent; 2], Vec<Notice>), ActError> {
+    let hours = OfficeHours::default();
+    let calendar = WorkCalendar {
+        holidays: &BUILT_IN,
+        hours: &hours,
+    };
+    let applicant = d.applicant_id.as_deref().unwrap_or("");
+    let by = EventActor {
+        id: d.applicant_id.as_deref(),
+        name: &d.applicant_name,
+    };
+    let lookups = Lookups {
+        code: Some(code.to_owned()),
+        desk: desk.map(str::to_owned),
+        ..Lookups::default()
+    };
+    let ctx = Context {
+        actor: Actor::Applicant,
+        by: By {
+            id: applicant,
+            name: &d.applicant_name,
+            agencies: &[],
+        },
+        subject: Subject {
+            agency_code: &d.agency_code,
+            applicant_name: &d.applicant_name,
+            procedure_name: &d.procedure_name,
+            channel: d.channel,
+        },
+        asked: &[],
+        calendar: &calendar,
+        lookups: &lookups,
+        now: d.created_at,
+    };
+    let first = created()?;
+    let submit = handle(&first.state, &Command::Submit, &ctx)?;
+    let e1 = chained(&d.id, None, by, d.created_at, &first.event);
+    let e2 = chained(
+        &d.id,
+        Some((e1.seq, e1.hash.clone())),
+        by,
+        d.created_at,
+        &submit.event,
+    );
+    Ok((submit.state, [e1, e2], submit.notices))
 }
 
 /// What a stored filing got: its code.
@@ -314,6 +375,7 @@ async fn write_batch_pg(pool: &sqlx::PgPool, filings: Vec<Filing>) {
     fn answer(f: Filing, written: Result<(), ActError>) {
         let r = written.and_then(|()| {
             f.dossier
+                .life
                 .code
                 .ok_or_else(|| ActError::Store(StoreError::Invalid("a filing has no code".into())))
         });
@@ -359,8 +421,8 @@ async fn write_one_sqlite(
     let now = d.created_at;
     let (_, [created, submitted], notice) = f.code_events_notice()?;
     let mut sql = String::from("INSERT INTO dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'online', 'submitted', $14, $15, $15, $15, 1);
-        INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash) VALUES ($1, $16, $17, $18, $19, $15, $20, '', $21, $22), ($1, $23, $24, $18, $19, $15, $25, '', $26, $27);");
-    let mut next = 28;
+        INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash, payload) VALUES ($1, $16, $17, $18, $19, $15, $20, '', $21, $22, $28), ($1, $23, $24, $18, $19, $15, $25, '', $26, $27, $29);");
+    let mut next = 30;
     if notice.user.is_some() {
         sql.push_str(&format!("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES (${}, ${}, $1, ${}, ${}, $15);", next, next + 1, next + 2, next + 3));
         next += 4;
@@ -402,7 +464,9 @@ async fn write_one_sqlite(
         .bind(submitted.kind.as_str())
         .bind(submitted.status.as_str())
         .bind(submitted.prev_hash.as_str())
-        .bind(submitted.hash.as_str());
+        .bind(submitted.hash.as_str())
+        .bind(created.payload.as_str())
+        .bind(submitted.payload.as_str());
     if let Some(user) = &notice.user {
         q = q
             .bind(crate::ids::row_id())
@@ -495,12 +559,13 @@ impl PgRows {
         let (actor_id, actor_name) = (p.bind(&created.actor_id)?, p.bind(&created.actor_name)?);
         for e in [created, submitted] {
             self.events.push(format!(
-                "({id}, {}, {}, {actor_id}, {actor_name}, {now}, {}, '', {}, {})",
+                "({id}, {}, {}, {actor_id}, {actor_name}, {now}, {}, '', {}, {}, {})",
                 p.bind(e.seq)?,
-                p.bind(&e.kind)?,
-                p.bind(&e.status)?,
-                p.bind(&e.prev_hash)?,
-                p.bind(&e.hash)?,
+                p.bind(e.kind)?,
+                p.bind(e.status)?,
+                p.bind(e.prev_hash)?,
+                p.bind(e.hash)?,
+                p.bind(e.payload)?,
             ));
         }
         for a in &f.files {
@@ -546,7 +611,7 @@ impl PgRows {
     fn statement(&self) -> String {
         let tables = [
             ("d", "dossiers (id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, submitted_at, updated_at, version)", &self.dossiers, ""),
-            ("e", "dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash)", &self.events, ""),
+            ("e", "dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash, payload)", &self.events, ""),
             // The same content attached twice gives two blob rows: `ON CONFLICT` keeps one.
             ("b", "blobs (sha256, size, media_type, created_at, pack, pack_offset)", &self.blobs, " ON CONFLICT (sha256) DO NOTHING"),
             ("a", "attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at)", &self.attachments, ""),
@@ -620,38 +685,13 @@ impl Store {
         let desk = self
             .desk_for(&procedure.procedure.levels, commune.as_deref())
             .await?;
-        let mut events = Vec::with_capacity(2);
-        let mut prev = GENESIS.to_owned();
-        for (seq, kind, status) in [
-            (1, "create", Status::Draft),
-            (2, "submit", Status::Submitted),
-        ] {
-            let mut e = DossierEvent {
-                seq,
-                kind: kind.to_owned(),
-                actor_id: Some(applicant.id.clone()),
-                actor_name: applicant.display_name.clone(),
-                at: now,
-                status: status.as_str().to_owned(),
-                note: String::new(),
-                agency_code: String::new(),
-                target: String::new(),
-                prev_hash: prev.clone(),
-                hash: String::new(),
-            };
-            e.hash = event_hash(&id, &e);
-            prev = e.hash.clone();
-            events.push(e);
-        }
         let dossier = Dossier {
             id,
-            code: None,
             procedure_id: procedure.id.clone(),
             procedure_version: procedure.version,
             procedure_code: procedure.procedure.code.clone(),
             procedure_name: procedure.procedure.name.clone(),
             agency_code: procedure.procedure.agency_code.clone(),
-            desk_code: None,
             applicant_id: Some(applicant.id.clone()),
             applicant_name: get("applicant_name"),
             applicant_phone: get("applicant_phone"),
@@ -659,30 +699,11 @@ impl Store {
             admin_unit_code: commune,
             channel: Channel::Online,
             offline_reason: None,
-            status: Status::Submitted,
             form: form.clone(),
-            deadline: None,
-            due_at: None,
-            supplement_requests: 0,
-            supplement_items: Vec::new(),
             created_at: now,
-            submitted_at: Some(now),
-            received_at: None,
-            closed_at: None,
             updated_at: now,
             version: 1,
-            workflow: None,
-            workflow_version: 0,
-            assignee_id: None,
-            assignee_name: String::new(),
-            step_due_at: None,
-            outcome: None,
-            reschedules: 0,
-            original_due_at: None,
-            result_sha256: None,
-            result_file_name: None,
-            decided_at: None,
-            hand_over_method: None,
+            life: Lifecycle::blank(),
         };
         let files = files
             .iter()
@@ -701,18 +722,13 @@ impl Store {
             dossier: dossier.clone(),
             codes: codes.clone(),
             files,
-            events: events.clone(),
             form_json,
             desk: desk.clone(),
             reply,
         };
-        let done = |code: String| {
-            let dossier = Dossier {
-                code: Some(code),
-                desk_code: desk,
-                ..dossier
-            };
-            (dossier, events)
+        let done = |code: String| -> Result<(Dossier, Vec<DossierEvent>), ActError> {
+            let (life, events, _) = submission(&dossier, &code, desk.as_deref())?;
+            Ok((Dossier { life, ..dossier }, events.into()))
         };
         if let Backend::Postgres(pool) = self.backend() {
             // The number comes from a block this server reserved beforehand, so the day's
@@ -756,6 +772,6 @@ impl Store {
         let code = answer
             .await
             .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))??;
-        Ok(done(code))
+        done(code)
     }
 }

@@ -12,6 +12,7 @@ mod demo_dossiers;
 mod desks;
 pub mod dossiers;
 mod error;
+pub mod events;
 mod filing;
 mod ids;
 mod limits;
@@ -24,6 +25,7 @@ pub mod processing;
 mod reference;
 mod schema;
 mod tokens;
+mod transitions;
 pub mod uploads;
 
 pub use backend::{Backend, PoolStats, PING_IDLE_AFTER};

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use motcua_core::accounts::Permission;
-use motcua_core::dossier::{validate_form, Action, FieldError, FileError, Held};
+use motcua_core::dossier::{validate_form, Command, FieldError, FileError, Held};
 use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent, NewFile};
 use motcua_store::uploads::{ChunkError, Upload};
 use serde::{Deserialize, Serialize};
@@ -561,7 +561,7 @@ fn dossier_json(d: &Dossier, events: &[DossierEvent], private: bool) -> DossierJ
                 kind: e.kind.clone(),
                 at: rfc3339(e.at),
                 status: e.status.clone(),
-                note: private.then(|| e.note.clone()),
+                note: private.then(|| e.text_vi()),
             })
             .collect(),
     }
@@ -965,9 +965,9 @@ pub(crate) async fn submit_dossier(
     Path(id): Path<String>,
 ) -> ApiResult {
     let d = owned(&state, &user, &id).await?;
-    let action = match d.status {
-        motcua_core::dossier::Status::Draft => Action::Submit,
-        _ => Action::Resubmit,
+    let command = match d.status {
+        motcua_core::dossier::Status::Draft => Command::Submit,
+        _ => Command::Resubmit,
     };
     let procedure = state
         .store
@@ -988,7 +988,7 @@ pub(crate) async fn submit_dossier(
     }
     apply(
         &state,
-        Act::by_applicant(&id, action, &user.account, "", Some(d.version)),
+        Act::by_applicant(&id, command, &user.account, Some(d.version)),
     )
     .await
 }
@@ -1037,7 +1037,7 @@ pub(crate) async fn withdraw_dossier(
     }
     apply(
         &state,
-        Act::by_applicant(&id, Action::Withdraw, &user.account, &reason, None),
+        Act::by_applicant(&id, Command::Withdraw { reason }, &user.account, None),
     )
     .await
 }

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use motcua_core::accounts::{Access, Permission};
 use motcua_core::catalogue::{FieldKind, FormField, Procedure};
-use motcua_core::dossier::{applicant_fields, validate_form, Action, FieldError, Status};
+use motcua_core::dossier::{applicant_fields, validate_form, Action, Command, FieldError, Status};
 use motcua_store::dossiers::{format_local, Act, ActError, Attachment, Dossier, DossierEvent};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -605,12 +605,12 @@ async fn submit_dossier(
         Ok(ready) => ready,
         Err(page) => return Ok(page),
     };
-    let action = if d.status == Status::Draft {
-        Action::Submit
+    let command = if d.status == Status::Draft {
+        Command::Submit
     } else {
-        Action::Resubmit
+        Command::Resubmit
     };
-    let act = Act::by_applicant(&id, action, &user.account, "", form.version);
+    let act = Act::by_applicant(&id, command, &user.account, form.version);
     act_and_show(&ctx, &user, &id, act, "submitted").await
 }
 
@@ -639,7 +639,12 @@ async fn withdraw(
         )
         .await;
     }
-    let act = Act::by_applicant(&id, Action::Withdraw, &user.account, &reason, form.version);
+    let act = Act::by_applicant(
+        &id,
+        Command::Withdraw { reason },
+        &user.account,
+        form.version,
+    );
     act_and_show(&ctx, &user, &id, act, "withdrawn").await
 }
 
@@ -767,7 +772,7 @@ fn event_view(e: &DossierEvent, with_people: bool) -> EventView {
             String::new()
         },
         note: if with_people {
-            e.note.clone()
+            e.text_vi()
         } else {
             String::new()
         },

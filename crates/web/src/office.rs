@@ -17,7 +17,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use motcua_core::accounts::{Access, Permission};
 use motcua_core::calendar::deadline::TimeLimit;
-use motcua_core::dossier::{validate_form, Action, Actor, Channel, OfflineReason, Status};
+use motcua_core::dossier::{
+    validate_form, Action, Actor, Channel, Command, EventKind, Inputs, OfflineReason, Status,
+};
 use motcua_docs::{ApplicantBlock, Issuer, Receipt, SupplementRequest};
 use motcua_store::dossiers::{
     format_day, format_local, last_of, Act, ActError, Dossier, PaperDossier,
@@ -216,11 +218,19 @@ async fn act(
     if let Some(p) = problem {
         return render_dossier(&ctx, &user, d, Some(p)).await;
     }
-    let act = Act {
-        items: &items,
-        expected_version: form.version,
+    let inputs = Inputs {
+        note: reason,
+        items,
         time_limit,
-        ..Act::new(&id, action, Actor::Reception, &user.account, &reason)
+        ..Inputs::default()
+    };
+    let command = match Command::from_inputs(action, inputs) {
+        Ok(c) => c,
+        Err(e) => return render_dossier(&ctx, &user, d, ActError::from(e).message_vi()).await,
+    };
+    let act = Act {
+        expected_version: form.version,
+        ..Act::new(&id, command, Actor::Reception, &user.account)
     };
     act_and_show(&ctx, &user, &id, act, notice).await
 }
@@ -480,9 +490,12 @@ async fn receipt_pdf(
         }
     }
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let officer = last_of(&events, &["receive", "register"])
-        .map(|e| e.actor_name.clone())
-        .unwrap_or_default();
+    let officer = last_of(
+        &events,
+        &[EventKind::Act(Action::Receive), EventKind::Register],
+    )
+    .map(|e| e.actor_name.clone())
+    .unwrap_or_default();
     let limit = d
         .deadline
         .as_ref()
@@ -527,7 +540,7 @@ async fn supplement_pdf(
         return Err(WebError::NotFound);
     }
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let request = last_of(&events, &["request_supplement"]);
+    let request = last_of(&events, &[EventKind::Act(Action::RequestSupplement)]);
     let code = d.code.clone().unwrap_or_default();
     let doc = SupplementRequest {
         issuer: issuer(&ctx, &d),
@@ -535,9 +548,9 @@ async fn supplement_pdf(
         matter: d.procedure_name.clone(),
         items: d.supplement_items.clone(),
         reason: request
-            .and_then(|e| e.note.split(" — Lý do: ").nth(1))
-            .unwrap_or("Hồ sơ chưa đầy đủ theo quy định")
-            .to_owned(),
+            .map(|e| e.reason_vi())
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "Hồ sơ chưa đầy đủ theo quy định".to_owned()),
         contact: format!(
             "{} — tra cứu và bổ sung trực tuyến tại Cổng Dịch vụ công",
             desk_name(&ctx, &d)

@@ -18,9 +18,10 @@ use axum::Extension;
 use motcua_core::accounts::{Access, Permission};
 use motcua_core::calendar::deadline::{DeadlineStatus, WorkCalendar, VIETNAM};
 use motcua_core::dossier::{Action, FileKind, HandOverMethod, Held, Outcome, Status};
+use motcua_core::dossier::{Command, EventKind, Inputs, ResultDoc};
 use motcua_core::Role;
 use motcua_docs::{ControlRow, ControlSheet, Issuer, LedgerRow, ResultNotice};
-use motcua_store::dossiers::{format_day, format_local, last_of, Act, Dossier, ResultFile};
+use motcua_store::dossiers::{format_day, format_local, last_of, Act, ActError, Dossier};
 use motcua_store::processing::{actor_for, capacities};
 use serde::Deserialize;
 
@@ -357,16 +358,23 @@ async fn process(
             }
         },
     };
-    let assignee = opt(&form.assignee);
-    let act = Act {
-        items: &items,
-        expected_version: form.version,
-        assignee: assignee.as_deref(),
+    let inputs = Inputs {
+        note: reason,
+        items,
+        assignee: opt(&form.assignee),
         step,
         outcome: opt(&form.outcome).as_deref().and_then(Outcome::parse),
         hand_over: opt(&form.method).as_deref().and_then(HandOverMethod::parse),
         new_due,
-        ..Act::new(&id, action, actor, &user.account, &reason)
+        ..Inputs::default()
+    };
+    let command = match Command::from_inputs(action, inputs) {
+        Ok(c) => c,
+        Err(e) => return render_dossier(&ctx, &user, d, ActError::from(e).message_vi()).await,
+    };
+    let act = Act {
+        expected_version: form.version,
+        ..Act::new(&id, command, actor, &user.account)
     };
     act_and_show(&ctx, &user, &id, act, notice_of(action)).await
 }
@@ -454,15 +462,18 @@ async fn issue_result(
             (sha, size, name, FileKind::Pdf)
         }
     };
+    let command = Command::IssueResult {
+        result: ResultDoc {
+            sha256: sha,
+            size,
+            file_name: name,
+            kind,
+        },
+        note,
+    };
     let act = Act {
         expected_version: version,
-        result: Some(ResultFile {
-            sha256: &sha,
-            size,
-            file_name: &name,
-            kind,
-        }),
-        ..Act::new(&id, Action::IssueResult, actor, &user.account, &note)
+        ..Act::new(&id, command, actor, &user.account)
     };
     act_and_show(&ctx, &user, &id, act, "issued").await
 }
@@ -519,14 +530,14 @@ async fn refusal_pdf(
         return Err(WebError::NotFound);
     }
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let e = last_of(&events, &["refuse"]).ok_or(WebError::NotFound)?;
+    let e = last_of(&events, &[EventKind::Act(Action::Refuse)]).ok_or(WebError::NotFound)?;
     let code = d.code.clone().unwrap_or_default();
     let doc = motcua_docs::Refusal {
         issuer: issuer(&ctx, &d),
         code: code.clone(),
         applicant: applicant_block(&d),
         matter: d.procedure_name.clone(),
-        reason: e.note.clone(),
+        reason: e.reason_vi(),
         officer: e.actor_name.clone(),
         date: format_day(e.at),
         tracking_url: tracking_url(&ctx, &headers, &d),
@@ -549,7 +560,8 @@ async fn apology_pdf(
         return Err(WebError::NotFound);
     };
     let events = ctx.state.store.dossier_events(&d.id).await?;
-    let e = last_of(&events, &["apologise_and_reschedule"]).ok_or(WebError::NotFound)?;
+    let e = last_of(&events, &[EventKind::Act(Action::ApologiseAndReschedule)])
+        .ok_or(WebError::NotFound)?;
     let code = d.code.clone().unwrap_or_default();
     let doc = motcua_docs::Apology {
         issuer: agency_issuer(&ctx, &d),
@@ -559,12 +571,7 @@ async fn apology_pdf(
         received_at: format_local(received),
         original_due: format_local(original),
         new_due: d.due_at.map(format_local).unwrap_or_default(),
-        reason: e
-            .note
-            .split(" — Hẹn lại: ")
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
+        reason: e.reason_vi(),
         signer: e.actor_name.clone(),
         date: format_day(e.at),
         tracking_url: tracking_url(&ctx, &headers, &d),
@@ -602,7 +609,13 @@ async fn control_sheet_pdf(
     let consults = ctx.state.store.consultations(&d.id).await?;
     let rows = events
         .iter()
-        .filter(|e| e.at >= received && !matches!(e.kind.as_str(), "create" | "submit"))
+        .filter(|e| {
+            e.at >= received
+                && !matches!(
+                    e.event_kind(),
+                    Some(EventKind::Create | EventKind::Act(Action::Submit))
+                )
+        })
         .map(|e| ControlRow {
             unit: if e.agency_code.is_empty() {
                 "—".into()
@@ -616,10 +629,9 @@ async fn control_sheet_pdf(
             } else {
                 target_name(&ctx, &e.target)
             },
-            result: if e.note.is_empty() {
-                e.label_vi().to_owned()
-            } else {
-                format!("{}: {}", e.label_vi(), e.note)
+            result: match e.text_vi() {
+                text if text.is_empty() => e.label_vi().to_owned(),
+                text => format!("{}: {text}", e.label_vi()),
             },
         })
         .collect();

@@ -9,9 +9,10 @@ use crate::on_both_databases;
 use motcua_core::dossier::{
     Action, Actor, ConsultMode, FileKind, HandOverMethod, Outcome, Status, Step, StepKind, Workflow,
 };
+use motcua_core::dossier::{Command, Inputs, ResultDoc};
 use motcua_store::accounts::Account;
 use motcua_store::demo::DEMO_PASSWORD;
-use motcua_store::dossiers::{Act, ActError, CodeSettings, ResultFile};
+use motcua_store::dossiers::{Act, ActError, CodeSettings};
 use motcua_store::processing::{actor_for, capacities};
 use motcua_store::Store;
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use std::collections::BTreeMap;
 /// A full-online procedure of Sở Xây dựng (where the demo specialist and leader work); it
 /// publishes no processing time, so reception types one.
 pub const PROCEDURE: &str = "/procedures/so-xd/1.013237";
-const PROCEDURE_CODE: &str = "1.013237";
+pub(crate) const PROCEDURE_CODE: &str = "1.013237";
 
 async fn get_bytes(s: &Session, path: &str) -> (u16, String, Vec<u8>) {
     let r = s
@@ -502,7 +503,7 @@ on_both_databases!(
 );
 
 /// A workflow with one optional step at Sở Tài chính, so that transfers and answers are possible.
-fn workflow_with_consult() -> Workflow {
+pub(crate) fn workflow_with_consult() -> Workflow {
     let mut w = Workflow::default();
     w.steps[0].share_percent = 50;
     w.steps.insert(
@@ -520,16 +521,16 @@ fn workflow_with_consult() -> Workflow {
     w
 }
 
-struct People {
-    citizen: Account,
-    reception: Account,
-    specialist: Account,
-    leader: Account,
-    consulted: Account,
+pub(crate) struct People {
+    pub citizen: Account,
+    pub reception: Account,
+    pub specialist: Account,
+    pub leader: Account,
+    pub consulted: Account,
 }
 
 impl People {
-    fn all(&self) -> [(&'static str, &Account); 5] {
+    pub fn all(&self) -> [(&'static str, &Account); 5] {
         [
             ("citizen", &self.citizen),
             ("reception", &self.reception),
@@ -540,12 +541,12 @@ impl People {
     }
 }
 
-async fn account(store: &Store, username: &str) -> Account {
+pub(crate) async fn account(store: &Store, username: &str) -> Account {
     let id = store.login_record(username).await.unwrap().unwrap().id;
     store.account(&id).await.unwrap().unwrap()
 }
 
-async fn people(store: &Store) -> People {
+pub(crate) async fn people(store: &Store) -> People {
     store
         .create_official(
             "cv.taichinh",
@@ -564,18 +565,23 @@ async fn people(store: &Store) -> People {
     }
 }
 
-struct Env<'a> {
-    store: &'a Store,
-    codes: CodeSettings,
-    hours: motcua_core::calendar::deadline::OfficeHours,
-    procedure_id: String,
-    people: People,
-    result_sha: String,
+pub(crate) struct Env<'a> {
+    pub store: &'a Store,
+    pub codes: CodeSettings,
+    pub hours: motcua_core::calendar::deadline::OfficeHours,
+    pub procedure_id: String,
+    pub people: People,
+    pub result_sha: String,
 }
 
 impl Env<'_> {
     /// Takes `action` as `who` with every input the action may need.
-    async fn try_act(&self, id: &str, action: Action, who: &Account) -> Result<Status, ActError> {
+    pub async fn try_act(
+        &self,
+        id: &str,
+        action: Action,
+        who: &Account,
+    ) -> Result<Status, ActError> {
         let d = self.store.dossier(id).await?.ok_or(ActError::NotFound)?;
         let pending = self.store.pending_agencies(id).await?;
         let caps = capacities(who, &d, &pending);
@@ -587,22 +593,23 @@ impl Env<'_> {
             motcua_core::Role::Specialist => Actor::Specialist,
             _ => Actor::Applicant,
         });
-        let items = vec!["Bản sao chứng chỉ đào tạo".to_owned()];
-        let act = Act {
-            items: &items,
+        let inputs = Inputs {
+            note: "Lý do ghi rõ".to_owned(),
+            items: vec!["Bản sao chứng chỉ đào tạo".to_owned()],
             time_limit: Some(motcua_core::calendar::deadline::TimeLimit::working_days(20)),
-            assignee: Some(&self.people.specialist.id),
+            assignee: Some(self.people.specialist.id.clone()),
             outcome: Some(Outcome::Grant),
-            result: Some(ResultFile {
-                sha256: &self.result_sha,
+            result: Some(ResultDoc {
+                sha256: self.result_sha.clone(),
                 size: 100,
-                file_name: "ket-qua.pdf",
+                file_name: "ket-qua.pdf".to_owned(),
                 kind: FileKind::Pdf,
             }),
             hand_over: Some(HandOverMethod::Counter),
             new_due: d.due_at.map(|t| t + time::Duration::days(10)),
-            ..Act::new(id, action, actor, who, "Lý do ghi rõ")
+            step: None,
         };
+        let act = Act::new(id, Command::from_inputs(action, inputs)?, actor, who);
         self.store
             .act(act, &self.codes, &self.hours)
             .await
@@ -610,7 +617,7 @@ impl Env<'_> {
     }
 
     /// A fresh dossier brought to `target` by the usual path.
-    async fn dossier_in(&self, target: Status) -> String {
+    pub async fn dossier_in(&self, target: Status) -> String {
         let p = &self.people;
         let form: BTreeMap<String, String> = [
             ("applicant_name", "Nguyễn Văn An"),
@@ -828,7 +835,10 @@ async fn every_state_action_and_role(db: crate::harness::Db) {
     let stranger = account(&store, "ld.khac").await;
     let waiting = env.dossier_in(Status::AwaitingApproval).await;
     let before_stranger = store.dossier(&waiting).await.unwrap().unwrap();
-    let act = Act::new(&waiting, Action::Approve, Actor::Leader, &stranger, "");
+    let approve = Command::Approve {
+        note: String::new(),
+    };
+    let act = Act::new(&waiting, approve, Actor::Leader, &stranger);
     let refused = store.act(act, &env.codes, &env.hours).await.unwrap_err();
     assert_eq!(refused.code(), "not_allowed", "{refused}");
     assert_eq!(
@@ -880,7 +890,14 @@ async fn audit_verify_names_a_changed_event(db: crate::harness::Db) {
         result_sha,
     };
     let id = env.dossier_in(Status::HandedOver).await;
-    let code = store.dossier(&id).await.unwrap().unwrap().code.unwrap();
+    let code = store
+        .dossier(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .life
+        .code
+        .unwrap();
     store.close().await;
 
     let (status, out, err) = crate::catalogue::cli(&["audit", "verify"], &data).await;
@@ -978,7 +995,10 @@ async fn demo_dossiers_fill_the_back_office_queues(db: crate::harness::Db) {
         .work_queue("so-xd", &[Status::AwaitingApproval], None, false, 1)
         .await
         .unwrap();
-    let act = Act::new(&waiting[0].id, Action::Approve, Actor::Leader, &leader, "");
+    let approve = Command::Approve {
+        note: String::new(),
+    };
+    let act = Act::new(&waiting[0].id, approve, Actor::Leader, &leader);
     let d = store
         .act(act, &settings.codes, &settings.hours)
         .await

@@ -5,7 +5,7 @@
 
 use crate::harness::{stored_bytes, Session, TestApp};
 use crate::on_both_databases;
-use motcua_core::dossier::{Action, Actor, Status};
+use motcua_core::dossier::{Actor, Command, Status};
 use motcua_store::demo::{DEMO_CITIZEN_PHONE, DEMO_PASSWORD};
 use motcua_store::dossiers::{Act, ActError};
 use reqwest::multipart::{Form, Part};
@@ -142,7 +142,7 @@ pub async fn submit_as(
     );
     let d = app.store.dossier(&id).await.unwrap().unwrap();
     assert_eq!(d.status, Status::Submitted);
-    (id, d.code.unwrap())
+    (id, d.life.code.unwrap())
 }
 
 pub fn pdftotext(pdf: &[u8]) -> Option<String> {
@@ -377,7 +377,7 @@ on_both_databases!(
             "{page}"
         );
         let d = app.store.dossier(&id).await.unwrap().unwrap();
-        assert_eq!((d.status, d.code), (Status::Draft, None));
+        assert_eq!((d.status, d.code.clone()), (Status::Draft, None));
         assert_eq!(d.form["applicant_address"], "Thôn Bản Chắt, xã Đình Lập");
 
         // The API says the same in English and codes.
@@ -679,7 +679,7 @@ on_both_databases!(
         assert_eq!(d.channel.as_str(), "counter");
         assert_eq!(d.offline_reason.unwrap().as_str(), "no_smartphone");
         assert!(d.due_at.is_some());
-        let code = d.code.unwrap();
+        let code = d.life.code.unwrap();
         assert_eq!(
             desk.client
                 .get(format!("{}/dossiers/{id}/receipt.pdf", app.base))
@@ -739,9 +739,9 @@ on_both_databases!(
             handles.push(tokio::spawn(async move {
                 let id = store.create_draft(&account, &pid, &form).await.unwrap();
                 store.save_form(&id, &form, None).await.unwrap();
-                let act = Act::new(&id, Action::Submit, Actor::Applicant, &account, "");
+                let act = Act::new(&id, Command::Submit, Actor::Applicant, &account);
                 match store.act(act, &settings.codes, &settings.hours).await {
-                    Ok(d) => d.code.unwrap(),
+                    Ok(d) => d.life.code.unwrap(),
                     Err(e) => panic!("{e}"),
                 }
             }));
@@ -772,7 +772,7 @@ on_both_databases!(
                 store
                     .file_dossier(&account, &procedure, &form, &[], &codes)
                     .await
-                    .map(|(d, _)| d.code.unwrap())
+                    .map(|(d, _)| d.life.code.unwrap())
             }));
         }
         let mut filed = Vec::new();
@@ -808,7 +808,15 @@ on_both_databases!(
             async move {
                 let act = Act {
                     expected_version: Some(version),
-                    ..Act::new(&id, Action::Receive, Actor::Reception, &desk, "")
+                    ..Act::new(
+                        &id,
+                        Command::Receive {
+                            time_limit: None,
+                            note: String::new(),
+                        },
+                        Actor::Reception,
+                        &desk,
+                    )
                 };
                 store.act(act, &settings.codes, &settings.hours).await
             }
@@ -1377,7 +1385,7 @@ on_both_databases!(
                     store
                         .file_dossier(&account, &procedure, &form, &[], &codes)
                         .await
-                        .map(|(d, _)| d.code.unwrap())
+                        .map(|(d, _)| d.life.code.unwrap())
                 }));
             }
             for f in filings {
@@ -1460,7 +1468,7 @@ on_both_databases!(
                     store
                         .file_dossier(&account, &procedure, &form, &[], &codes)
                         .await
-                        .map(|(d, _)| d.code)
+                        .map(|(d, _)| d.life.code)
                 })
             })
             .collect();

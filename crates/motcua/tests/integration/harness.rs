@@ -171,6 +171,25 @@ impl TestApp {
             .await
             .expect("open store");
         store.seed_demo().await.expect("seed demo");
+        Some(Self::serve(db, data, store, oidc, smtp).await)
+    }
+
+    /// Serves whatever `data` holds already (a store written by an earlier release, say).
+    pub async fn on(db: Db, data: TestData) -> TestApp {
+        init();
+        let store = Store::open_and_migrate(&data.store_config())
+            .await
+            .expect("open store");
+        Self::serve(db, data, store, None, None).await
+    }
+
+    async fn serve(
+        db: Db,
+        data: TestData,
+        store: Store,
+        oidc: Option<motcua_web::oidc::OidcConfig>,
+        smtp: Option<String>,
+    ) -> TestApp {
         let store = Arc::new(store);
         let mut state = motcua_web::AppState::new(
             store.clone(),
@@ -205,7 +224,7 @@ impl TestApp {
             },
             std::time::Duration::from_secs(5),
         ));
-        Some(TestApp {
+        TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             store,
@@ -213,7 +232,7 @@ impl TestApp {
             db,
             shutdown: Some(tx),
             _data: data,
-        })
+        }
     }
 
     /// The kinds of a dossier's events, in order.

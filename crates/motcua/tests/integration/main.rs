@@ -13,6 +13,7 @@ mod catalogue;
 mod database;
 mod dossiers;
 mod harness;
+mod history;
 mod http;
 mod oidc;
 mod outbox;

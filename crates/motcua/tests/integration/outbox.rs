@@ -330,7 +330,15 @@ async fn a_dossier_step_reaches_the_applicant_by_email(db: Db) {
     assert_eq!(status, 303);
     let (status, _, _) = citizen.post(&format!("/dossiers/{id}/submit"), &[]).await;
     assert_eq!(status, 303);
-    let code = app.store.dossier(&id).await.unwrap().unwrap().code.unwrap();
+    let code = app
+        .store
+        .dossier(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .life
+        .code
+        .unwrap();
     let mail = smtp.wait_for("an.nguyen@example.vn").await;
     let body = decode_body(&mail.data);
     assert!(body.contains("Cấp bản sao từ sổ gốc"), "{body}");
