@@ -5,13 +5,14 @@ use motcua_core::calendar::deadline::{OfficeHours, TimeLimit, WorkCalendar, VIET
 use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
 use motcua_core::calendar::lunar::{self, LunarDate};
 use motcua_store::{Store, StoreConfig};
+use std::sync::Arc;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// The calendar in force: shipped data plus schedules stored in the data dir, if there is one.
-async fn calendar(config: &StoreConfig) -> Result<HolidayCalendar, Failure> {
+async fn calendar(config: &StoreConfig) -> Result<Arc<HolidayCalendar>, Failure> {
     if config.database.is_none() && !config.data_dir.join("motcua.sqlite3").exists() {
-        return Ok(HolidayCalendar::vietnam());
+        return Ok(Arc::new(HolidayCalendar::vietnam()));
     }
     let store = Store::open_shared(config).await.map_err(config_failure)?;
     let cal = store.holiday_calendar().await;

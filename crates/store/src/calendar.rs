@@ -2,8 +2,9 @@
 //! schedules live in the core; what is stored here overrides the shipped schedule of its year.
 
 use crate::backend::{on_pool, BeginWrite};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// One stored version of a year's schedule.
@@ -46,17 +47,49 @@ impl Store {
     }
 
     /// The holiday calendar in force: the shipped rules and schedules, with the latest stored
-    /// version of each year replacing the shipped one.
-    pub async fn holiday_calendar(&self) -> Result<HolidayCalendar, StoreError> {
+    /// version of each year replacing the shipped one. Built once and kept, with each year's
+    /// days computed on first use (the lunar holidays are not cheap), until a schedule is added:
+    /// schedules are only ever appended, so their count stamps the calendar. On SQLite this
+    /// process is the only writer and forgets the calendar itself; on PostgreSQL another server
+    /// may add one, so the count is read each time.
+    pub async fn holiday_calendar(&self) -> Result<Arc<HolidayCalendar>, StoreError> {
+        let stamp = match self.backend() {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(p) => Some(
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM holiday_schedules")
+                    .fetch_one(p)
+                    .await?,
+            ),
+        };
+        self.holiday_calendar_at(stamp).await
+    }
+
+    /// The calendar in force, given the number of stored schedules read by the caller (with the
+    /// row it works on, say); `None` trusts what this process knows.
+    pub(crate) async fn holiday_calendar_stamped(
+        &self,
+        stamp: i64,
+    ) -> Result<Arc<HolidayCalendar>, StoreError> {
+        self.holiday_calendar_at(Some(stamp)).await
+    }
+
+    async fn holiday_calendar_at(
+        &self,
+        stamp: Option<i64>,
+    ) -> Result<Arc<HolidayCalendar>, StoreError> {
+        if let Some(kept) = self.calendar.get(stamp) {
+            return Ok(kept);
+        }
         let mut calendar = HolidayCalendar::vietnam();
         let history = self.holiday_schedule_history().await?;
+        let count = i64::try_from(history.len()).unwrap_or(i64::MAX);
         // History is ordered by version, so the last one of a year wins.
         for stored in history {
             calendar = calendar
                 .with_schedule(stored.schedule)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
         }
-        Ok(calendar)
+        Ok(self.calendar.keep(count, calendar))
     }
 
     /// Validates `schedule` against the rules and stores it as the next version of its year.
@@ -87,7 +120,32 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.calendar.forget();
             Ok(version)
         })
+    }
+}
+
+/// The calendar in force and the number of stored schedules it was built from.
+#[derive(Default)]
+pub(crate) struct CalendarCache(std::sync::Mutex<Option<(i64, Arc<HolidayCalendar>)>>);
+
+impl CalendarCache {
+    /// The kept calendar, if it was built from `stamp` schedules (any, when `None`).
+    fn get(&self, stamp: Option<i64>) -> Option<Arc<HolidayCalendar>> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.as_ref()
+            .filter(|(count, _)| stamp.is_none_or(|s| s == *count))
+            .map(|(_, c)| c.clone())
+    }
+
+    fn keep(&self, count: i64, calendar: HolidayCalendar) -> Arc<HolidayCalendar> {
+        let calendar = Arc::new(calendar);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((count, calendar.clone()));
+        calendar
+    }
+
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }

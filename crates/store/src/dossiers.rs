@@ -565,7 +565,7 @@ impl Store {
                 .bind(applicant.email.as_deref()).bind(applicant.admin_unit_code.as_deref()).bind(&form).bind(now)
                 .execute(&mut *tx).await?;
             let by = EventActor { id: Some(&applicant.id), name: &applicant.display_name };
-            append_event(&mut tx, &id, by, now, &t.event).await?;
+            append_event(&mut tx, &id, by, now, &t.event, Some(None)).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -752,7 +752,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1")).bind(&id).fetch_one(&mut *tx).await?;
             let by = EventActor { id: Some(&paper.by.id), name: &paper.by.display_name };
-            let d = crate::transitions::record(&mut tx, &Dossier::try_from(row)?, &t, by, now).await?;
+            let d = crate::transitions::record(&mut tx, &Dossier::try_from(row)?, &t, by, now, Some(None)).await?;
             tx.commit().await?;
             Ok(d)
         })
@@ -812,7 +812,7 @@ impl Store {
             };
             let done: bool = on_pool!(self.backend(), pool => {
                 let mut tx = pool.begin_write().await?;
-                let done = match crate::transitions::record(&mut tx, &d, &t, by, now).await {
+                let done = match crate::transitions::record(&mut tx, &d, &t, by, now, None).await {
                     Ok(_) => true,
                     // Changed meanwhile: its next action computes the due moment anew.
                     Err(ActError::Conflict(_)) => false,

@@ -171,13 +171,16 @@ pub(crate) fn chained(
     event
 }
 
-/// Appends an event to a dossier's chain inside the caller's transaction.
+/// Appends an event to a dossier's chain inside the caller's transaction, after `tip` (the last
+/// event's number and hash) when the caller read it with the dossier's locked row; `None` reads
+/// it here.
 pub(crate) async fn append_event<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     dossier_id: &str,
     by: EventActor<'_>,
     at: OffsetDateTime,
     e: &NewEvent,
+    tip: Option<Option<(i64, String)>>,
 ) -> Result<(), sqlx::Error>
 where
     DB: sqlx::Database,
@@ -192,10 +195,15 @@ where
 {
     const LAST: &str =
         "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1";
-    let last: Option<(i64, String)> = sqlx::query_as::<DB, (i64, String)>(LAST)
-        .bind(dossier_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let last = match tip {
+        Some(known) => known,
+        None => {
+            sqlx::query_as::<DB, (i64, String)>(LAST)
+                .bind(dossier_id)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    };
     let event = chained(dossier_id, last, by, at, e);
     sqlx::query::<DB>(INSERT_EVENT)
         .bind(dossier_id)

@@ -58,6 +58,8 @@ pub struct Store {
     numbers: filing::NumberBlocks,
     // The one-stop desks by unit, for routing filings without a lookup each time.
     desks: desks::DeskCache,
+    // The holiday calendar in force, with the days of each year computed once.
+    calendar: calendar::CalendarCache,
     // Accounts behind bearer tokens, kept on PostgreSQL while its change notices are heard.
     tokens: std::sync::Arc<tokens::TokenCache>,
     // Started on the first token read, in the runtime that uses the store; stops with the store.
@@ -96,6 +98,7 @@ impl Store {
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
             desks: desks::DeskCache::default(),
+            calendar: calendar::CalendarCache::default(),
             tokens: std::sync::Arc::default(),
             token_listener: std::sync::OnceLock::new(),
             writes: std::sync::Arc::default(),

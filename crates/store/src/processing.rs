@@ -103,6 +103,24 @@ const SPECIALIST_NAME: &str = "SELECT u.display_name FROM users u \
      JOIN user_roles r ON r.user_id = u.id \
      WHERE u.id = $1 AND u.status = 'active' AND r.role = 'specialist' AND r.agency_code = $2";
 
+/// Read with the dossier to act on: the tip of its event chain and the stamp of the holiday
+/// calendar, so that neither costs a statement of its own.
+const TIP_AND_CALENDAR: &str = "\
+     (SELECT seq FROM dossier_events WHERE dossier_id = dossiers.id ORDER BY seq DESC LIMIT 1) \
+        AS last_seq, \
+     (SELECT hash FROM dossier_events WHERE dossier_id = dossiers.id ORDER BY seq DESC LIMIT 1) \
+        AS last_hash, \
+     (SELECT COUNT(*) FROM holiday_schedules) AS holiday_stamp";
+
+#[derive(sqlx::FromRow)]
+struct RowToAct {
+    #[sqlx(flatten)]
+    row: Row,
+    last_seq: Option<i64>,
+    last_hash: Option<String>,
+    holiday_stamp: i64,
+}
+
 fn asked(consults: &[ConsultRow]) -> Vec<Asked> {
     consults
         .iter()
@@ -179,11 +197,6 @@ impl Store {
         codes: &CodeSettings,
         hours: &OfficeHours,
     ) -> Result<Dossier, ActError> {
-        let holidays = self.holiday_calendar().await?;
-        let cal = WorkCalendar {
-            holidays: &holidays,
-            hours,
-        };
         let now = micros(OffsetDateTime::now_utc());
         let agencies = officer_agencies(act.by);
         let who = By {
@@ -200,13 +213,25 @@ impl Store {
         let _turn = self.write_turn().await;
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
-            let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1");
-            let row: Option<Row> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
-            let d = Dossier::try_from(row.ok_or(ActError::NotFound)?)?;
+            let sql = format!("SELECT {COLUMNS}, {TIP_AND_CALENDAR} FROM dossiers WHERE id = $1");
+            let row: Option<RowToAct> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
+            let row = row.ok_or(ActError::NotFound)?;
+            let tip = row.last_seq.zip(row.last_hash);
+            let holidays = self.holiday_calendar_stamped(row.holiday_stamp).await?;
+            let cal = WorkCalendar {
+                holidays: &holidays,
+                hours,
+            };
+            let d = Dossier::try_from(row.row)?;
             if act.expected_version.is_some_and(|v| v != d.version) {
                 return Err(ActError::Conflict(d.status));
             }
-            let consults: Vec<ConsultRow> = sqlx::query_as(CONSULTS_OF).bind(&d.id).fetch_all(&mut *tx).await?;
+            // Requests to other agencies exist only for the consult steps of its workflow.
+            let consults: Vec<ConsultRow> = if d.workflow().consults().next().is_some() {
+                sqlx::query_as(CONSULTS_OF).bind(&d.id).fetch_all(&mut *tx).await?
+            } else {
+                Vec::new()
+            };
             // The capacity claimed must be one the account holds for this very dossier.
             if !capacities(act.by, &d, &pending(&consults)).contains(&act.actor) {
                 return Err(RuleError::NotYours(act.actor, act.command.action()).into());
@@ -245,7 +270,7 @@ impl Store {
             };
             let t = handle(&d.life, &act.command, &ctx)?;
             let by = EventActor { id: Some(&act.by.id), name: &act.by.display_name };
-            let after = record(&mut tx, &d, &t, by, now).await?;
+            let after = record(&mut tx, &d, &t, by, now, Some(tip)).await?;
             tx.commit().await?;
             Ok(after)
         })

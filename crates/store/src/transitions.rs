@@ -36,13 +36,16 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 }
 
 /// Saves `t` on the dossier read as `before`: the dossier after it, or
-/// [`ActError::Conflict`] when someone changed the row since it was read.
+/// [`ActError::Conflict`] when someone changed the row since it was read. `tip` is the last
+/// event's number and hash when the caller read them with the row (`Some(None)`: no event yet);
+/// `None` reads them here.
 pub(crate) async fn record<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     before: &Dossier,
     t: &Transition,
     by: EventActor<'_>,
     now: OffsetDateTime,
+    tip: Option<Option<(i64, String)>>,
 ) -> Result<Dossier, ActError>
 where
     DB: sqlx::Database,
@@ -127,7 +130,7 @@ where
             .execute(&mut **tx)
             .await?;
     }
-    append_event(tx, &before.id, by, now, &t.event).await?;
+    append_event(tx, &before.id, by, now, &t.event, tip).await?;
     send_notices(tx, &after, &t.notices, now).await?;
     after.version = version;
     Ok(after)
