@@ -1,37 +1,25 @@
 //! HTTP and HTML of motcua. Handlers are thin: parse → authorise → call core/store → render.
 //! This crate knows HTTP and templates, never SQL.
 
-mod account;
+// Shared by every area: transport, access, errors, page context.
+pub mod http;
+// One dossier as every area shows and changes it.
+mod dossier;
+
+// The areas: each imports `http`, `dossier` and the crates below, never another area.
+pub mod account;
 mod admin;
-mod admin_calendar;
-mod admin_catalogue;
 mod api;
-mod api_dossiers;
-pub mod auth;
-mod boundary;
-pub mod catalogue;
-mod dossier_files;
-mod dossiers;
-mod error;
-mod health;
-mod limits;
-mod metrics;
-mod observe;
 mod office;
-pub mod oidc;
-mod plan_edit;
-mod plan_followup;
 mod plans;
 mod portal;
-mod procedures;
-mod processing;
-pub mod routes;
-mod search_params;
-mod views;
-mod workflows;
 
-pub use error::WebError;
-pub use metrics::Metrics;
+pub use http::error::WebError;
+pub use http::metrics::Metrics;
+pub use http::oidc;
+pub use http::routes::RouteTable;
+pub use http::state::{AppState, DossierSettings, Site, DEFAULT_CODE_PREFIX};
+pub use http::{auth, catalogue, routes};
 
 use axum::Router;
 use motcua_store::Store;
@@ -39,124 +27,83 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Facts about this installation that pages show.
-#[derive(Debug, Clone)]
-pub struct Site {
-    /// Province name as written on pages, e.g. "Lạng Sơn".
-    pub province_name: String,
-    /// Demo installation: pages carry a banner saying so, and the dev inbox exists.
-    pub demo: bool,
-    /// Mark cookies `Secure`: set when the site is served over TLS (directly or behind a proxy).
-    pub cookie_secure: bool,
-    /// How dossiers are coded, how large their files may be, and the office hours.
-    pub dossiers: DossierSettings,
-}
-
-/// Settings of online submission.
-#[derive(Debug, Clone)]
-pub struct DossierSettings {
-    /// The receiving agency identifier and sequence width of dossier codes.
-    pub codes: motcua_store::dossiers::CodeSettings,
-    /// Upload limits.
-    pub limits: motcua_core::dossier::UploadLimits,
-    /// Working sessions of a day, for due moments.
-    pub hours: motcua_core::calendar::deadline::OfficeHours,
-    /// Public address of the portal for QR codes on forms; taken from the request's Host when
-    /// unset.
-    pub public_url: Option<String>,
-}
-
-impl Default for DossierSettings {
-    fn default() -> Self {
-        DossierSettings {
-            codes: motcua_store::dossiers::CodeSettings {
-                prefix: DEFAULT_CODE_PREFIX
-                    .parse()
-                    .unwrap_or_else(|_| unreachable!("the default prefix is valid")),
-                width: 4,
-            },
-            limits: motcua_core::dossier::UploadLimits::default(),
-            hours: motcua_core::calendar::deadline::OfficeHours::default(),
-            public_url: None,
-        }
-    }
-}
-
-/// The receiving-agency identifier used until an installation sets its own (`dossier_code_prefix`).
-/// Lạng Sơn's QCVN identifier was not verified, so the default is visibly a placeholder.
-pub const DEFAULT_CODE_PREFIX: &str = "000.00.00.H00";
-
-/// Shared state of every handler.
-#[derive(Clone)]
-pub struct AppState {
-    /// The store.
-    pub store: Arc<Store>,
-    /// Installation facts.
-    pub site: Arc<Site>,
-    /// The catalogue's search snapshot.
-    pub catalogue: Arc<catalogue::CatalogueCache>,
-    /// The single sign-on provider, when configured.
-    pub oidc: Option<Arc<oidc::Oidc>>,
-    /// The email gateway and worker pacing, when SMTP is configured.
-    pub mailer: Option<(
-        Arc<motcua_gateways::SmtpMailer>,
-        motcua_delivery::WorkerConfig,
-    )>,
-    metrics: Arc<Metrics>,
-}
-
 impl AppState {
-    /// With single sign-on through `provider`.
-    pub fn with_oidc(mut self, provider: oidc::Oidc) -> Self {
-        self.oidc = Some(Arc::new(provider));
-        self
-    }
-
-    /// With email delivery of the outbox through `mailer`.
-    pub fn with_mailer(
-        mut self,
-        mailer: motcua_gateways::SmtpMailer,
-        config: motcua_delivery::WorkerConfig,
-    ) -> Self {
-        self.mailer = Some((Arc::new(mailer), config));
-        self
-    }
-
     /// Builds the state around an open store.
     pub fn new(store: Arc<Store>, site: Site) -> Self {
         AppState {
             store,
             site: Arc::new(site),
-            catalogue: Arc::new(catalogue::CatalogueCache::default()),
+            catalogue: Arc::new(http::catalogue::CatalogueCache::default()),
             oidc: None,
             mailer: None,
             metrics: Arc::new(Metrics::new()),
+            routes: Arc::new(RouteTable(route_table().to_vec())),
         }
     }
 }
 
-/// The whole application router, with its middleware.
-pub fn router(state: AppState) -> Router {
-    let routes = routes::router()
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authorize,
-        ))
-        .fallback(portal::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::identify,
-        ))
-        .layer(axum::middleware::from_fn(
-            boundary::refuse_control_characters,
-        ));
-    observe::layer(routes, state.clone()).with_state(state)
+/// Every area's routes, each with its access rule.
+fn definitions() -> Vec<http::routes::RouteDef> {
+    [
+        portal::routes(),
+        portal::procedures::routes(),
+        portal::dossiers::routes(),
+        http::health::routes(),
+        api::routes(),
+        api::dossiers::routes(),
+        account::routes(),
+        http::oidc::routes(),
+        admin::routes(),
+        admin::calendar::routes(),
+        admin::catalogue::routes(),
+        admin::workflows::routes(),
+        office::routes(),
+        plans::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-/// The current moment in Vietnam's time: every "today", "this month" and "this year" the site
-/// shows or checks is Vietnam's, which is a day ahead of UTC from 17:00 UTC on.
-pub(crate) fn now_in_vietnam() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM)
+/// Every route of the application: method, path template and access rule.
+pub fn route_table() -> &'static [(
+    axum::http::Method,
+    &'static str,
+    motcua_core::accounts::Access,
+)] {
+    static TABLE: std::sync::OnceLock<
+        Vec<(
+            axum::http::Method,
+            &'static str,
+            motcua_core::accounts::Access,
+        )>,
+    > = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        definitions()
+            .into_iter()
+            .map(|d| (d.method, d.path, d.access))
+            .collect()
+    })
+}
+
+/// The whole application router, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let routes = definitions()
+        .into_iter()
+        .fold(Router::new(), |r, d| r.route(d.path, d.handler))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::auth::authorize,
+        ))
+        .fallback(http::views::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::auth::identify,
+        ))
+        .layer(axum::middleware::from_fn(
+            http::boundary::refuse_control_characters,
+        ));
+    http::observe::layer(routes, state.clone()).with_state(state)
 }
 
 /// Every six hours (and at start) clears abandoned uploads and stale staging files, a day old,
@@ -187,7 +134,7 @@ fn spawn_plan_reminders(store: Arc<Store>) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(6 * 3600));
         loop {
             tick.tick().await;
-            let today = now_in_vietnam().date();
+            let today = http::state::now_in_vietnam().date();
             match store.send_plan_reminders(today).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(n, "plan reminders written"),

@@ -520,7 +520,7 @@ const PEOPLE: [(&str, bool, bool); 8] = [
 
 #[test]
 fn every_route_of_the_router_has_an_expectation() {
-    let table: Vec<(String, String)> = motcua_web::routes::route_table()
+    let table: Vec<(String, String)> = motcua_web::route_table()
         .iter()
         .map(|(m, p, _)| (m.to_string(), (*p).to_owned()))
         .collect();

@@ -1,0 +1,106 @@
+//! The state every handler shares and the installation's settings it carries; and "now" as the
+//! site sees it, in Vietnam's time.
+
+use crate::http::catalogue;
+use crate::http::metrics::Metrics;
+use crate::http::oidc;
+use crate::http::routes::RouteTable;
+use motcua_store::Store;
+use std::sync::Arc;
+
+/// Facts about this installation that pages show.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Province name as written on pages, e.g. "Lạng Sơn".
+    pub province_name: String,
+    /// Demo installation: pages carry a banner saying so, and the dev inbox exists.
+    pub demo: bool,
+    /// Mark cookies `Secure`: set when the site is served over TLS (directly or behind a proxy).
+    pub cookie_secure: bool,
+    /// How dossiers are coded, how large their files may be, and the office hours.
+    pub dossiers: DossierSettings,
+}
+
+/// Settings of online submission.
+#[derive(Debug, Clone)]
+pub struct DossierSettings {
+    /// The receiving agency identifier and sequence width of dossier codes.
+    pub codes: motcua_store::dossiers::CodeSettings,
+    /// Upload limits.
+    pub limits: motcua_core::dossier::UploadLimits,
+    /// Working sessions of a day, for due moments.
+    pub hours: motcua_core::calendar::deadline::OfficeHours,
+    /// Public address of the portal for QR codes on forms; taken from the request's Host when
+    /// unset.
+    pub public_url: Option<String>,
+}
+
+impl Default for DossierSettings {
+    fn default() -> Self {
+        DossierSettings {
+            codes: motcua_store::dossiers::CodeSettings {
+                prefix: DEFAULT_CODE_PREFIX
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!("the default prefix is valid")),
+                width: 4,
+            },
+            limits: motcua_core::dossier::UploadLimits::default(),
+            hours: motcua_core::calendar::deadline::OfficeHours::default(),
+            public_url: None,
+        }
+    }
+}
+
+/// The receiving-agency identifier used until an installation sets its own (`dossier_code_prefix`).
+/// Lạng Sơn's QCVN identifier was not verified, so the default is visibly a placeholder.
+pub const DEFAULT_CODE_PREFIX: &str = "000.00.00.H00";
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<Store>,
+    /// Installation facts.
+    pub site: Arc<Site>,
+    /// The catalogue's search snapshot.
+    pub catalogue: Arc<catalogue::CatalogueCache>,
+    /// The single sign-on provider, when configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
+    /// The email gateway and worker pacing, when SMTP is configured.
+    pub mailer: Option<(
+        Arc<motcua_gateways::SmtpMailer>,
+        motcua_delivery::WorkerConfig,
+    )>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Every route's access rule, which `authorize` enforces.
+    pub(crate) routes: Arc<RouteTable>,
+}
+
+impl AppState {
+    /// With single sign-on through `provider`.
+    pub fn with_oidc(mut self, provider: oidc::Oidc) -> Self {
+        self.oidc = Some(Arc::new(provider));
+        self
+    }
+
+    /// With email delivery of the outbox through `mailer`.
+    pub fn with_mailer(
+        mut self,
+        mailer: motcua_gateways::SmtpMailer,
+        config: motcua_delivery::WorkerConfig,
+    ) -> Self {
+        self.mailer = Some((Arc::new(mailer), config));
+        self
+    }
+}
+
+/// The current moment in Vietnam's time: every "today", "this month" and "this year" the site
+/// shows or checks is Vietnam's, which is a day ahead of UTC from 17:00 UTC on.
+pub(crate) fn now_in_vietnam() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM)
+}
+
+/// This month in Vietnam's time: the month a report, a ledger or a queue opens on.
+pub(crate) fn this_month() -> motcua_core::plan::Month {
+    motcua_core::plan::Month::of(now_in_vietnam().date())
+}
