@@ -2,7 +2,7 @@
 //! throttling and the security audit log. Secrets (session ids, tokens,
 //! codes) are stored only as SHA-256 hashes, so a copy of the database opens no account.
 
-use crate::backend::{on_pool, BeginWrite};
+use crate::backend::{on_pool, on_tx, BeginWrite, WriteTx};
 use crate::outbox::enqueue;
 use crate::{Backend, Store, StoreError};
 use motcua_core::Role;
@@ -307,8 +307,8 @@ impl Store {
                 .execute(&mut *tx).await?;
             sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, NULL)")
                 .bind(&id).bind(role.as_str()).execute(&mut *tx).await?;
-            insert_code(&mut tx, &id, "verify", &code, now).await?;
-            enqueue(&mut tx, &username, "Mã xác thực tài khoản Cổng Dịch vụ công",
+            insert_code((&mut tx).into(), &id, "verify", &code, now).await?;
+            enqueue((&mut tx).into(), &username, "Mã xác thực tài khoản Cổng Dịch vụ công",
                 &format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai."),
                 &format!("verify:{id}:{now}"), now).await?;
             tx.commit().await?;
@@ -333,8 +333,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
                 .bind(now).bind(user_id).bind(purpose).execute(&mut *tx).await?;
-            insert_code(&mut tx, user_id, purpose, &code, now).await?;
-            enqueue(&mut tx, recipient, subject, &body, &format!("{purpose}:{user_id}:{now}"), now).await?;
+            insert_code((&mut tx).into(), user_id, purpose, &code, now).await?;
+            enqueue((&mut tx).into(), recipient, subject, &body, &format!("{purpose}:{user_id}:{now}"), now).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -652,30 +652,24 @@ impl Store {
     }
 }
 
-async fn insert_code<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+async fn insert_code(
+    tx: WriteTx<'_, '_>,
     user_id: &str,
     purpose: &str,
     code: &str,
     now: OffsetDateTime,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    sqlx::query::<DB>("INSERT INTO one_time_codes (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(user_id)
-        .bind(purpose)
-        .bind(hash_secret(code))
-        .bind(now + CODE_TTL)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, tx => {
+        sqlx::query("INSERT INTO one_time_codes (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(user_id)
+            .bind(purpose)
+            .bind(hash_secret(code))
+            .bind(now + CODE_TTL)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    })
 }
 
 /// How precisely a token's last use is recorded (and how often its use is logged).

@@ -43,6 +43,39 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// A write transaction on either database, for the functions that write in their caller's
+/// transaction: one type instead of a generic `DB` with a dozen trait bounds repeated on each.
+/// Their bodies run under [`on_tx!`], compiled once per backend like [`on_pool!`].
+pub(crate) enum WriteTx<'a, 'c> {
+    /// On SQLite.
+    Sqlite(&'a mut sqlx::Transaction<'c, sqlx::Sqlite>),
+    /// On PostgreSQL.
+    Postgres(&'a mut sqlx::Transaction<'c, sqlx::Postgres>),
+}
+
+impl<'a, 'c> From<&'a mut sqlx::Transaction<'c, sqlx::Sqlite>> for WriteTx<'a, 'c> {
+    fn from(tx: &'a mut sqlx::Transaction<'c, sqlx::Sqlite>) -> Self {
+        WriteTx::Sqlite(tx)
+    }
+}
+
+impl<'a, 'c> From<&'a mut sqlx::Transaction<'c, sqlx::Postgres>> for WriteTx<'a, 'c> {
+    fn from(tx: &'a mut sqlx::Transaction<'c, sqlx::Postgres>) -> Self {
+        WriteTx::Postgres(tx)
+    }
+}
+
+/// Runs `$body` with `$t` bound to the transaction of a [`WriteTx`], whichever database it is on.
+macro_rules! on_tx {
+    ($tx:expr, $t:ident => $body:expr) => {
+        match $tx {
+            $crate::backend::WriteTx::Sqlite($t) => $body,
+            $crate::backend::WriteTx::Postgres($t) => $body,
+        }
+    };
+}
+pub(crate) use on_tx;
+
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
 /// IMMEDIATE`): a deferred transaction that reads first and writes later cannot wait for the
 /// lock and fails with "database is locked" as soon as another writer committed in between.

@@ -254,7 +254,7 @@ impl Store {
                 match (channel, received, reason) {
                     (Channel::Online, _, _) => {
                         let t = created_transition().map_err(|e| StoreError::Invalid(e.to_string()))?;
-                        d = record(&mut tx, &d, &t, applicant.actor(), created, Some(None)).await.map_err(demo_failed)?;
+                        d = record((&mut tx).into(), &d, &t, applicant.actor(), created, Some(None)).await.map_err(demo_failed)?;
                         steps.push((Command::Submit, Actor::Applicant, &applicant, submitted));
                         if let Some(r) = received {
                             let time_limit = s.entered.then_some(s.limit).flatten();
@@ -267,7 +267,7 @@ impl Store {
                             channel, offline_reason: reason, code: &code, desk: &desk,
                             time_limit: s.limit.unwrap_or(TimeLimit::working_days(15)), procedure_name: &s.name,
                         }, &calendar, r).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                        d = record(&mut tx, &d, &quiet(t), officer.actor(), r, Some(None)).await.map_err(demo_failed)?;
+                        d = record((&mut tx).into(), &d, &quiet(t), officer.actor(), r, Some(None)).await.map_err(demo_failed)?;
                     }
                     _ => {}
                 }
@@ -317,7 +317,7 @@ impl Store {
                         now: at,
                     };
                     let t = handle(&d.life, &command, &ctx).map_err(|e| StoreError::Invalid(format!("demo dossier {code}: {e}")))?;
-                    d = record(&mut tx, &d, &quiet(t), who.actor(), at, None).await.map_err(demo_failed)?;
+                    d = record((&mut tx).into(), &d, &quiet(t), who.actor(), at, None).await.map_err(demo_failed)?;
                 }
             }
             tx.commit().await?;

@@ -5,7 +5,7 @@
 //! transaction against the row it locked, so two officers acting at once cannot both win.
 
 use crate::accounts::Account;
-use crate::backend::{on_pool, BeginWrite};
+use crate::backend::{on_pool, on_tx, BeginWrite, WriteTx};
 use crate::blobs::{BlobStore, Staged};
 use crate::events::{append_event, EventActor};
 use crate::{Store, StoreError};
@@ -565,7 +565,7 @@ impl Store {
                 .bind(applicant.email.as_deref()).bind(applicant.admin_unit_code.as_deref()).bind(&form).bind(now)
                 .execute(&mut *tx).await?;
             let by = EventActor { id: Some(&applicant.id), name: &applicant.display_name };
-            append_event(&mut tx, &id, by, now, &t.event, Some(None)).await?;
+            append_event((&mut tx).into(), &id, by, now, &t.event, Some(None)).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -732,9 +732,9 @@ impl Store {
             let (version, pcode, name, agency) = proc_row.ok_or(ActError::NotFound)?;
             let limit = match paper.time_limit {
                 Some(l) => l,
-                None => procedure_body(&mut tx, paper.procedure_id, version).await?.and_then(|p| p.time_limit).ok_or(ActError::NoTimeLimit)?,
+                None => procedure_body((&mut tx).into(), paper.procedure_id, version).await?.and_then(|p| p.time_limit).ok_or(ActError::NoTimeLimit)?,
             };
-            let code = next_code(&mut tx, codes, now).await?;
+            let code = next_code((&mut tx).into(), codes, now).await?;
             let t = registered(Registration {
                 channel: paper.channel,
                 offline_reason: paper.offline_reason,
@@ -752,7 +752,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1")).bind(&id).fetch_one(&mut *tx).await?;
             let by = EventActor { id: Some(&paper.by.id), name: &paper.by.display_name };
-            let d = crate::transitions::record(&mut tx, &Dossier::try_from(row)?, &t, by, now, Some(None)).await?;
+            let d = crate::transitions::record((&mut tx).into(), &Dossier::try_from(row)?, &t, by, now, Some(None)).await?;
             tx.commit().await?;
             Ok(d)
         })
@@ -812,7 +812,7 @@ impl Store {
             };
             let done: bool = on_pool!(self.backend(), pool => {
                 let mut tx = pool.begin_write().await?;
-                let done = match crate::transitions::record(&mut tx, &d, &t, by, now, None).await {
+                let done = match crate::transitions::record((&mut tx).into(), &d, &t, by, now, None).await {
                     Ok(_) => true,
                     // Changed meanwhile: its next action computes the due moment anew.
                     Err(ActError::Conflict(_)) => false,
@@ -842,63 +842,50 @@ impl Store {
     }
 }
 
-pub(crate) async fn procedure_body<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn procedure_body(
+    tx: WriteTx<'_, '_>,
     procedure_id: &str,
     version: i64,
-) -> Result<Option<motcua_core::catalogue::Procedure>, ActError>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
-    for<'r> (String,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    let body: Option<(String,)> = sqlx::query_as::<DB, (String,)>(
-        "SELECT body FROM procedure_versions WHERE procedure_id = $1 AND version = $2",
-    )
-    .bind(procedure_id)
-    .bind(version)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((body,)) = body else {
-        return Ok(None);
-    };
-    let p: motcua_core::catalogue::Procedure =
-        serde_json::from_str(&body).map_err(|e| corrupt(procedure_id, "procedure", e))?;
-    Ok(Some(p))
+) -> Result<Option<motcua_core::catalogue::Procedure>, ActError> {
+    on_tx!(tx, tx => {
+        let body: Option<(String,)> = sqlx::query_as::<_, (String,)>(
+            "SELECT body FROM procedure_versions WHERE procedure_id = $1 AND version = $2",
+        )
+        .bind(procedure_id)
+        .bind(version)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((body,)) = body else {
+            return Ok(None);
+        };
+        let p: motcua_core::catalogue::Procedure =
+            serde_json::from_str(&body).map_err(|e| corrupt(procedure_id, "procedure", e))?;
+        Ok(Some(p))
+    })
 }
 
 /// The next code of the day, in the caller's transaction. The per-day counter row is locked by
 /// the upsert until the transaction ends, so concurrent submissions never share a number, and a
 /// rolled-back submission's number is simply never used.
-pub(crate) async fn next_code<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn next_code(
+    tx: WriteTx<'_, '_>,
     codes: &CodeSettings,
     now: OffsetDateTime,
-) -> Result<String, ActError>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    let date = now.to_offset(VIETNAM).date();
-    let (seq,): (i64,) = sqlx::query_as::<DB, (i64,)>("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
-        .bind(codes.prefix.as_str())
-        .bind(DossierCode::day_key(date))
-        .fetch_one(&mut **tx)
-        .await?;
-    let code = DossierCode::new(
-        codes.prefix.clone(),
-        date,
-        u32::try_from(seq).unwrap_or(u32::MAX),
-        codes.width,
-    )
-    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(code.to_string())
+) -> Result<String, ActError> {
+    on_tx!(tx, tx => {
+        let date = now.to_offset(VIETNAM).date();
+        let (seq,): (i64,) = sqlx::query_as::<_, (i64,)>("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
+            .bind(codes.prefix.as_str())
+            .bind(DossierCode::day_key(date))
+            .fetch_one(&mut **tx)
+            .await?;
+        let code = DossierCode::new(
+            codes.prefix.clone(),
+            date,
+            u32::try_from(seq).unwrap_or(u32::MAX),
+            codes.width,
+        )
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(code.to_string())
+    })
 }

@@ -2,7 +2,7 @@
 //! serialise the province's writes), each with its typed payload. `verify_events` names the
 //! first event that does not match; old events without a payload verify as they always did.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, on_tx, WriteTx};
 use crate::{Store, StoreError};
 use motcua_core::dossier::command::NewEvent;
 use motcua_core::dossier::{Detail, EventKind, Payload};
@@ -174,54 +174,45 @@ pub(crate) fn chained(
 /// Appends an event to a dossier's chain inside the caller's transaction, after `tip` (the last
 /// event's number and hash) when the caller read it with the dossier's locked row; `None` reads
 /// it here.
-pub(crate) async fn append_event<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn append_event(
+    tx: WriteTx<'_, '_>,
     dossier_id: &str,
     by: EventActor<'_>,
     at: OffsetDateTime,
     e: &NewEvent,
     tip: Option<Option<(i64, String)>>,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64, String): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    const LAST: &str =
-        "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1";
-    let last = match tip {
-        Some(known) => known,
-        None => {
-            sqlx::query_as::<DB, (i64, String)>(LAST)
-                .bind(dossier_id)
-                .fetch_optional(&mut **tx)
-                .await?
-        }
-    };
-    let event = chained(dossier_id, last, by, at, e);
-    sqlx::query::<DB>(INSERT_EVENT)
-        .bind(dossier_id)
-        .bind(event.seq)
-        .bind(event.kind)
-        .bind(event.actor_id)
-        .bind(event.actor_name)
-        .bind(event.at)
-        .bind(event.status)
-        .bind(event.note)
-        .bind(event.agency_code)
-        .bind(event.target)
-        .bind(event.payload)
-        .bind(event.prev_hash)
-        .bind(event.hash)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, tx => {
+        const LAST: &str =
+            "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1";
+        let last = match tip {
+            Some(known) => known,
+            None => {
+                sqlx::query_as::<_, (i64, String)>(LAST)
+                    .bind(dossier_id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        };
+        let event = chained(dossier_id, last, by, at, e);
+        sqlx::query(INSERT_EVENT)
+            .bind(dossier_id)
+            .bind(event.seq)
+            .bind(event.kind)
+            .bind(event.actor_id)
+            .bind(event.actor_name)
+            .bind(event.at)
+            .bind(event.status)
+            .bind(event.note)
+            .bind(event.agency_code)
+            .bind(event.target)
+            .bind(event.payload)
+            .bind(event.prev_hash)
+            .bind(event.hash)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Every column of an event row, in the order [`INSERT_EVENT`] and [`DossierEvent`] use.

@@ -3,7 +3,7 @@
 //! message; the outcome keeps the provider's own id or status, so a receipt or a complaint can be
 //! traced to what the provider was told.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, on_tx, WriteTx};
 use crate::{Store, StoreError};
 use motcua_core::delivery::DeliveryChannel;
 use time::{Duration, OffsetDateTime};
@@ -105,36 +105,30 @@ pub const MAX_ATTEMPTS: i64 = 10;
 
 /// Writes a message to the outbox in the caller's transaction, so it exists exactly when the
 /// change it announces does; the channel follows from the address.
-pub(crate) async fn enqueue<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn enqueue(
+    tx: WriteTx<'_, '_>,
     recipient: &str,
     subject: &str,
     body: &str,
     key: &str,
     now: OffsetDateTime,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    const INSERT: &str = "INSERT INTO outbox \
-        (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
-    sqlx::query::<DB>(INSERT)
-        .bind(crate::ids::row_id())
-        .bind(DeliveryChannel::for_address(recipient).as_str())
-        .bind(recipient)
-        .bind(subject)
-        .bind(body)
-        .bind(key)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, tx => {
+        const INSERT: &str = "INSERT INTO outbox \
+            (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+        sqlx::query(INSERT)
+            .bind(crate::ids::row_id())
+            .bind(DeliveryChannel::for_address(recipient).as_str())
+            .bind(recipient)
+            .bind(subject)
+            .bind(body)
+            .bind(key)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    })
 }
 
 fn corrupt(id: &str, column: &str, value: &str) -> StoreError {

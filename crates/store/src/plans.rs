@@ -505,7 +505,7 @@ impl Store {
                                     .execute(&mut *tx).await?.rows_affected();
                                 if n == 1 {
                                     if let Some(to) = email.as_deref().filter(|e| !e.is_empty()) {
-                                        crate::outbox::enqueue(&mut tx, to, &title, &body, &key, now).await?;
+                                        crate::outbox::enqueue((&mut tx).into(), to, &title, &body, &key, now).await?;
                                     }
                                 }
                                 tx.commit().await?;

@@ -239,16 +239,16 @@ impl Store {
             let mut lookups = Lookups::default();
             match &act.command {
                 Command::Submit => {
-                    let levels = procedure_body(&mut tx, &d.procedure_id, d.procedure_version).await?.map(|p| p.levels).unwrap_or_default();
+                    let levels = procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version).await?.map(|p| p.levels).unwrap_or_default();
                     lookups.desk = desks.as_ref().and_then(|dir| dir.desk(&receiving_desk(&levels, d.admin_unit_code.as_deref()))).map(str::to_owned);
                     // Only once the rules allow it: a refused submission takes no number.
                     if decide(d.status, Action::Submit, act.actor, &Facts::default()).is_ok() {
-                        lookups.code = Some(next_code(&mut tx, codes, now).await?);
+                        lookups.code = Some(next_code((&mut tx).into(), codes, now).await?);
                     }
                 }
                 Command::Receive { time_limit, .. } => {
                     if time_limit.is_none() {
-                        lookups.published_limit = procedure_body(&mut tx, &d.procedure_id, d.procedure_version).await?.and_then(|p| p.time_limit);
+                        lookups.published_limit = procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version).await?.and_then(|p| p.time_limit);
                     }
                     let current: Option<(i64, String)> = sqlx::query_as(CURRENT_WORKFLOW).bind(&d.procedure_id).fetch_optional(&mut *tx).await?;
                     lookups.workflow = current.map(|(v, body)| serde_json::from_str(&body).map(|w| (v, w)).map_err(|e| StoreError::Invalid(format!("workflow of {}: {e}", d.procedure_id)))).transpose()?;
@@ -270,7 +270,7 @@ impl Store {
             };
             let t = handle(&d.life, &act.command, &ctx)?;
             let by = EventActor { id: Some(&act.by.id), name: &act.by.display_name };
-            let after = record(&mut tx, &d, &t, by, now, Some(tip)).await?;
+            let after = record((&mut tx).into(), &d, &t, by, now, Some(tip)).await?;
             tx.commit().await?;
             Ok(after)
         })

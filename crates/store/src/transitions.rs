@@ -4,6 +4,7 @@
 //! or answers, the result it registers, its event, and its notices rendered once for the inbox
 //! and the outbox.
 
+use crate::backend::{on_tx, WriteTx};
 use crate::dossiers::{ActError, Dossier};
 use crate::events::{append_event, EventActor};
 use crate::outbox::enqueue;
@@ -39,101 +40,90 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 /// [`ActError::Conflict`] when someone changed the row since it was read. `tip` is the last
 /// event's number and hash when the caller read them with the row (`Some(None)`: no event yet);
 /// `None` reads them here.
-pub(crate) async fn record<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn record(
+    tx: WriteTx<'_, '_>,
     before: &Dossier,
     t: &Transition,
     by: EventActor<'_>,
     now: OffsetDateTime,
     tip: Option<Option<(i64, String)>>,
-) -> Result<Dossier, ActError>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> Option<OffsetDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'r> (i64, String): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-    for<'r> (i64,): sqlx::FromRow<'r, <DB as sqlx::Database>::Row>,
-{
-    // The row names the result's blob: its row comes first.
-    if let Some(doc) = &t.result {
-        sqlx::query::<DB>(INSERT_BLOB)
-            .bind(doc.sha256.as_str())
-            .bind(i64::try_from(doc.size).unwrap_or(i64::MAX))
-            .bind(doc.kind.media_type())
+) -> Result<Dossier, ActError> {
+    on_tx!(tx, tx => {
+        // The row names the result's blob: its row comes first.
+        if let Some(doc) = &t.result {
+            sqlx::query(INSERT_BLOB)
+                .bind(doc.sha256.as_str())
+                .bind(i64::try_from(doc.size).unwrap_or(i64::MAX))
+                .bind(doc.kind.media_type())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut after = before.clone();
+        after.life = t.state.clone();
+        after.updated_at = now;
+        let s = &after.life;
+        let items = if s.supplement_items.is_empty() {
+            None
+        } else {
+            Some(json(&s.supplement_items)?)
+        };
+        let moved: Option<(i64,)> = sqlx::query_as::<_, (i64,)>(UPDATE_DOSSIER)
+            .bind(s.code.clone())
+            .bind(s.status.as_str())
+            .bind(s.deadline.as_ref().map(json).transpose()?)
+            .bind(s.due_at)
+            .bind(s.supplement_requests)
+            .bind(items)
+            .bind(s.submitted_at)
+            .bind(s.received_at)
+            .bind(s.closed_at)
             .bind(now)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let mut after = before.clone();
-    after.life = t.state.clone();
-    after.updated_at = now;
-    let s = &after.life;
-    let items = if s.supplement_items.is_empty() {
-        None
-    } else {
-        Some(json(&s.supplement_items)?)
-    };
-    let moved: Option<(i64,)> = sqlx::query_as::<DB, (i64,)>(UPDATE_DOSSIER)
-        .bind(s.code.clone())
-        .bind(s.status.as_str())
-        .bind(s.deadline.as_ref().map(json).transpose()?)
-        .bind(s.due_at)
-        .bind(s.supplement_requests)
-        .bind(items)
-        .bind(s.submitted_at)
-        .bind(s.received_at)
-        .bind(s.closed_at)
-        .bind(now)
-        .bind(s.desk_code.clone())
-        .bind(s.workflow.as_ref().map(json).transpose()?)
-        .bind(s.workflow_version)
-        .bind(s.assignee_id.clone())
-        .bind(s.assignee_name.clone())
-        .bind(s.step_due_at)
-        .bind(s.outcome.map(|o| o.as_str().to_owned()))
-        .bind(s.reschedules)
-        .bind(s.original_due_at)
-        .bind(s.result_sha256.clone())
-        .bind(s.result_file_name.clone())
-        .bind(s.decided_at)
-        .bind(s.hand_over_method.map(|m| m.as_str().to_owned()))
-        .bind(before.id.as_str())
-        .bind(before.version)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some((version,)) = moved else {
-        return Err(ActError::Conflict(before.status));
-    };
-    for ask in &t.asks {
-        sqlx::query::<DB>(INSERT_CONSULTATION)
-            .bind(crate::ids::row_id())
+            .bind(s.desk_code.clone())
+            .bind(s.workflow.as_ref().map(json).transpose()?)
+            .bind(s.workflow_version)
+            .bind(s.assignee_id.clone())
+            .bind(s.assignee_name.clone())
+            .bind(s.step_due_at)
+            .bind(s.outcome.map(|o| o.as_str().to_owned()))
+            .bind(s.reschedules)
+            .bind(s.original_due_at)
+            .bind(s.result_sha256.clone())
+            .bind(s.result_file_name.clone())
+            .bind(s.decided_at)
+            .bind(s.hand_over_method.map(|m| m.as_str().to_owned()))
             .bind(before.id.as_str())
-            .bind(ask.step)
-            .bind(ask.agency.as_str())
-            .bind(now)
-            .bind(ask.due_at)
-            .execute(&mut **tx)
+            .bind(before.version)
+            .fetch_optional(&mut **tx)
             .await?;
-    }
-    if let Some((id, answer)) = &t.answers {
-        sqlx::query::<DB>(ANSWER_CONSULTATION)
-            .bind(now)
-            .bind(answer.as_str())
-            .bind(by.id.map(str::to_owned))
-            .bind(id.as_str())
-            .execute(&mut **tx)
-            .await?;
-    }
-    append_event(tx, &before.id, by, now, &t.event, tip).await?;
-    send_notices(tx, &after, &t.notices, now).await?;
-    after.version = version;
-    Ok(after)
+        let Some((version,)) = moved else {
+            return Err(ActError::Conflict(before.status));
+        };
+        for ask in &t.asks {
+            sqlx::query(INSERT_CONSULTATION)
+                .bind(crate::ids::row_id())
+                .bind(before.id.as_str())
+                .bind(ask.step)
+                .bind(ask.agency.as_str())
+                .bind(now)
+                .bind(ask.due_at)
+                .execute(&mut **tx)
+                .await?;
+        }
+        if let Some((id, answer)) = &t.answers {
+            sqlx::query(ANSWER_CONSULTATION)
+                .bind(now)
+                .bind(answer.as_str())
+                .bind(by.id.map(str::to_owned))
+                .bind(id.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        append_event(WriteTx::from(&mut *tx), &before.id, by, now, &t.event, tip).await?;
+        send_notices(WriteTx::from(&mut *tx), &after, &t.notices, now).await?;
+        after.version = version;
+        Ok(after)
+    })
 }
 
 /// Where a notice to the applicant of `d` goes: the account's inbox, and the outbox address
@@ -172,36 +162,30 @@ pub(crate) fn delivery(d: &Dossier, n: &Notice, now: OffsetDateTime) -> Delivery
 
 /// Tells the applicant: in the app (when they have an account) and by email or SMS through the
 /// outbox, in the caller's transaction.
-pub(crate) async fn send_notices<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
+pub(crate) async fn send_notices(
+    tx: WriteTx<'_, '_>,
     d: &Dossier,
     notices: &[Notice],
     now: OffsetDateTime,
-) -> Result<(), sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    for<'q> OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    for n in notices {
-        let out = delivery(d, n, now);
-        if let Some(user) = &out.user {
-            sqlx::query::<DB>(INSERT_NOTIFICATION)
-                .bind(crate::ids::row_id())
-                .bind(user.as_str())
-                .bind(d.id.as_str())
-                .bind(out.title.as_str())
-                .bind(out.body.as_str())
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, tx => {
+        for n in notices {
+            let out = delivery(d, n, now);
+            if let Some(user) = &out.user {
+                sqlx::query(INSERT_NOTIFICATION)
+                    .bind(crate::ids::row_id())
+                    .bind(user.as_str())
+                    .bind(d.id.as_str())
+                    .bind(out.title.as_str())
+                    .bind(out.body.as_str())
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            if let Some((to, key)) = &out.recipient {
+                enqueue(WriteTx::from(&mut *tx), to, &out.title, &out.body, key, now).await?;
+            }
         }
-        if let Some((to, key)) = &out.recipient {
-            enqueue(tx, to, &out.title, &out.body, key, now).await?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }

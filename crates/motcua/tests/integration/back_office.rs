@@ -574,7 +574,22 @@ pub(crate) struct Env<'a> {
     pub result_sha: String,
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    /// Acting on dossiers of `procedure_id` with the province's codes and default office hours.
+    pub fn new(store: &'a Store, procedure_id: String, people: People, result_sha: String) -> Self {
+        Env {
+            store,
+            codes: CodeSettings {
+                prefix: "000.00.00.H37".parse().unwrap(),
+                width: 4,
+            },
+            hours: Default::default(),
+            procedure_id,
+            people,
+            result_sha,
+        }
+    }
+
     /// Takes `action` as `who` with every input the action may need.
     pub async fn try_act(
         &self,
@@ -745,17 +760,7 @@ async fn every_state_action_and_role(db: crate::harness::Db) {
         .await
         .unwrap();
     let (result_sha, _) = store.put_blob(b"%PDF-1.4 result".to_vec()).await.unwrap();
-    let env = Env {
-        store: &store,
-        codes: CodeSettings {
-            prefix: "000.00.00.H37".parse().unwrap(),
-            width: 4,
-        },
-        hours: Default::default(),
-        procedure_id: p.id.clone(),
-        people: people(&store).await,
-        result_sha,
-    };
+    let env = Env::new(&store, p.id.clone(), people(&store).await, result_sha);
     let mut successes = 0;
     for from in Status::ALL {
         // One dossier takes every refused combination: each must change nothing.
@@ -878,17 +883,7 @@ async fn audit_verify_names_a_changed_event(db: crate::harness::Db) {
         .unwrap()
         .unwrap();
     let (result_sha, _) = store.put_blob(b"%PDF-1.4 result".to_vec()).await.unwrap();
-    let env = Env {
-        store: &store,
-        codes: CodeSettings {
-            prefix: "000.00.00.H37".parse().unwrap(),
-            width: 4,
-        },
-        hours: Default::default(),
-        procedure_id: p.id.clone(),
-        people: people(&store).await,
-        result_sha,
-    };
+    let env = Env::new(&store, p.id.clone(), people(&store).await, result_sha);
     let id = env.dossier_in(Status::HandedOver).await;
     let code = store
         .dossier(&id)

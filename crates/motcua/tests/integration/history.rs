@@ -6,7 +6,7 @@ use crate::back_office::{people, workflow_with_consult, Env, PROCEDURE_CODE};
 use crate::harness::{Db, Session, TestApp, TestData};
 use motcua_core::dossier::{Action, EventKind, Lifecycle, Status};
 use motcua_store::demo::DEMO_PASSWORD;
-use motcua_store::dossiers::{Act, CodeSettings};
+use motcua_store::dossiers::Act;
 use motcua_store::Store;
 use proptest::prelude::*;
 use std::io::Read;
@@ -238,17 +238,7 @@ async fn replaying_payloads_rebuilds_every_dossier(db: Db) {
     let runtime = tokio::runtime::Handle::current();
     let env_store = store.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let env = Env {
-            store: &env_store,
-            codes: CodeSettings {
-                prefix: "000.00.00.H37".parse().unwrap(),
-                width: 4,
-            },
-            hours: Default::default(),
-            procedure_id: p.id.clone(),
-            people,
-            result_sha,
-        };
+        let env = Env::new(&env_store, p.id.clone(), people, result_sha);
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
             cases: 6,
             failure_persistence: None,
