@@ -243,7 +243,7 @@ impl Staging {
     fn write_file(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         match &mut self.sink {
             Sink::File { path, file } => file.write_all(chunk).map_err(io(path)),
-            Sink::Memory(_) => Err(StoreError::Invalid("staging: no file to write to".into())),
+            Sink::Memory(_) => Err(StoreError::Internal("staging: no file to write to".into())),
         }
     }
 
@@ -439,7 +439,7 @@ impl FsBlobStore {
 
     fn path_of(&self, sha256: &str) -> Result<PathBuf, StoreError> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::Invalid(format!("'{sha256}' is not a SHA-256")));
+            return Err(StoreError::Refused(format!("'{sha256}' is not a SHA-256")));
         }
         Ok(self.root.join(&sha256[..2]).join(sha256))
     }

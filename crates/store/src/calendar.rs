@@ -26,7 +26,7 @@ fn decode(
     (year, version, body, entered_by, entered_at): Row,
 ) -> Result<StoredSchedule, StoreError> {
     let schedule = serde_json::from_str(&body).map_err(|e| {
-        StoreError::Invalid(format!(
+        StoreError::Internal(format!(
             "holiday schedule {year} v{version} is corrupt: {e}"
         ))
     })?;
@@ -87,7 +87,7 @@ impl Store {
         for stored in history {
             calendar = calendar
                 .with_schedule(stored.schedule)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                .map_err(|e| StoreError::Internal(e.to_string()))?;
         }
         Ok(self.calendar.keep(count, calendar))
     }
@@ -101,9 +101,9 @@ impl Store {
         self.holiday_calendar()
             .await?
             .with_schedule(schedule.clone())
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            .map_err(|e| StoreError::Refused(e.to_string()))?;
         let body =
-            serde_json::to_string(schedule).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            serde_json::to_string(schedule).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;

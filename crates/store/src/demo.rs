@@ -112,7 +112,7 @@ fn parse_csv<T: for<'de> Deserialize<'de>>(name: &str, text: &str) -> Result<Vec
     csv::Reader::from_reader(text.as_bytes())
         .deserialize()
         .enumerate()
-        .map(|(i, r)| r.map_err(|e| StoreError::Invalid(format!("{name} line {}: {e}", i + 2))))
+        .map(|(i, r)| r.map_err(|e| StoreError::Internal(format!("{name} line {}: {e}", i + 2))))
         .collect()
 }
 
@@ -137,7 +137,7 @@ impl Store {
         self.forget_desks();
         if self.plans().await?.is_empty() {
             let plan: motcua_core::plan::Plan = serde_json::from_str(PLAN_147_JSON)
-                .map_err(|e| StoreError::Invalid(format!("plan-147.json: {e}")))?;
+                .map_err(|e| StoreError::Internal(format!("plan-147.json: {e}")))?;
             self.put_plan(&plan).await?;
         }
         if self.procedures().await?.is_empty() {
@@ -151,7 +151,7 @@ impl Store {
             .await
             .map_err(|e| match e {
                 crate::catalogue::ImportError::Store(e) => e,
-                crate::catalogue::ImportError::Rows(rows) => StoreError::Invalid(format!(
+                crate::catalogue::ImportError::Rows(rows) => StoreError::Internal(format!(
                     "demo catalogue: {}",
                     rows.iter()
                         .map(ToString::to_string)
@@ -191,7 +191,7 @@ impl Store {
                 let valid_until = match u.valid_until.as_str() {
                     "" => None,
                     s => Some(Date::parse(s, date_format).map_err(|e| {
-                        StoreError::Invalid(format!("admin unit {}: valid_until '{s}': {e}", u.code))
+                        StoreError::Internal(format!("admin unit {}: valid_until '{s}': {e}", u.code))
                     })?),
                 };
                 sqlx::query("INSERT INTO admin_units (code, name, kind, parent_code, valid_until) VALUES ($1, $2, $3, $4, $5)")

@@ -203,13 +203,13 @@ impl Store {
                 let seq: i64 = sqlx::query_scalar("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
                     .bind(codes.prefix.as_str()).bind(DossierCode::day_key(date)).fetch_one(&mut *tx).await?;
                 let code = DossierCode::new(codes.prefix.clone(), date, u32::try_from(seq).unwrap_or(u32::MAX), codes.width)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?.to_string();
+                    .map_err(|e| StoreError::Internal(e.to_string()))?.to_string();
                 let mut form = BTreeMap::new();
                 form.insert("applicant_name".to_owned(), name.clone());
                 form.insert("applicant_phone".to_owned(), phone.clone());
                 form.insert("applicant_address".to_owned(), "Tỉnh Lạng Sơn".to_owned());
                 if let Some(c) = &commune { form.insert("applicant_commune".to_owned(), c.clone()); }
-                let form = serde_json::to_string(&form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let form = serde_json::to_string(&form).map_err(|e| StoreError::Internal(e.to_string()))?;
                 let received = (status != Status::Submitted && status != Status::Refused && !(status == Status::Withdrawn && s.limit.is_none()))
                     .then(|| micros(submitted + Duration::minutes(if channel == Channel::Online { 90 + rng.below(600) as i64 } else { 0 })))
                     .filter(|r| *r < now && s.limit.is_some());
@@ -253,7 +253,7 @@ impl Store {
                 let decided = due.map_or(later, |d| d - Duration::hours(26)).max(later).min(now);
                 match (channel, received, reason) {
                     (Channel::Online, _, _) => {
-                        let t = created_transition().map_err(|e| StoreError::Invalid(e.to_string()))?;
+                        let t = created_transition().map_err(|e| StoreError::Internal(e.to_string()))?;
                         d = record((&mut tx).into(), &d, &t, applicant.actor(), created, Some(None)).await.map_err(demo_failed)?;
                         steps.push((Command::Submit, Actor::Applicant, &applicant, submitted));
                         if let Some(r) = received {
@@ -266,7 +266,7 @@ impl Store {
                         let t = registered(Registration {
                             channel, offline_reason: reason, code: &code, desk: &desk,
                             time_limit: s.limit.unwrap_or(TimeLimit::working_days(15)), procedure_name: &s.name,
-                        }, &calendar, r).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                        }, &calendar, r).map_err(|e| StoreError::Internal(e.to_string()))?;
                         d = record((&mut tx).into(), &d, &quiet(t), officer.actor(), r, Some(None)).await.map_err(demo_failed)?;
                     }
                     _ => {}
@@ -316,7 +316,7 @@ impl Store {
                         lookups: &lookups,
                         now: at,
                     };
-                    let t = handle(&d.life, &command, &ctx).map_err(|e| StoreError::Invalid(format!("demo dossier {code}: {e}")))?;
+                    let t = handle(&d.life, &command, &ctx).map_err(|e| StoreError::Internal(format!("demo dossier {code}: {e}")))?;
                     d = record((&mut tx).into(), &d, &quiet(t), who.actor(), at, None).await.map_err(demo_failed)?;
                 }
             }
@@ -387,7 +387,7 @@ impl Store {
         let Some(by) = by else { return Ok(0) };
         let month = |s: &str| {
             s.parse::<motcua_core::plan::Month>()
-                .map_err(|e| StoreError::Invalid(e.to_string()))
+                .map_err(|e| StoreError::Internal(e.to_string()))
         };
         let mut entries: Vec<SampleReport> = Vec::new();
         let mut m = month("2018-11")?;
@@ -510,7 +510,7 @@ fn quiet(mut t: Transition) -> Transition {
 fn demo_failed(e: ActError) -> StoreError {
     match e {
         ActError::Store(e) => e,
-        other => StoreError::Invalid(format!("demo dossier: {other}")),
+        other => StoreError::Internal(format!("demo dossier: {other}")),
     }
 }
 

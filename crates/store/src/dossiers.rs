@@ -150,7 +150,7 @@ pub(crate) struct Row {
 pub(crate) const COLUMNS: &str = "id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at, version, workflow, workflow_version, assignee_id, assignee_name, step_due_at, outcome, reschedules, original_due_at, result_sha256, result_file_name, decided_at, hand_over_method";
 
 fn corrupt(id: &str, what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Invalid(format!("dossier {id}: stored {what} is corrupt: {e}"))
+    StoreError::Internal(format!("dossier {id}: stored {what} is corrupt: {e}"))
 }
 
 impl TryFrom<Row> for Dossier {
@@ -404,7 +404,7 @@ impl From<CommandError> for ActError {
             CommandError::BadAppointment => ActError::BadAppointment,
             CommandError::NotAsked => ActError::NotFound,
             e @ (CommandError::Unresolved(_) | CommandError::Replay(_)) => {
-                ActError::Store(StoreError::Invalid(e.to_string()))
+                ActError::Store(StoreError::Internal(e.to_string()))
             }
         }
     }
@@ -550,13 +550,13 @@ impl Store {
     ) -> Result<String, StoreError> {
         let proc_row: Option<(i64, String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(procedure_id).fetch_optional(p).await)?;
         let (version, code, name, agency) = proc_row.ok_or_else(|| {
-            StoreError::Invalid(format!("procedure {procedure_id} does not exist"))
+            StoreError::Refused(format!("procedure {procedure_id} does not exist"))
         })?;
         let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let form =
-            serde_json::to_string(prefill).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let t = created().map_err(|e| StoreError::Invalid(e.to_string()))?;
+            serde_json::to_string(prefill).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let t = created().map_err(|e| StoreError::Internal(e.to_string()))?;
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO dossiers (id, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'online', 'draft', $12, $13, $13)")
@@ -580,7 +580,7 @@ impl Store {
         form: &BTreeMap<String, String>,
         admin_unit: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let body = serde_json::to_string(form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body = serde_json::to_string(form).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = micros(OffsetDateTime::now_utc());
         let name = form.get("applicant_name").map_or("", String::as_str);
         let phone = form.get("applicant_phone").map_or("", String::as_str);
@@ -630,7 +630,7 @@ impl Store {
         let s = staged.clone();
         tokio::task::spawn_blocking(move || blobs.commit(&s))
             .await
-            .map_err(|e| StoreError::Invalid(format!("blob write interrupted: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("blob write interrupted: {e}")))?
     }
 
     /// Opens a stored file for reading, wherever it is kept (a file of its own, or a pack),
@@ -646,7 +646,7 @@ impl Store {
                 (size, Some(crate::packs::PackSpot { pack, offset }))
             }
             Some((size, _, _)) => (size, None),
-            None => return Err(StoreError::Invalid(format!("no stored file {sha256}"))),
+            None => return Err(StoreError::Internal(format!("no stored file {sha256}"))),
         };
         // Opening and seeking touch metadata only: no blocking hop.
         let file = match spot {
@@ -724,7 +724,7 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let id = crate::ids::row_id();
         let form =
-            serde_json::to_string(paper.form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            serde_json::to_string(paper.form).map_err(|e| StoreError::Internal(e.to_string()))?;
         let get = |k: &str| paper.form.get(k).cloned().unwrap_or_default();
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
@@ -768,7 +768,7 @@ impl Store {
         let local = received.to_offset(VIETNAM);
         let year_start = micros(
             time::Date::from_calendar_date(local.year(), time::Month::January, 1)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?
+                .map_err(|e| StoreError::Internal(e.to_string()))?
                 .midnight()
                 .assume_offset(VIETNAM),
         );
@@ -802,7 +802,7 @@ impl Store {
         for row in rows {
             let d = Dossier::try_from(row)?;
             let Some(t) = due_recomputed(&d.life, &calendar)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?
+                .map_err(|e| StoreError::Internal(e.to_string()))?
             else {
                 continue;
             };
@@ -817,7 +817,7 @@ impl Store {
                     // Changed meanwhile: its next action computes the due moment anew.
                     Err(ActError::Conflict(_)) => false,
                     Err(ActError::Store(e)) => return Err(e),
-                    Err(e) => return Err(StoreError::Invalid(e.to_string())),
+                    Err(e) => return Err(StoreError::Internal(e.to_string())),
                 };
                 tx.commit().await?;
                 Ok::<_, StoreError>(done)
@@ -885,7 +885,7 @@ pub(crate) async fn next_code(
             u32::try_from(seq).unwrap_or(u32::MAX),
             codes.width,
         )
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
         Ok(code.to_string())
     })
 }

@@ -37,9 +37,15 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database: migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// Input that the store refuses (bad reference data, a duplicate key, …).
+    /// What the caller asked breaks a rule of the domain (a holiday schedule against the rules,
+    /// a procedure that does not exist, an upload finished by another request): says why, and
+    /// the caller may show it to whoever asked.
     #[error("{0}")]
-    Invalid(String),
+    Refused(String),
+    /// The store failed on its side (stored data that cannot be read, work interrupted, an
+    /// invariant broken): for the log and an "internal" answer, never for the user to fix.
+    #[error("{0}")]
+    Internal(String),
     /// Any other database error.
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),

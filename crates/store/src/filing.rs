@@ -108,13 +108,13 @@ impl Filing {
         let code = d
             .code
             .as_deref()
-            .ok_or_else(|| StoreError::Invalid("a filing has no code".into()))?;
+            .ok_or_else(|| StoreError::Internal("a filing has no code".into()))?;
         let (life, events, notices) = submission(d, code, self.desk.as_deref())?;
         let submitted = Dossier { life, ..d.clone() };
         let notice = notices
             .first()
             .map(|n| delivery(&submitted, n, d.created_at))
-            .ok_or_else(|| StoreError::Invalid("a submission always notifies".into()))?;
+            .ok_or_else(|| StoreError::Internal("a submission always notifies".into()))?;
         Ok((code, events, notice))
     }
 }
@@ -259,7 +259,11 @@ async fn pack_files(blobs: &Arc<FsBlobStore>, mut filings: Vec<Filing>) -> Vec<F
         store.append_packed(&blobs)
     })
     .await
-    .unwrap_or_else(|e| Err(StoreError::Invalid(format!("the pack writer stopped: {e}"))));
+    .unwrap_or_else(|e| {
+        Err(StoreError::Internal(format!(
+            "the pack writer stopped: {e}"
+        )))
+    });
     match stored {
         Ok(spots) => {
             let mut spots = spots.into_iter();
@@ -280,7 +284,7 @@ async fn pack_files(blobs: &Arc<FsBlobStore>, mut filings: Vec<Filing>) -> Vec<F
             for f in failed {
                 let _ = f
                     .reply
-                    .send(Err(ActError::Store(StoreError::Invalid(format!(
+                    .send(Err(ActError::Store(StoreError::Internal(format!(
                         "the filing's files were not stored: {message}"
                     )))));
             }
@@ -331,7 +335,7 @@ async fn write_batch_sqlite(pool: &sqlx::SqlitePool, mut filings: Vec<Filing>) {
             for f in filings {
                 let _ = f
                     .reply
-                    .send(Err(ActError::Store(StoreError::Invalid(format!(
+                    .send(Err(ActError::Store(StoreError::Internal(format!(
                         "the filing was not stored: {message}"
                     )))));
             }
@@ -377,7 +381,7 @@ async fn write_batch_pg(pool: &sqlx::PgPool, filings: Vec<Filing>) {
             f.dossier
                 .life
                 .code
-                .ok_or_else(|| ActError::Store(StoreError::Invalid("a filing has no code".into())))
+                .ok_or_else(|| ActError::Store(StoreError::Internal("a filing has no code".into())))
         });
         let _ = f.reply.send(r);
     }
@@ -413,7 +417,7 @@ async fn write_one_sqlite(
         u32::try_from(seq).unwrap_or(u32::MAX),
         f.codes.width,
     )
-    .map_err(|e| StoreError::Invalid(e.to_string()))?
+    .map_err(|e| StoreError::Internal(e.to_string()))?
     .to_string();
     f.dossier.code = Some(code.clone());
     let f = &*f;
@@ -515,7 +519,7 @@ impl PgParams {
         use sqlx::Arguments;
         self.args
             .add(value)
-            .map_err(|e| StoreError::Invalid(format!("filing parameter: {e}")))?;
+            .map_err(|e| StoreError::Internal(format!("filing parameter: {e}")))?;
         self.count += 1;
         Ok(format!("${}", self.count))
     }
@@ -676,7 +680,7 @@ impl Store {
         let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let form_json =
-            serde_json::to_string(form).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            serde_json::to_string(form).map_err(|e| StoreError::Internal(e.to_string()))?;
         let get = |k: &str| form.get(k).cloned().unwrap_or_default();
         let commune = form
             .get("applicant_commune")
@@ -753,7 +757,7 @@ impl Store {
                 u32::try_from(seq).unwrap_or(u32::MAX),
                 codes.width,
             )
-            .map_err(|e| StoreError::Invalid(e.to_string()))?
+            .map_err(|e| StoreError::Internal(e.to_string()))?
             .to_string();
             filing.dossier.code = Some(code);
         }
@@ -768,10 +772,10 @@ impl Store {
             .0
             .send(filing)
             .await
-            .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))?;
+            .map_err(|_| StoreError::Internal("the filing writer has stopped".into()))?;
         let code = answer
             .await
-            .map_err(|_| StoreError::Invalid("the filing writer has stopped".into()))??;
+            .map_err(|_| StoreError::Internal("the filing writer has stopped".into()))??;
         done(code)
     }
 }

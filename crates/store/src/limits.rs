@@ -65,7 +65,7 @@ impl Store {
                 return Ok((old, Some(new)));
             }
         }
-        Err(StoreError::Invalid(format!(
+        Err(StoreError::Internal(format!(
             "the counter {key} changed {MAX_ROUNDS} times while being updated"
         )))
     }

@@ -132,7 +132,7 @@ pub(crate) async fn enqueue(
 }
 
 fn corrupt(id: &str, column: &str, value: &str) -> StoreError {
-    StoreError::Invalid(format!("outbox message {id}: unknown {column} '{value}'"))
+    StoreError::Internal(format!("outbox message {id}: unknown {column} '{value}'"))
 }
 
 impl Store {

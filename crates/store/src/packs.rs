@@ -67,7 +67,7 @@ impl Packs {
         let mut current = self
             .current
             .lock()
-            .map_err(|_| StoreError::Invalid("the pack writer panicked".into()))?;
+            .map_err(|_| StoreError::Internal("the pack writer panicked".into()))?;
         let total: u64 = blobs.iter().flatten().map(|c| c.len() as u64).sum();
         let written = self.append_to(&mut current, blobs, total);
         if written.is_err() {
@@ -86,7 +86,7 @@ impl Packs {
             *current = Some(self.open_last()?);
         }
         let Some((mut pack, mut file)) = current.take() else {
-            return Err(StoreError::Invalid("no pack is open".into()));
+            return Err(StoreError::Internal("no pack is open".into()));
         };
         let mut end = file.seek(SeekFrom::End(0)).map_err(io(&self.path(pack)))?;
         if end > 0 && end + total > PACK_MAX {
@@ -185,7 +185,7 @@ impl Packs {
         let path = self.path(spot.pack);
         let mut file = File::open(&path).map_err(io(&path))?;
         let offset = u64::try_from(spot.offset)
-            .map_err(|_| StoreError::Invalid(format!("negative pack offset {}", spot.offset)))?;
+            .map_err(|_| StoreError::Internal(format!("negative pack offset {}", spot.offset)))?;
         file.seek(SeekFrom::Start(offset)).map_err(io(&path))?;
         Ok(file)
     }

@@ -11,7 +11,7 @@ pub fn hash(password: &str) -> Result<String, crate::StoreError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| crate::StoreError::Invalid(format!("password hashing failed: {e}")))
+        .map_err(|e| crate::StoreError::Internal(format!("password hashing failed: {e}")))
 }
 
 /// Checks a password against a stored PHC string. A malformed stored hash verifies nothing.

@@ -86,14 +86,14 @@ pub struct NewReport<'a> {
 
 fn decode(id: String, body: &str) -> Result<StoredPlan, StoreError> {
     let plan = serde_json::from_str(body)
-        .map_err(|e| StoreError::Invalid(format!("plan {id} is corrupt: {e}")))?;
+        .map_err(|e| StoreError::Internal(format!("plan {id} is corrupt: {e}")))?;
     Ok(StoredPlan { id, plan })
 }
 
 impl Store {
     /// Stores a plan, or replaces the one with the same code. Returns its id.
     pub async fn put_plan(&self, plan: &Plan) -> Result<String, StoreError> {
-        let body = serde_json::to_string(plan).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let body = serde_json::to_string(plan).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = micros(OffsetDateTime::now_utc());
         let id = crate::ids::row_id();
         on_pool!(self.backend(), pool => {

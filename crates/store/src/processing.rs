@@ -251,7 +251,7 @@ impl Store {
                         lookups.published_limit = procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version).await?.and_then(|p| p.time_limit);
                     }
                     let current: Option<(i64, String)> = sqlx::query_as(CURRENT_WORKFLOW).bind(&d.procedure_id).fetch_optional(&mut *tx).await?;
-                    lookups.workflow = current.map(|(v, body)| serde_json::from_str(&body).map(|w| (v, w)).map_err(|e| StoreError::Invalid(format!("workflow of {}: {e}", d.procedure_id)))).transpose()?;
+                    lookups.workflow = current.map(|(v, body)| serde_json::from_str(&body).map(|w| (v, w)).map_err(|e| StoreError::Internal(format!("workflow of {}: {e}", d.procedure_id)))).transpose()?;
                 }
                 Command::Assign { specialist, .. } => {
                     lookups.specialist_name = sqlx::query_scalar(SPECIALIST_NAME).bind(specialist).bind(&d.agency_code).fetch_optional(&mut *tx).await?;
@@ -301,8 +301,9 @@ impl Store {
             }),
             Some((version, body, at)) => Ok(WorkflowVersion {
                 version,
-                workflow: serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Invalid(format!("workflow of {procedure_id}: {e}")))?,
+                workflow: serde_json::from_str(&body).map_err(|e| {
+                    StoreError::Internal(format!("workflow of {procedure_id}: {e}"))
+                })?,
                 created_at: Some(at),
             }),
         }
@@ -317,7 +318,7 @@ impl Store {
         by: &Account,
     ) -> Result<i64, StoreError> {
         let body =
-            serde_json::to_string(workflow).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            serde_json::to_string(workflow).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = micros(OffsetDateTime::now_utc());
         on_pool!(self.backend(), pool => {
             let mut tx = pool.begin_write().await?;
@@ -389,7 +390,7 @@ impl Store {
             Ok::<_, StoreError>(staged)
         })
         .await
-        .map_err(|e| StoreError::Invalid(format!("blob write interrupted: {e}")))??;
+        .map_err(|e| StoreError::Internal(format!("blob write interrupted: {e}")))??;
         Ok((staged.sha256.clone(), staged.size))
     }
 

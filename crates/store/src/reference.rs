@@ -44,7 +44,7 @@ impl Store {
         rows.into_iter()
             .map(|(code, name, kind, parent_code, valid_until)| {
                 let kind = AdminUnitKind::parse(&kind).ok_or_else(|| {
-                    StoreError::Invalid(format!("admin unit {code}: unknown kind '{kind}'"))
+                    StoreError::Internal(format!("admin unit {code}: unknown kind '{kind}'"))
                 })?;
                 Ok(AdminUnit {
                     code,
@@ -84,7 +84,7 @@ impl Store {
         rows.into_iter()
             .map(|(code, name, kind, admin_unit_name, successor_name)| {
                 let kind = AgencyKind::parse(&kind).ok_or_else(|| {
-                    StoreError::Invalid(format!("agency {code}: unknown kind '{kind}'"))
+                    StoreError::Internal(format!("agency {code}: unknown kind '{kind}'"))
                 })?;
                 Ok(AgencyRow {
                     code,

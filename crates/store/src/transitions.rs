@@ -33,7 +33,7 @@ const INSERT_NOTIFICATION: &str = "INSERT INTO notifications \
      (id, user_id, dossier_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()))
+    serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
 /// Saves `t` on the dossier read as `before`: the dossier after it, or

@@ -100,7 +100,7 @@ impl Store {
     pub async fn blob_matches(&self, sha256: &str, size: i64) -> Result<bool, StoreError> {
         let mut blob = match self.open_blob(sha256).await {
             Ok(b) => b,
-            Err(StoreError::Invalid(_)) => return Ok(false),
+            Err(StoreError::Internal(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
         let expected = sha256.to_owned();
@@ -112,7 +112,7 @@ impl Store {
             let mut len = 0i64;
             loop {
                 let n = blob.read(&mut buf).map_err(|e| {
-                    StoreError::Invalid(format!("stored file {expected} unreadable: {e}"))
+                    StoreError::Internal(format!("stored file {expected} unreadable: {e}"))
                 })?;
                 if n == 0 {
                     break;
@@ -123,7 +123,7 @@ impl Store {
             Ok(len == size && hex::encode(hasher.finalize()) == expected)
         })
         .await
-        .map_err(|e| StoreError::Invalid(format!("blob check interrupted: {e}")))?
+        .map_err(|e| StoreError::Internal(format!("blob check interrupted: {e}")))?
     }
 
     fn upload_path(&self, id: &str) -> PathBuf {
@@ -194,7 +194,7 @@ impl Store {
         let at = u64::try_from(offset).unwrap_or(0);
         tokio::task::spawn_blocking(move || append_at(&path, at, &chunk))
             .await
-            .map_err(|e| StoreError::Invalid(format!("upload write interrupted: {e}")))??;
+            .map_err(|e| StoreError::Internal(format!("upload write interrupted: {e}")))??;
         if end == up.size {
             // The last chunk is recorded together with the checked blob (`finish_upload`), in
             // one commit; until then a retry of it simply rewrites it.
@@ -226,7 +226,7 @@ impl Store {
         let path = self.upload_path(id);
         tokio::task::spawn_blocking(move || stage_existing(&path))
             .await
-            .map_err(|e| StoreError::Invalid(format!("upload read interrupted: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("upload read interrupted: {e}")))?
     }
 
     /// Records a complete, checked upload as a blob, together with its last chunk (which began
@@ -249,7 +249,7 @@ impl Store {
             let n = sqlx::query("UPDATE uploads SET sha256 = $1, media_type = $2, received = size WHERE id = $3 AND received = $4")
                 .bind(&staged.sha256).bind(kind.media_type()).bind(id).bind(last_offset).execute(&mut *tx).await?.rows_affected();
             if n != 1 {
-                return Err(StoreError::Invalid(format!("upload {id} was finished by another request")));
+                return Err(StoreError::Refused(format!("upload {id} was finished by another request")));
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())

@@ -93,7 +93,7 @@ impl Store {
         let body: Option<String> = on_pool!(self.backend(), p => sqlx::query_scalar(sql).bind(id).bind(version).fetch_optional(p).await)?;
         body.map(|b| {
             serde_json::from_str(&b).map_err(|e| {
-                StoreError::Invalid(format!("procedure {id} v{version} is corrupt: {e}"))
+                StoreError::Internal(format!("procedure {id} v{version} is corrupt: {e}"))
             })
         })
         .transpose()
@@ -204,7 +204,7 @@ impl Store {
             let mut summary = ImportSummary::default();
             for (i, item) in items.iter().enumerate() {
                 let p = &item.procedure;
-                let body = serde_json::to_string(p).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let body = serde_json::to_string(p).map_err(|e| StoreError::Internal(e.to_string()))?;
                 let existing: Option<ProcedureRow> = sqlx::query_as("SELECT id, version, body FROM procedures WHERE code = $1 AND agency_code = $2")
                     .bind(&p.code)
                     .bind(&p.agency_code)
@@ -256,7 +256,7 @@ impl Store {
 
 fn decode((id, version, body): ProcedureRow) -> Result<StoredProcedure, StoreError> {
     let procedure = serde_json::from_str(&body)
-        .map_err(|e| StoreError::Invalid(format!("procedure {id} is corrupt: {e}")))?;
+        .map_err(|e| StoreError::Internal(format!("procedure {id} is corrupt: {e}")))?;
     Ok(StoredProcedure {
         id,
         version,

@@ -251,7 +251,7 @@ async fn save(ctx: Ctx, Form(f): Form<ScheduleForm>) -> Result<Response, WebErro
                 ))
                 .into_response());
             }
-            Err(motcua_store::StoreError::Invalid(e)) => {
+            Err(motcua_store::StoreError::Refused(e)) => {
                 vec![format!("Lịch nghỉ không hợp lệ: {e}")]
             }
             Err(e) => return Err(e.into()),

@@ -5,8 +5,8 @@
 use crate::http::api_error::ApiError;
 use crate::http::auth::{ClientIp, CurrentUser};
 
-use crate::dossier::form::{all_fields, communes, submission_problems};
-use crate::dossier::lookup::public_lookup;
+use crate::dossier::cases::{public_lookup, submit_online, LookupRefusal, SubmitRefusal};
+use crate::dossier::form::{all_fields, communes};
 use crate::http::api_error::extract::{Json as ApiJson, Path, Query};
 use crate::http::api_error::FieldProblem;
 use crate::http::routes::{get, needs, post, put_chunk, upload, RouteDef, PUBLIC};
@@ -230,7 +230,7 @@ async fn stage_bytes(
         s.finish()
     })
     .await
-    .map_err(|e| motcua_store::StoreError::Invalid(e.to_string()))?
+    .map_err(|e| motcua_store::StoreError::Internal(e.to_string()))?
 }
 
 /// The hash and type of an upload whose every byte arrived and passed the checks.
@@ -963,32 +963,21 @@ pub(crate) async fn submit_dossier(
     Path(id): Path<String>,
 ) -> ApiResult {
     let d = owned(&state, &user, &id).await?;
-    let command = match d.status {
-        motcua_core::dossier::Status::Draft => Command::Submit,
-        _ => Command::Resubmit,
-    };
-    let procedure = state
-        .store
-        .procedure_version(&d.procedure_id, d.procedure_version)
+    match submit_online(&state, &user.account, &d, Some(d.version))
         .await
         .map_err(store_failed)?
-        .ok_or_else(not_found)?;
-    if matches!(
-        d.status,
-        motcua_core::dossier::Status::Draft | motcua_core::dossier::Status::SupplementRequested
-    ) {
-        let (field_errors, other) = submission_problems(&state, &d, &procedure)
-            .await
-            .map_err(store_failed)?;
-        if !field_errors.is_empty() || !other.is_empty() {
-            return Err(form_errors(field_errors, other));
+    {
+        Ok(after) => {
+            let events = state
+                .store
+                .dossier_events(&id)
+                .await
+                .map_err(store_failed)?;
+            Ok(Json(dossier_json(&after, &events, true)).into_response())
         }
+        Err(SubmitRefusal::Incomplete { fields, other }) => Err(form_errors(fields, other)),
+        Err(SubmitRefusal::Refused(e)) => Err(act_error(e)),
     }
-    apply(
-        &state,
-        Act::by_applicant(&id, command, &user.account, Some(d.version)),
-    )
-    .await
 }
 
 /// Applies an applicant's action and answers with the dossier and its timeline.
@@ -1069,10 +1058,10 @@ pub(crate) async fn lookup(
             j.supplement_items.clear();
             Ok(Json(j).into_response())
         }
-        Ok(Err((status, _))) => Err(match status {
-            StatusCode::TOO_MANY_REQUESTS => crate::http::api_error::too_many("too_many_attempts", "too many failed lookups from this address or for this code; try again in 15 minutes".into(), None),
-            StatusCode::BAD_REQUEST => crate::http::api_error::bad_request("invalid_parameter", "code must look like 000.00.00.H00-261130-0001 and phone_last4 have 4 digits".into(), None),
-            _ => crate::http::api_error::missing("not_found", "no dossier with this code and phone (failures are limited per address and per code)".into(), None),
+        Ok(Err(refusal)) => Err(match refusal {
+            LookupRefusal::TooMany => crate::http::api_error::too_many("too_many_attempts", "too many failed lookups from this address or for this code; try again in 15 minutes".into(), None),
+            LookupRefusal::Malformed => crate::http::api_error::bad_request("invalid_parameter", "code must look like 000.00.00.H00-261130-0001 and phone_last4 have 4 digits".into(), None),
+            LookupRefusal::NotFound => crate::http::api_error::missing("not_found", "no dossier with this code and phone (failures are limited per address and per code)".into(), None),
         }),        Err(e) => Err(store_failed(e)),
     }
 }

@@ -3,6 +3,7 @@
 //! `http`) but never each other's pages.
 
 pub(crate) mod access;
+pub(crate) mod cases;
 pub(crate) mod files;
 pub(crate) mod form;
 pub(crate) mod lookup;

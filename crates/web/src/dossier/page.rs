@@ -33,12 +33,25 @@ pub(crate) async fn act_and_show(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/dossiers/{id}?notice={notice}")).into_response()),
-        Err(ActError::Conflict(_)) => {
+        Err(e) => show_refusal(ctx, user, id, e).await,
+    }
+}
+
+/// The dossier page again after a refused change: reloaded when someone else acted first, with
+/// the reason when the rules refused.
+pub(crate) async fn show_refusal(
+    ctx: &Ctx,
+    user: &CurrentUser,
+    id: &str,
+    e: ActError,
+) -> Result<Response, WebError> {
+    match e {
+        ActError::Conflict(_) => {
             Ok(Redirect::to(&format!("/dossiers/{id}?notice=conflict")).into_response())
         }
-        Err(ActError::NotFound) => Err(WebError::NotFound),
-        Err(ActError::Store(e)) => Err(e.into()),
-        Err(e) => {
+        ActError::NotFound => Err(WebError::NotFound),
+        ActError::Store(e) => Err(e.into()),
+        e => {
             let d = ctx
                 .state
                 .store

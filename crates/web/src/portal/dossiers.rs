@@ -4,14 +4,15 @@
 //! lookup by code and the last four digits of the applicant's phone.
 
 use crate::dossier::access::{load, own};
+use crate::dossier::cases::{public_lookup, submit_online, LookupRefusal, SubmitRefusal};
 use crate::dossier::files;
 use crate::dossier::form::{
     all_fields, att_view, communes, field_views, group_documents, known_unit, procedure_of,
     submission_problems, value_rows, AttView, DocView, FieldView, OTHER_DOCUMENT,
 };
-use crate::dossier::lookup::{public_lookup, PublicDossier};
+use crate::dossier::lookup::PublicDossier;
 use crate::dossier::page::{
-    act_and_show, dossier_notice, event_view, render_dossier, render_dossier_with,
+    act_and_show, dossier_notice, event_view, render_dossier, render_dossier_with, show_refusal,
 };
 use crate::http::auth::CurrentUser;
 use crate::http::error::WebError;
@@ -25,7 +26,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use motcua_core::accounts::{Access, Permission};
 use motcua_core::catalogue::Procedure;
-use motcua_core::dossier::{validate_form, Command, FieldError, Status};
+use motcua_core::dossier::{validate_form, Command, EventKind, FieldError, Status};
 use motcua_store::dossiers::{format_local, Act, Dossier};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -395,17 +396,18 @@ async fn submit_dossier(
     Path(id): Path<String>,
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
-    let (d, _) = match ready_to_submit(&ctx, &user, &id).await? {
-        Ok(ready) => ready,
-        Err(page) => return Ok(page),
-    };
-    let command = if d.status == Status::Draft {
-        Command::Submit
-    } else {
-        Command::Resubmit
-    };
-    let act = Act::by_applicant(&id, command, &user.account, form.version);
-    act_and_show(&ctx, &user, &id, act, "submitted").await
+    let (d, _) = load(&ctx.state, &user, &id).await?;
+    own(&user, &d)?;
+    if !editable(&d) {
+        return Ok(Redirect::to(&format!("/dossiers/{id}")).into_response());
+    }
+    match submit_online(&ctx.state, &user.account, &d, form.version).await? {
+        Ok(_) => Ok(Redirect::to(&format!("/dossiers/{id}?notice=submitted")).into_response()),
+        Err(SubmitRefusal::Incomplete { fields, other }) => {
+            render_edit(&ctx, d, fields, other, None).await
+        }
+        Err(SubmitRefusal::Refused(e)) => show_refusal(&ctx, &user, &id, e).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -585,12 +587,17 @@ async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebE
                     due: d.due_at.map(format_local).unwrap_or_default(),
                     events: events
                         .iter()
-                        .filter(|e| e.kind != "create")
+                        .filter(|e| e.event_kind() != Some(EventKind::Create))
                         .map(|e| event_view(e, false))
                         .collect(),
                 });
             }
-            Err((status, message)) => {
+            Err(refusal) => {
+                let (status, message) = match refusal {
+                    LookupRefusal::Malformed => (StatusCode::BAD_REQUEST, "Hãy nhập đúng mã hồ sơ (dạng 000.00.00.H00-261130-0001) và 4 chữ số cuối của số điện thoại."),
+                    LookupRefusal::TooMany => (StatusCode::TOO_MANY_REQUESTS, "Đã tra cứu sai quá nhiều lần. Vui lòng thử lại sau 15 phút."),
+                    LookupRefusal::NotFound => (StatusCode::NOT_FOUND, "Không tìm thấy hồ sơ với mã và số điện thoại này."),
+                };
                 page.status = status;
                 page.error = Some(message);
             }
