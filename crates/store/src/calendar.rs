@@ -1,7 +1,7 @@
 //! Yearly holiday schedules entered after release, versioned. The statutory rules and the shipped
 //! schedules live in the core; what is stored here overrides the shipped schedule of its year.
 
-use crate::backend::{on_pool, BeginWrite};
+use crate::backend::{on_pool, on_tx, BeginWrite, WriteTx};
 use crate::{Backend, Store, StoreError};
 use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
 use std::sync::Arc;
@@ -22,6 +22,9 @@ pub struct StoredSchedule {
 
 type Row = (i64, i64, String, String, OffsetDateTime);
 
+const HISTORY: &str = "SELECT year, version, body, entered_by, entered_at \
+     FROM holiday_schedules ORDER BY year, version";
+
 fn decode(
     (year, version, body, entered_by, entered_at): Row,
 ) -> Result<StoredSchedule, StoreError> {
@@ -41,8 +44,8 @@ fn decode(
 impl Store {
     /// Every version of every year's schedule, oldest first.
     pub async fn holiday_schedule_history(&self) -> Result<Vec<StoredSchedule>, StoreError> {
-        let sql = "SELECT year, version, body, entered_by, entered_at FROM holiday_schedules ORDER BY year, version";
-        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+        let rows: Vec<Row> =
+            on_pool!(self.backend(), p => sqlx::query_as(HISTORY).fetch_all(p).await)?;
         rows.into_iter().map(decode).collect()
     }
 
@@ -64,13 +67,24 @@ impl Store {
         self.holiday_calendar_at(stamp).await
     }
 
-    /// The calendar in force, given the number of stored schedules read by the caller (with the
-    /// row it works on, say); `None` trusts what this process knows.
+    /// The calendar in force, given the number of stored schedules that the caller read in its
+    /// write transaction `tx` (with the row it works on). When the kept calendar is stale it is
+    /// rebuilt from what `tx` reads: a second connection, taken while this one holds SQLite's
+    /// write lock, could wait for writers that wait for this lock.
     pub(crate) async fn holiday_calendar_stamped(
         &self,
+        tx: WriteTx<'_, '_>,
         stamp: i64,
     ) -> Result<Arc<HolidayCalendar>, StoreError> {
-        self.holiday_calendar_at(Some(stamp)).await
+        if let Some(kept) = self.calendar.get(Some(stamp)) {
+            return Ok(kept);
+        }
+        let rows: Vec<Row> = on_tx!(tx, t => sqlx::query_as(HISTORY).fetch_all(&mut **t).await)?;
+        let history = rows
+            .into_iter()
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.build_calendar(history)
     }
 
     async fn holiday_calendar_at(
@@ -80,8 +94,16 @@ impl Store {
         if let Some(kept) = self.calendar.get(stamp) {
             return Ok(kept);
         }
-        let mut calendar = HolidayCalendar::vietnam();
         let history = self.holiday_schedule_history().await?;
+        self.build_calendar(history)
+    }
+
+    /// The shipped calendar with `history` applied, kept for the next caller.
+    fn build_calendar(
+        &self,
+        history: Vec<StoredSchedule>,
+    ) -> Result<Arc<HolidayCalendar>, StoreError> {
+        let mut calendar = HolidayCalendar::vietnam();
         let count = i64::try_from(history.len()).unwrap_or(i64::MAX);
         // History is ordered by version, so the last one of a year wins.
         for stored in history {

@@ -5,7 +5,7 @@
 use crate::backend::{on_pool, on_tx, WriteTx};
 use crate::{Store, StoreError};
 use motcua_core::dossier::command::NewEvent;
-use motcua_core::dossier::{Detail, EventKind, Payload};
+use motcua_core::dossier::{Detail, EventKind, Payload, Status};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 pub struct DossierEvent {
     /// Position in the dossier's history, from 1.
     pub seq: i64,
-    /// What happened (`create`, `submit`, `receive`, …): see [`DossierEvent::event_kind`].
-    pub kind: String,
+    /// What happened.
+    #[sqlx(try_from = "String")]
+    pub kind: EventKind,
     /// Who did it (account id), if an account.
     pub actor_id: Option<String>,
     /// Who did it, as shown to officials.
@@ -23,7 +24,8 @@ pub struct DossierEvent {
     /// When.
     pub at: OffsetDateTime,
     /// Status after it.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     /// The words the person wrote (before payloads: the whole rendered text).
     pub note: String,
     /// The unit that acted (agency code), where it matters for the control sheet.
@@ -39,15 +41,9 @@ pub struct DossierEvent {
 }
 
 impl DossierEvent {
-    /// What happened, if this binary knows the kind.
-    pub fn event_kind(&self) -> Option<EventKind> {
-        EventKind::parse(&self.kind)
-    }
-
     /// Vietnamese label of the event.
     pub fn label_vi(&self) -> &'static str {
-        self.event_kind()
-            .map_or("Cập nhật hồ sơ", EventKind::label_vi)
+        self.kind.label_vi()
     }
 
     /// The typed payload; `None` for an event written before payloads (or one that cannot be
@@ -71,9 +67,10 @@ impl DossierEvent {
 
     /// The reason the person gave (refusal, supplement request, apology), for the forms.
     pub fn reason_vi(&self) -> String {
-        match (self.payload.is_empty(), self.event_kind()) {
-            (true, Some(kind)) => Detail::reason_of_legacy_note(kind, &self.note).to_owned(),
-            _ => self.note.clone(),
+        if self.payload.is_empty() {
+            Detail::reason_of_legacy_note(self.kind, &self.note).to_owned()
+        } else {
+            self.note.clone()
         }
     }
 }
@@ -85,11 +82,11 @@ pub fn event_hash(dossier_id: &str, e: &DossierEvent) -> String {
         e.prev_hash.as_str(),
         dossier_id,
         &e.seq.to_string(),
-        &e.kind,
+        e.kind.as_str(),
         e.actor_id.as_deref().unwrap_or(""),
         &e.actor_name,
         &(e.at.unix_timestamp_nanos() / 1000).to_string(),
-        &e.status,
+        e.status.as_str(),
         &e.note,
     ] {
         h.update(part.len().to_le_bytes());
@@ -129,10 +126,7 @@ pub struct BrokenEvent {
 
 /// The latest event of one of `kinds` in a dossier's history, if any.
 pub fn last_of<'e>(events: &'e [DossierEvent], kinds: &[EventKind]) -> Option<&'e DossierEvent> {
-    events
-        .iter()
-        .rev()
-        .find(|e| e.event_kind().is_some_and(|k| kinds.contains(&k)))
+    events.iter().rev().find(|e| kinds.contains(&e.kind))
 }
 
 /// Who acted, for an event: account and name.
@@ -155,11 +149,11 @@ pub(crate) fn chained(
     let (seq, prev_hash) = last.map_or((1, GENESIS.to_owned()), |(s, h)| (s + 1, h));
     let mut event = DossierEvent {
         seq,
-        kind: e.kind.as_str().to_owned(),
+        kind: e.kind,
         actor_id: by.id.map(str::to_owned),
         actor_name: by.name.to_owned(),
         at,
-        status: e.status.as_str().to_owned(),
+        status: e.status,
         note: e.note.clone(),
         agency_code: e.unit.clone(),
         target: e.target.clone(),
@@ -198,11 +192,11 @@ pub(crate) async fn append_event(
         sqlx::query(INSERT_EVENT)
             .bind(dossier_id)
             .bind(event.seq)
-            .bind(event.kind)
+            .bind(event.kind.as_str())
             .bind(event.actor_id)
             .bind(event.actor_name)
             .bind(event.at)
-            .bind(event.status)
+            .bind(event.status.as_str())
             .bind(event.note)
             .bind(event.agency_code)
             .bind(event.target)

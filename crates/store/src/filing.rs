@@ -565,8 +565,8 @@ impl PgRows {
             self.events.push(format!(
                 "({id}, {}, {}, {actor_id}, {actor_name}, {now}, {}, '', {}, {}, {})",
                 p.bind(e.seq)?,
-                p.bind(e.kind)?,
-                p.bind(e.status)?,
+                p.bind(e.kind.as_str())?,
+                p.bind(e.status.as_str())?,
                 p.bind(e.prev_hash)?,
                 p.bind(e.hash)?,
                 p.bind(e.payload)?,

@@ -217,7 +217,7 @@ impl Store {
             let row: Option<RowToAct> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
             let row = row.ok_or(ActError::NotFound)?;
             let tip = row.last_seq.zip(row.last_hash);
-            let holidays = self.holiday_calendar_stamped(row.holiday_stamp).await?;
+            let holidays = self.holiday_calendar_stamped((&mut tx).into(), row.holiday_stamp).await?;
             let cal = WorkCalendar {
                 holidays: &holidays,
                 hours,

@@ -55,6 +55,13 @@ impl EventKind {
     }
 }
 
+impl TryFrom<String> for EventKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        EventKind::parse(&s).ok_or_else(|| format!("unknown event kind '{s}'"))
+    }
+}
+
 /// A step sent to another agency (liên thông).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentStep {

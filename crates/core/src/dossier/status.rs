@@ -150,6 +150,13 @@ impl Status {
     }
 }
 
+impl TryFrom<String> for Status {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Status::parse(&s).ok_or_else(|| format!("unknown status '{s}'"))
+    }
+}
+
 /// How a dossier reached the agency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -495,7 +495,7 @@ on_both_databases!(
         assert_eq!(
             events
                 .iter()
-                .filter(|e| e.kind == "approve" || e.kind == "send_back")
+                .filter(|e| e.kind.as_str() == "approve" || e.kind.as_str() == "send_back")
                 .count(),
             1
         );
@@ -803,7 +803,7 @@ async fn every_state_action_and_role(db: crate::harness::Db) {
                     .unwrap_or_else(|e| panic!("{from:?} {action:?} by {role} was refused: {e}"));
                 let events = store.dossier_events(&id).await.unwrap();
                 assert_eq!(events.len(), n + 1);
-                assert_eq!(events.last().unwrap().kind, action.as_str());
+                assert_eq!(events.last().unwrap().kind.as_str(), action.as_str());
                 successes += 1;
             }
         }
@@ -1164,7 +1164,7 @@ on_both_databases!(
         );
         assert_ne!(act(&app, &other, &id, "approve", &[]).await.0, 303);
         let events = app.store.dossier_events(&id).await.unwrap();
-        let answer = events.iter().find(|e| e.kind == "answer").unwrap();
+        let answer = events.iter().find(|e| e.kind.as_str() == "answer").unwrap();
         assert_eq!(answer.agency_code, "so-tc");
 
         // The leader approves and uploads the signed result: a renamed executable is refused by

@@ -830,7 +830,13 @@ on_both_databases!(
             "{loser:?}"
         );
         let events = app.store.dossier_events(&d.id).await.unwrap();
-        assert_eq!(events.iter().filter(|e| e.kind == "receive").count(), 1);
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.kind.as_str() == "receive")
+                .count(),
+            1
+        );
     }
 );
 
@@ -1207,7 +1213,7 @@ on_both_databases!(
             after.due_at
         );
         let last = app.store.dossier_events(&id).await.unwrap().pop().unwrap();
-        assert_eq!(last.kind, "recompute_due");
+        assert_eq!(last.kind.as_str(), "recompute_due");
         assert_eq!(app.store.verify_events().await.unwrap().1, None);
     }
 );

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use motcua_core::accounts::Permission;
-use motcua_core::dossier::{validate_form, Command, FieldError, FileError, Held};
+use motcua_core::dossier::{validate_form, Command, EventKind, FieldError, FileError, Held};
 use motcua_store::dossiers::{Act, ActError, Dossier, DossierEvent, NewFile};
 use motcua_store::uploads::{ChunkError, Upload};
 use serde::{Deserialize, Serialize};
@@ -552,11 +552,11 @@ fn dossier_json(d: &Dossier, events: &[DossierEvent], private: bool) -> DossierJ
         supplement_items: d.supplement_items.clone(),
         events: events
             .iter()
-            .filter(|e| private || e.kind != "create")
+            .filter(|e| private || e.kind != EventKind::Create)
             .map(|e| EventJson {
-                kind: e.kind.clone(),
+                kind: e.kind.as_str().to_owned(),
                 at: rfc3339(e.at),
-                status: e.status.clone(),
+                status: e.status.as_str().to_owned(),
                 note: private.then(|| e.text_vi()),
             })
             .collect(),

@@ -86,7 +86,7 @@ pub(crate) fn event_view(e: &DossierEvent, with_people: bool) -> EventView {
         } else {
             String::new()
         },
-        status: Status::parse(&e.status).map_or("", Status::label_vi),
+        status: e.status.label_vi(),
     }
 }
 

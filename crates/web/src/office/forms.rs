@@ -305,10 +305,7 @@ pub(super) async fn control_sheet_pdf(
         .iter()
         .filter(|e| {
             e.at >= received
-                && !matches!(
-                    e.event_kind(),
-                    Some(EventKind::Create | EventKind::Act(Action::Submit))
-                )
+                && !matches!(e.kind, EventKind::Create | EventKind::Act(Action::Submit))
         })
         .map(|e| ControlRow {
             unit: if e.agency_code.is_empty() {

@@ -587,7 +587,7 @@ async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebE
                     due: d.due_at.map(format_local).unwrap_or_default(),
                     events: events
                         .iter()
-                        .filter(|e| e.event_kind() != Some(EventKind::Create))
+                        .filter(|e| e.kind != EventKind::Create)
                         .map(|e| event_view(e, false))
                         .collect(),
                 });
