@@ -952,16 +952,10 @@ async fn audit_verify_names_a_changed_event_postgres() {
 }
 
 async fn demo_dossiers_fill_the_back_office_queues(db: crate::harness::Db) {
-    let Some(data) = TestData::new(db).await else {
+    let Some((_data, store)) = crate::harness::demo_store(db).await else {
         return;
     };
-    let store = Store::open_and_migrate(&data.store_config()).await.unwrap();
-    store.seed_demo().await.unwrap();
     let settings = motcua_web::DossierSettings::default();
-    store
-        .seed_demo_dossiers(&settings.codes, &settings.hours)
-        .await
-        .unwrap();
     let specialist = account(&store, "chuyenvien").await;
     let mine = store
         .work_queue(

@@ -92,6 +92,20 @@ impl Drop for PgDatabase {
     }
 }
 
+/// A store with the demo and its sample dossiers, as `serve --demo` leaves it; `None` if the
+/// database was skipped. The data dir (and database) live as long as the returned `TestData`.
+pub async fn demo_store(db: Db) -> Option<(TestData, Store)> {
+    let data = TestData::new(db).await?;
+    let store = Store::open_and_migrate(&data.store_config()).await.unwrap();
+    store.seed_demo().await.unwrap();
+    let settings = motcua_web::DossierSettings::default();
+    store
+        .seed_demo_dossiers(&settings.codes, &settings.hours)
+        .await
+        .unwrap();
+    Some((data, store))
+}
+
 /// A data dir plus, on PostgreSQL, a database: what a `motcua` process or store needs.
 pub struct TestData {
     pub dir: TempDir,

@@ -192,16 +192,10 @@ async fn replays_to_its_row(store: &Store, id: &str) -> Result<(), String> {
 /// each dossier is the fold of its events, and the chain verifies. The demo's sample dossiers,
 /// whose histories are written through the same transitions, fold to their rows too.
 async fn replaying_payloads_rebuilds_every_dossier(db: Db) {
-    let Some(data) = TestData::new(db).await else {
+    let Some((_data, store)) = crate::harness::demo_store(db).await else {
         return;
     };
-    let store = Arc::new(Store::open_and_migrate(&data.store_config()).await.unwrap());
-    store.seed_demo().await.unwrap();
-    let settings = motcua_web::DossierSettings::default();
-    store
-        .seed_demo_dossiers(&settings.codes, &settings.hours)
-        .await
-        .unwrap();
+    let store = Arc::new(store);
     let p = store
         .procedure(PROCEDURE_CODE, "so-xd")
         .await
