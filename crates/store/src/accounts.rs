@@ -10,6 +10,145 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+const INSERT_PENDING_APPLICANT: &str =
+    "INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, \
+     email, phone, password_changed_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $5)";
+
+const VOID_OLDER_CODES: &str = "UPDATE one_time_codes \
+     SET used_at = $1 \
+     WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL";
+
+const UPDATE_ONE_TIME_CODES_ATTEMPTS: &str = "UPDATE one_time_codes \
+     SET attempts = attempts + 1 \
+     WHERE id = $1 AND attempts < $2 AND used_at IS NULL";
+
+const SELECT_ONE_TIME_CODES_BY_ID: &str = "SELECT attempts \
+     FROM one_time_codes \
+     WHERE id = $1";
+
+const USE_ONE_TIME_CODE: &str = "UPDATE one_time_codes \
+     SET used_at = $1 \
+     WHERE id = $2 AND used_at IS NULL";
+
+const DELETE_SESSIONS_BY_USER_ID: &str = "DELETE \
+     FROM sessions \
+     WHERE user_id = $1";
+
+const UPDATE_USERS_DISPLAY_NAME: &str = "UPDATE users \
+     SET display_name = $1, cccd = $2, birth_date = $3, address = $4, admin_unit_code = $5 \
+     WHERE id = $6";
+
+const INSERT_SESSIONS: &str =
+    "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) \
+     VALUES ($1, $2, $3, $3, $4)";
+
+const DELETE_SESSIONS_BY_ID_HASH: &str = "DELETE \
+     FROM sessions \
+     WHERE id_hash = $1";
+
+const UPDATE_SESSIONS_LAST_SEEN_AT: &str = "UPDATE sessions \
+     SET last_seen_at = $1 \
+     WHERE id_hash = $2";
+
+const INSERT_SECURITY_EVENTS: &str =
+    "INSERT INTO security_events (id, at, kind, user_id, username, ip, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const INSERT_API_TOKENS: &str =
+    "INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+const SELECT_API_TOKENS_BY_USER_ID: &str =
+    "SELECT id, name, scopes, created_at, last_used_at, revoked_at \
+     FROM api_tokens \
+     WHERE user_id = $1 \
+     ORDER BY created_at DESC";
+
+const UPDATE_API_TOKENS_REVOKED_AT: &str = "UPDATE api_tokens \
+     SET revoked_at = $1 \
+     WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL";
+
+const UPDATE_API_TOKENS_LAST_USED_AT: &str = "UPDATE api_tokens \
+     SET last_used_at = $1 \
+     WHERE token_hash = $2";
+
+const COUNT_USERS_BY_USERNAME: &str = "SELECT COUNT(*) \
+     FROM users \
+     WHERE username = $1";
+
+const INSERT_OFFICIAL: &str =
+    "INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, \
+     password_changed_at) \
+     VALUES ($1, $2, $3, $4, $5, 'official', 'active', $5)";
+
+const INSERT_ONE_TIME_CODES: &str =
+    "INSERT INTO one_time_codes (id, user_id, purpose, code_hash, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+const SELECT_OIDC_LINKS_BY_ISSUER: &str = "SELECT u.id, u.username \
+     FROM oidc_links l \
+     JOIN users u ON u.id = l.user_id \
+     WHERE l.issuer = $1 AND l.subject = $2";
+
+const SELECT_USERS: &str = "SELECT id, username \
+     FROM users \
+     WHERE (email = $1 OR phone = $1) AND kind IN ('citizen', 'organisation')";
+
+const UPDATE_USERS_STATUS: &str = "UPDATE users \
+     SET status = 'active' \
+     WHERE id = $1 AND status = 'pending'";
+
+const UPDATE_USERS_EMAIL_VERIFIED_AT: &str = "UPDATE users \
+     SET email_verified_at = COALESCE(email_verified_at, $2) \
+     WHERE id = $1 AND email = $3";
+
+const UPDATE_USERS_PHONE_VERIFIED_AT: &str = "UPDATE users \
+     SET phone_verified_at = COALESCE(phone_verified_at, $2) \
+     WHERE id = $1 AND phone = $3";
+
+const INSERT_LINKED_CITIZEN: &str =
+    "INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, \
+     email, phone, email_verified_at, phone_verified_at) \
+     VALUES ($1, $2, $3, '!', $4, 'citizen', 'active', $5, $6, \
+     CASE WHEN $5 IS NULL THEN NULL ELSE $4 END, CASE WHEN $6 IS NULL THEN NULL ELSE $4 END)";
+
+const INSERT_USER_ROLES: &str = "INSERT INTO user_roles (user_id, role, agency_code) \
+     VALUES ($1, 'citizen', NULL)";
+
+const INSERT_OIDC_LINKS: &str = "INSERT INTO oidc_links (issuer, subject, user_id, created_at) \
+     VALUES ($1, $2, $3, $4)";
+
+const SELECT_USERS_BY_USERNAME: &str = "SELECT id, username, password_hash, status \
+     FROM users \
+     WHERE username = $1 OR email = $1 OR phone = $1";
+
+const SELECT_USERS_BY_ID: &str = "SELECT email, phone, email_verified_at, phone_verified_at \
+     FROM users \
+     WHERE id = $1";
+
+const SELECT_ONE_TIME_CODES_BY_USER_ID: &str = "SELECT id, code_hash, expires_at \
+     FROM one_time_codes \
+     WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL \
+     ORDER BY expires_at DESC";
+
+const ACTIVATE_PENDING_ACCOUNT: &str = "UPDATE users \
+     SET status = 'active', email_verified_at = CASE WHEN email IS NOT NULL THEN $2 END, \
+     phone_verified_at = CASE WHEN phone IS NOT NULL THEN $2 END \
+     WHERE id = $1 AND status = 'pending'";
+
+const SELECT_SECURITY_EVENTS: &str = "SELECT at, kind, username, ip, detail \
+     FROM security_events \
+     WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR username = $2) \
+     ORDER BY at DESC \
+     LIMIT $3";
+
+const SELECT_USERS_BY_KIND: &str = "SELECT DISTINCT u.id \
+     FROM users u \
+     JOIN user_roles r ON r.user_id = u.id \
+     WHERE u.kind = 'official' AND ($1 = '' OR r.agency_code = $1) \
+     ORDER BY u.id";
+
 /// SHA-256 of a secret, hex.
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -125,7 +264,9 @@ struct AccountRoleRow {
 }
 
 /// The columns of [`AccountRoleRow`], for queries that join `users u` with `user_roles r`.
-const ACCOUNT_COLUMNS: &str = "u.id, u.username, u.display_name, u.kind, u.status, u.email, u.phone, u.cccd, u.birth_date, u.address, u.admin_unit_code, r.role, r.agency_code";
+const ACCOUNT_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.kind, u.status, u.email, u.phone, u.cccd, \
+     u.birth_date, u.address, u.admin_unit_code, r.role, r.agency_code";
 
 /// A bearer token's row joined with its account's rows.
 #[derive(sqlx::FromRow)]
@@ -251,9 +392,17 @@ impl Store {
     /// One query for the account and its roles (a left join: one row per role), since every
     /// signed-in request reads it.
     async fn account_by_id(&self, user_id: &str) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role, r.agency_code");
-        let rows: Vec<AccountRoleRow> =
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} \
+     FROM users u \
+     LEFT JOIN user_roles r ON r.user_id = u.id \
+     WHERE u.id = $1 \
+     ORDER BY r.role, r.agency_code"
+        );
+        let rows: Vec<AccountRoleRow> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_all(p)
+            .await)?;
         Ok(account_from_rows(rows.iter()))
     }
 
@@ -264,8 +413,12 @@ impl Store {
 
     /// What a login needs, found by login name, email or phone.
     pub async fn login_record(&self, identifier: &str) -> Result<Option<LoginRecord>, StoreError> {
-        let sql = "SELECT id, username, password_hash, status FROM users WHERE username = $1 OR email = $1 OR phone = $1";
-        let row: Option<(String, String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(identifier).fetch_optional(p).await)?;
+        let sql = SELECT_USERS_BY_USERNAME;
+        let row: Option<(String, String, String, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(sql)
+                .bind(identifier)
+                .fetch_optional(p)
+                .await)?;
         Ok(
             row.map(|(id, username, password_hash, status)| LoginRecord {
                 id,
@@ -295,18 +448,35 @@ impl Store {
         } else {
             Role::Citizen
         };
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1 OR email = $1 OR phone = $1")
-                .bind(&username).fetch_one(&mut *tx).await?;
+            let taken: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE username = $1 OR email = $1 OR phone = $1",
+            )
+            .bind(&username)
+            .fetch_one(&mut *tx)
+            .await?;
             if taken > 0 {
                 return Ok(None);
             }
-            sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, email, phone, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $5)")
-                .bind(&id).bind(&username).bind(display_name).bind(password_hash).bind(now).bind(kind.as_str()).bind(email).bind(phone)
-                .execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, NULL)")
-                .bind(&id).bind(role.as_str()).execute(&mut *tx).await?;
+            sqlx::query(INSERT_PENDING_APPLICANT)
+                .bind(&id)
+                .bind(&username)
+                .bind(display_name)
+                .bind(password_hash)
+                .bind(now)
+                .bind(kind.as_str())
+                .bind(email)
+                .bind(phone)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, NULL)",
+            )
+            .bind(&id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
             insert_code((&mut tx).into(), &id, "verify", &code, now).await?;
             enqueue((&mut tx).into(), &username, "Mã xác thực tài khoản Cổng Dịch vụ công",
                 &format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai."),
@@ -329,12 +499,24 @@ impl Store {
             "reset" => ("Mã đặt lại mật khẩu Cổng Dịch vụ công", format!("Mã đặt lại mật khẩu của bạn là {code}. Mã có hiệu lực trong 15 phút. Nếu bạn không yêu cầu, hãy bỏ qua tin này.")),
             _ => ("Mã xác thực tài khoản Cổng Dịch vụ công", format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai.")),
         };
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
-                .bind(now).bind(user_id).bind(purpose).execute(&mut *tx).await?;
+            sqlx::query(VOID_OLDER_CODES)
+                .bind(now)
+                .bind(user_id)
+                .bind(purpose)
+                .execute(&mut *tx)
+                .await?;
             insert_code((&mut tx).into(), user_id, purpose, &code, now).await?;
-            enqueue((&mut tx).into(), recipient, subject, &body, &format!("{purpose}:{user_id}:{now}"), now).await?;
+            enqueue(
+                (&mut tx).into(),
+                recipient,
+                subject,
+                &body,
+                &format!("{purpose}:{user_id}:{now}"),
+                now,
+            )
+            .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -348,9 +530,11 @@ impl Store {
         user_id: &str,
         purpose: &str,
     ) -> Result<Option<String>, StoreError> {
-        let sql =
-            "SELECT email, phone, email_verified_at, phone_verified_at FROM users WHERE id = $1";
-        let row: Option<ContactRow> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).fetch_optional(p).await)?;
+        let sql = SELECT_USERS_BY_ID;
+        let row: Option<ContactRow> = on_pool!(self.backend(), |p| sqlx::query_as(sql)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?;
         let Some((email, phone, email_verified, phone_verified)) = row else {
             return Ok(None);
         };
@@ -372,32 +556,49 @@ impl Store {
         code: &str,
     ) -> Result<Result<(), CodeError>, StoreError> {
         let now = OffsetDateTime::now_utc();
-        let sql = "SELECT id, code_hash, expires_at FROM one_time_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY expires_at DESC";
-        let row: Option<(String, String, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(user_id).bind(purpose).fetch_optional(p).await)?;
+        let sql = SELECT_ONE_TIME_CODES_BY_USER_ID;
+        let row: Option<(String, String, OffsetDateTime)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(sql)
+                .bind(user_id)
+                .bind(purpose)
+                .fetch_optional(p)
+                .await)?;
         let Some((id, hash, expires_at)) = row else {
             return Ok(Err(CodeError::Missing));
         };
         if expires_at <= now {
             return Ok(Err(CodeError::Expired));
         }
-        let counted = on_pool!(self.backend(), p => sqlx::query(
-            "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL")
-            .bind(&id).bind(CODE_MAX_TRIES).execute(p).await.map(|r| r.rows_affected()))?;
+        let counted = on_pool!(self.backend(), |p| {
+            sqlx::query(UPDATE_ONE_TIME_CODES_ATTEMPTS)
+                .bind(&id)
+                .bind(CODE_MAX_TRIES)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         if counted != 1 {
             return Ok(Err(CodeError::TooManyTries));
         }
         if hash_secret(code.trim()) != hash {
-            let attempts: i64 = on_pool!(self.backend(), p => sqlx::query_scalar(
-                "SELECT attempts FROM one_time_codes WHERE id = $1").bind(&id).fetch_one(p).await)?;
+            let attempts: i64 = on_pool!(self.backend(), |p| sqlx::query_scalar(
+                SELECT_ONE_TIME_CODES_BY_ID
+            )
+            .bind(&id)
+            .fetch_one(p)
+            .await)?;
             return Ok(Err(if attempts >= CODE_MAX_TRIES {
                 CodeError::TooManyTries
             } else {
                 CodeError::Wrong
             }));
         }
-        let used = on_pool!(self.backend(), p => sqlx::query(
-            "UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-            .bind(now).bind(&id).execute(p).await.map(|r| r.rows_affected()))?;
+        let used = on_pool!(self.backend(), |p| sqlx::query(USE_ONE_TIME_CODE)
+            .bind(now)
+            .bind(&id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(if used == 1 {
             Ok(())
         } else {
@@ -407,11 +608,13 @@ impl Store {
 
     /// Marks a pending account active: its code proved the contact it registered with.
     pub async fn activate(&self, user_id: &str) -> Result<(), StoreError> {
-        let sql = "UPDATE users SET status = 'active', \
-                   email_verified_at = CASE WHEN email IS NOT NULL THEN $2 END, \
-                   phone_verified_at = CASE WHEN phone IS NOT NULL THEN $2 END \
-                   WHERE id = $1 AND status = 'pending'";
-        on_pool!(self.backend(), p => sqlx::query(sql).bind(user_id).bind(OffsetDateTime::now_utc()).execute(p).await.map(|r| r.rows_affected()))?;
+        let sql = ACTIVATE_PENDING_ACCOUNT;
+        on_pool!(self.backend(), |p| sqlx::query(sql)
+            .bind(user_id)
+            .bind(OffsetDateTime::now_utc())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         self.tokens.forget();
         Ok(())
     }
@@ -419,10 +622,20 @@ impl Store {
     /// Sets a new password hash and ends every session of the account.
     pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3").bind(password_hash).bind(now).bind(user_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+            )
+            .bind(password_hash)
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(DELETE_SESSIONS_BY_USER_ID)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -440,8 +653,18 @@ impl Store {
         address: Option<&str>,
         admin_unit_code: Option<&str>,
     ) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("UPDATE users SET display_name = $1, cccd = $2, birth_date = $3, address = $4, admin_unit_code = $5 WHERE id = $6")
-            .bind(display_name).bind(cccd).bind(birth_date).bind(address).bind(admin_unit_code).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(UPDATE_USERS_DISPLAY_NAME)
+                .bind(display_name)
+                .bind(cccd)
+                .bind(birth_date)
+                .bind(address)
+                .bind(admin_unit_code)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         self.tokens.forget();
         Ok(())
     }
@@ -454,8 +677,16 @@ impl Store {
     ) -> Result<String, StoreError> {
         let secret = new_secret();
         let now = OffsetDateTime::now_utc();
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
-            .bind(hash_secret(&secret)).bind(user_id).bind(now).bind(now + absolute).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(INSERT_SESSIONS)
+                .bind(hash_secret(&secret))
+                .bind(user_id)
+                .bind(now)
+                .bind(now + absolute)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(secret)
     }
 
@@ -469,34 +700,62 @@ impl Store {
         let now = OffsetDateTime::now_utc();
         let id_hash = hash_secret(secret);
         // One round trip: the session with its account and roles.
-        let sql = format!("SELECT {ACCOUNT_COLUMNS}, s.last_seen_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_roles r ON r.user_id = u.id WHERE s.id_hash = $1 ORDER BY r.role, r.agency_code");
-        let rows: Vec<SessionAccountRow> = on_pool!(self.backend(), p => sqlx::query_as(&sql)
-            .bind(&id_hash).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, s.last_seen_at, s.expires_at \
+     FROM sessions s \
+     JOIN users u ON u.id = s.user_id \
+     LEFT JOIN user_roles r ON r.user_id = u.id \
+     WHERE s.id_hash = $1 \
+     ORDER BY r.role, r.agency_code"
+        );
+        let rows: Vec<SessionAccountRow> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(&id_hash)
+            .fetch_all(p)
+            .await)?;
         let Some((last_seen, expires)) = rows.first().map(|r| (r.last_seen_at, r.expires_at))
         else {
             return Ok(None);
         };
         if expires <= now || last_seen + idle <= now {
-            on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(&id_hash).execute(p).await.map(|r| r.rows_affected()))?;
+            on_pool!(self.backend(), |p| sqlx::query(DELETE_SESSIONS_BY_ID_HASH)
+                .bind(&id_hash)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))?;
             return Ok(None);
         }
         if now - last_seen > Duration::minutes(1) {
-            on_pool!(self.backend(), p => sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2").bind(now).bind(&id_hash).execute(p).await.map(|r| r.rows_affected()))?;
+            on_pool!(self.backend(), |p| sqlx::query(
+                UPDATE_SESSIONS_LAST_SEEN_AT
+            )
+            .bind(now)
+            .bind(&id_hash)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
         Ok(account_from_rows(rows.iter().map(|r| &r.account)).filter(|a| a.status == "active"))
     }
 
     /// Ends one session.
     pub async fn end_session(&self, secret: &str) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash_secret(secret)).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| sqlx::query(DELETE_SESSIONS_BY_ID_HASH)
+            .bind(hash_secret(secret))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Ends every session of an account ("log out everywhere"); returns how many.
     pub async fn end_all_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(p).await.map(|r| r.rows_affected()))?,
+        Ok(on_pool!(self.backend(), |p| sqlx::query(
+            DELETE_SESSIONS_BY_USER_ID
         )
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?)
     }
 
     /// Appends a security event.
@@ -508,8 +767,19 @@ impl Store {
         ip: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO security_events (id, at, kind, user_id, username, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(crate::ids::row_id()).bind(OffsetDateTime::now_utc()).bind(kind).bind(user_id).bind(username).bind(ip).bind(detail).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(INSERT_SECURITY_EVENTS)
+                .bind(crate::ids::row_id())
+                .bind(OffsetDateTime::now_utc())
+                .bind(kind)
+                .bind(user_id)
+                .bind(username)
+                .bind(ip)
+                .bind(detail)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
@@ -520,10 +790,13 @@ impl Store {
         username: Option<&str>,
         limit: i64,
     ) -> Result<Vec<SecurityEvent>, StoreError> {
-        let sql = "SELECT at, kind, username, ip, detail FROM security_events \
-                   WHERE ($1 = '' OR kind = $1) AND ($2 = '' OR username = $2) ORDER BY at DESC LIMIT $3";
-        Ok(on_pool!(self.backend(), p => sqlx::query_as(sql)
-            .bind(kind.unwrap_or_default()).bind(username.unwrap_or_default()).bind(limit).fetch_all(p).await)?)
+        let sql = SELECT_SECURITY_EVENTS;
+        Ok(on_pool!(self.backend(), |p| sqlx::query_as(sql)
+            .bind(kind.unwrap_or_default())
+            .bind(username.unwrap_or_default())
+            .bind(limit)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Creates an API token; returns it once (only its hash is kept).
@@ -534,15 +807,29 @@ impl Store {
         scopes: &str,
     ) -> Result<String, StoreError> {
         let secret = format!("motcua_{}", new_secret());
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(uuid::Uuid::new_v4().to_string()).bind(user_id).bind(name).bind(hash_secret(&secret)).bind(scopes).bind(OffsetDateTime::now_utc()).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(INSERT_API_TOKENS)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(user_id)
+                .bind(name)
+                .bind(hash_secret(&secret))
+                .bind(scopes)
+                .bind(OffsetDateTime::now_utc())
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(secret)
     }
 
     /// The tokens of an account.
     pub async fn api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, StoreError> {
-        Ok(on_pool!(self.backend(), p => sqlx::query_as(
-            "SELECT id, name, scopes, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC").bind(user_id).fetch_all(p).await)?)
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_API_TOKENS_BY_USER_ID)
+                .bind(user_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 
     /// Revokes a token of `user_id`; false when the account has no such live token.
@@ -551,8 +838,15 @@ impl Store {
         user_id: &str,
         token_id: &str,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-            .bind(OffsetDateTime::now_utc()).bind(token_id).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = on_pool!(self.backend(), |p| {
+            sqlx::query(UPDATE_API_TOKENS_REVOKED_AT)
+                .bind(OffsetDateTime::now_utc())
+                .bind(token_id)
+                .bind(user_id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         self.tokens.forget();
         Ok(done == 1)
     }
@@ -577,9 +871,18 @@ impl Store {
         }
         let generation = self.tokens.generation();
         // One round trip: the token with its account and roles.
-        let sql = format!("SELECT {ACCOUNT_COLUMNS}, t.scopes, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN user_roles r ON r.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL ORDER BY r.role, r.agency_code");
-        let rows: Vec<TokenAccountRow> =
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(&hash).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS}, t.scopes, t.last_used_at \
+     FROM api_tokens t \
+     JOIN users u ON u.id = t.user_id \
+     LEFT JOIN user_roles r ON r.user_id = u.id \
+     WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+     ORDER BY r.role, r.agency_code"
+        );
+        let rows: Vec<TokenAccountRow> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(&hash)
+            .fetch_all(p)
+            .await)?;
         let Some((scopes, last_used)) = rows.first().map(|r| (r.scopes.clone(), r.last_used_at))
         else {
             return Ok(None);
@@ -605,7 +908,14 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let new_period = last_used.is_none_or(|t| now - t > TOKEN_USE_PERIOD);
         if new_period {
-            on_pool!(self.backend(), p => sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2").bind(now).bind(hash).execute(p).await.map(|r| r.rows_affected()))?;
+            on_pool!(self.backend(), |p| sqlx::query(
+                UPDATE_API_TOKENS_LAST_USED_AT
+            )
+            .bind(now)
+            .bind(hash)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
             self.tokens.used(hash, now);
         }
         Ok(new_period)
@@ -621,16 +931,32 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = OffsetDateTime::now_utc();
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1").bind(username).fetch_one(&mut *tx).await?;
+            let taken: i64 = sqlx::query_scalar(COUNT_USERS_BY_USERNAME)
+                .bind(username)
+                .fetch_one(&mut *tx)
+                .await?;
             if taken > 0 {
                 return Ok(None);
             }
-            sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, password_changed_at) VALUES ($1, $2, $3, $4, $5, 'official', 'active', $5)")
-                .bind(&id).bind(username).bind(display_name).bind(password_hash).bind(now).execute(&mut *tx).await?;
+            sqlx::query(INSERT_OFFICIAL)
+                .bind(&id)
+                .bind(username)
+                .bind(display_name)
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             for (role, agency) in roles {
-                sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)").bind(&id).bind(role.as_str()).bind(agency.as_deref()).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)",
+                )
+                .bind(&id)
+                .bind(role.as_str())
+                .bind(agency.as_deref())
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await?;
             Ok(Some(id))
@@ -639,8 +965,11 @@ impl Store {
 
     /// Officials, by agency of their roles (`None`: all agencies).
     pub async fn officials(&self, agency: Option<&str>) -> Result<Vec<Account>, StoreError> {
-        let sql = "SELECT DISTINCT u.id FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.kind = 'official' AND ($1 = '' OR r.agency_code = $1) ORDER BY u.id";
-        let ids: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar(sql).bind(agency.unwrap_or_default()).fetch_all(p).await)?;
+        let sql = SELECT_USERS_BY_KIND;
+        let ids: Vec<String> = on_pool!(self.backend(), |p| sqlx::query_scalar(sql)
+            .bind(agency.unwrap_or_default())
+            .fetch_all(p)
+            .await)?;
         let mut out = Vec::new();
         for id in ids {
             if let Some(a) = self.account(&id).await? {
@@ -659,8 +988,8 @@ async fn insert_code(
     code: &str,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    on_tx!(tx, tx => {
-        sqlx::query("INSERT INTO one_time_codes (id, user_id, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4, $5)")
+    on_tx!(tx, |tx| {
+        sqlx::query(INSERT_ONE_TIME_CODES)
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(user_id)
             .bind(purpose)
@@ -699,46 +1028,87 @@ impl Store {
         verified_phone: Option<&str>,
     ) -> Result<SsoLogin, StoreError> {
         let now = OffsetDateTime::now_utc();
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let linked: Option<(String, String)> = sqlx::query_as(
-                "SELECT u.id, u.username FROM oidc_links l JOIN users u ON u.id = l.user_id WHERE l.issuer = $1 AND l.subject = $2")
-                .bind(issuer).bind(subject).fetch_optional(&mut *tx).await?;
+            let linked: Option<(String, String)> = sqlx::query_as(SELECT_OIDC_LINKS_BY_ISSUER)
+                .bind(issuer)
+                .bind(subject)
+                .fetch_optional(&mut *tx)
+                .await?;
             if let Some((user_id, username)) = linked {
                 tx.commit().await?;
-                return Ok(SsoLogin { user_id, username, how: "linked" });
+                return Ok(SsoLogin {
+                    user_id,
+                    username,
+                    how: "linked",
+                });
             }
             let mut found: Option<(String, String)> = None;
             for contact in [verified_email, verified_phone].into_iter().flatten() {
                 if found.is_none() {
-                    found = sqlx::query_as("SELECT id, username FROM users WHERE (email = $1 OR phone = $1) AND kind IN ('citizen', 'organisation')")
-                        .bind(contact).fetch_optional(&mut *tx).await?;
+                    found = sqlx::query_as(SELECT_USERS)
+                        .bind(contact)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 }
             }
             let (user_id, username, how) = match found {
                 Some((id, username)) => {
                     // The provider verified the contact: a pending account is verified by it too.
-                    sqlx::query("UPDATE users SET status = 'active' WHERE id = $1 AND status = 'pending'").bind(&id).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $1 AND email = $3").bind(&id).bind(now).bind(verified_email).execute(&mut *tx).await?;
-                    sqlx::query("UPDATE users SET phone_verified_at = COALESCE(phone_verified_at, $2) WHERE id = $1 AND phone = $3").bind(&id).bind(now).bind(verified_phone).execute(&mut *tx).await?;
+                    sqlx::query(UPDATE_USERS_STATUS)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(UPDATE_USERS_EMAIL_VERIFIED_AT)
+                        .bind(&id)
+                        .bind(now)
+                        .bind(verified_email)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(UPDATE_USERS_PHONE_VERIFIED_AT)
+                        .bind(&id)
+                        .bind(now)
+                        .bind(verified_phone)
+                        .execute(&mut *tx)
+                        .await?;
                     (id, username, "matched")
                 }
                 None => {
                     let id = uuid::Uuid::new_v4().to_string();
-                    let username = verified_email.or(verified_phone).map_or_else(|| format!("sso-{}", &hash_secret(&format!("{issuer}|{subject}"))[..16]), str::to_owned);
+                    let username = verified_email.or(verified_phone).map_or_else(
+                        || format!("sso-{}", &hash_secret(&format!("{issuer}|{subject}"))[..16]),
+                        str::to_owned,
+                    );
                     // No password: "!" is no Argon2 hash, so password login can never succeed.
-                    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status, email, phone, email_verified_at, phone_verified_at) \
-                                 VALUES ($1, $2, $3, '!', $4, 'citizen', 'active', $5, $6, CASE WHEN $5 IS NULL THEN NULL ELSE $4 END, CASE WHEN $6 IS NULL THEN NULL ELSE $4 END)")
-                        .bind(&id).bind(&username).bind(name).bind(now).bind(verified_email).bind(verified_phone)
-                        .execute(&mut *tx).await?;
-                    sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, 'citizen', NULL)").bind(&id).execute(&mut *tx).await?;
+                    sqlx::query(INSERT_LINKED_CITIZEN)
+                        .bind(&id)
+                        .bind(&username)
+                        .bind(name)
+                        .bind(now)
+                        .bind(verified_email)
+                        .bind(verified_phone)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(INSERT_USER_ROLES)
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await?;
                     (id, username, "created")
                 }
             };
-            sqlx::query("INSERT INTO oidc_links (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(issuer).bind(subject).bind(&user_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query(INSERT_OIDC_LINKS)
+                .bind(issuer)
+                .bind(subject)
+                .bind(&user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            Ok::<_, StoreError>(SsoLogin { user_id, username, how })
+            Ok::<_, StoreError>(SsoLogin {
+                user_id,
+                username,
+                how,
+            })
         })
         .inspect(|_| self.tokens.forget())
     }

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+const SQL: &str = "PRAGMA wal_checkpoint(TRUNCATE)";
+
 /// A PostgreSQL connection idle this long is pinged before use, and replaced if the server no
 /// longer answers on it; one used more recently is trusted. A busy server reuses its connections
 /// within milliseconds, so it never pings; a quiet one pings nearly every time, which costs it
@@ -34,7 +36,7 @@ pub struct PoolStats {
 /// Runs the same code on whichever pool the store has. The body is compiled once per backend, so
 /// it must only use SQL that both databases accept.
 macro_rules! on_pool {
-    ($backend:expr, $pool:ident => $body:expr) => {
+    ($backend:expr, |$pool:ident| $body:expr) => {
         match $backend {
             $crate::Backend::Sqlite($pool) => $body,
             $crate::Backend::Postgres($pool) => $body,
@@ -53,6 +55,16 @@ pub(crate) enum WriteTx<'a, 'c> {
     Postgres(&'a mut sqlx::Transaction<'c, sqlx::Postgres>),
 }
 
+impl<'c> WriteTx<'_, 'c> {
+    /// The same transaction, lent for one call.
+    pub(crate) fn reborrow(&mut self) -> WriteTx<'_, 'c> {
+        match self {
+            WriteTx::Sqlite(t) => WriteTx::Sqlite(t),
+            WriteTx::Postgres(t) => WriteTx::Postgres(t),
+        }
+    }
+}
+
 impl<'a, 'c> From<&'a mut sqlx::Transaction<'c, sqlx::Sqlite>> for WriteTx<'a, 'c> {
     fn from(tx: &'a mut sqlx::Transaction<'c, sqlx::Sqlite>) -> Self {
         WriteTx::Sqlite(tx)
@@ -67,7 +79,7 @@ impl<'a, 'c> From<&'a mut sqlx::Transaction<'c, sqlx::Postgres>> for WriteTx<'a,
 
 /// Runs `$body` with `$t` bound to the transaction of a [`WriteTx`], whichever database it is on.
 macro_rules! on_tx {
-    ($tx:expr, $t:ident => $body:expr) => {
+    ($tx:expr, |$t:ident| $body:expr) => {
         match $tx {
             $crate::backend::WriteTx::Sqlite($t) => $body,
             $crate::backend::WriteTx::Postgres($t) => $body,
@@ -177,12 +189,15 @@ impl Backend {
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        on_pool!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
     pub(crate) fn pool_stats(&self) -> PoolStats {
-        on_pool!(self, p => PoolStats {
+        on_pool!(self, |p| PoolStats {
             size: p.size(),
             idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
         })
@@ -191,14 +206,11 @@ impl Backend {
     pub(crate) async fn close(&self) {
         if let Backend::Sqlite(p) = self {
             // Leaves a self-contained database file behind, which is what backups copy.
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(p)
-                .await
-            {
+            if let Err(e) = sqlx::query(SQL).execute(p).await {
                 tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
             }
         }
-        on_pool!(self, p => p.close().await);
+        on_pool!(self, |p| p.close().await);
     }
 }
 

@@ -7,6 +7,13 @@ use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+const COUNT_HOLIDAY_SCHEDULES: &str = "SELECT COUNT(*) \
+     FROM holiday_schedules";
+
+const INSERT_HOLIDAY_SCHEDULES: &str =
+    "INSERT INTO holiday_schedules (year, version, body, entered_by, entered_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
 /// One stored version of a year's schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSchedule {
@@ -44,8 +51,9 @@ fn decode(
 impl Store {
     /// Every version of every year's schedule, oldest first.
     pub async fn holiday_schedule_history(&self) -> Result<Vec<StoredSchedule>, StoreError> {
-        let rows: Vec<Row> =
-            on_pool!(self.backend(), p => sqlx::query_as(HISTORY).fetch_all(p).await)?;
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(HISTORY)
+            .fetch_all(p)
+            .await)?;
         rows.into_iter().map(decode).collect()
     }
 
@@ -59,7 +67,7 @@ impl Store {
         let stamp = match self.backend() {
             Backend::Sqlite(_) => None,
             Backend::Postgres(p) => Some(
-                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM holiday_schedules")
+                sqlx::query_scalar::<_, i64>(COUNT_HOLIDAY_SCHEDULES)
                     .fetch_one(p)
                     .await?,
             ),
@@ -79,7 +87,7 @@ impl Store {
         if let Some(kept) = self.calendar.get(Some(stamp)) {
             return Ok(kept);
         }
-        let rows: Vec<Row> = on_tx!(tx, t => sqlx::query_as(HISTORY).fetch_all(&mut **t).await)?;
+        let rows: Vec<Row> = on_tx!(tx, |t| sqlx::query_as(HISTORY).fetch_all(&mut **t).await)?;
         let history = rows
             .into_iter()
             .map(decode)
@@ -127,13 +135,15 @@ impl Store {
         let body =
             serde_json::to_string(schedule).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM holiday_schedules WHERE year = $1")
-                .bind(i64::from(schedule.year))
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO holiday_schedules (year, version, body, entered_by, entered_at) VALUES ($1, $2, $3, $4, $5)")
+            let version: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM holiday_schedules WHERE year = $1",
+            )
+            .bind(i64::from(schedule.year))
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(INSERT_HOLIDAY_SCHEDULES)
                 .bind(i64::from(schedule.year))
                 .bind(version)
                 .bind(&body)

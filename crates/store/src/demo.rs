@@ -8,6 +8,25 @@ use motcua_core::Role;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
+const INSERT_ADMIN_UNITS: &str =
+    "INSERT INTO admin_units (code, name, kind, parent_code, valid_until) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+const INSERT_AGENCIES: &str = "INSERT INTO agencies (code, name, kind, admin_unit_code) \
+     VALUES ($1, $2, $3, $4)";
+
+const UPDATE_AGENCIES_SUCCESSOR_CODE: &str = "UPDATE agencies \
+     SET successor_code = $1 \
+     WHERE code = $2";
+
+const INSERT_DEMO_USER: &str =
+    "INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'active')";
+
+const UPDATE_USERS_PHONE: &str = "UPDATE users \
+     SET phone = $1, phone_verified_at = $6, cccd = $2, address = $3, admin_unit_code = $4 \
+     WHERE id = $5";
+
 const ADMIN_UNITS_CSV: &str = include_str!("../demo/admin_units.csv");
 const AGENCIES_CSV: &str = include_str!("../demo/agencies.csv");
 /// The demo catalogue: `procedures-published.csv` cleaned by `motcua procedures clean`.
@@ -174,14 +193,16 @@ impl Store {
         }
         let now = OffsetDateTime::now_utc();
 
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let claimed = sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(MARKER)
-                .bind(now.unix_timestamp().to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let claimed = sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(MARKER)
+            .bind(now.unix_timestamp().to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
             if claimed == 0 {
                 tx.rollback().await?;
                 return Ok(SeedOutcome::AlreadyPresent);
@@ -191,10 +212,13 @@ impl Store {
                 let valid_until = match u.valid_until.as_str() {
                     "" => None,
                     s => Some(Date::parse(s, date_format).map_err(|e| {
-                        StoreError::Internal(format!("admin unit {}: valid_until '{s}': {e}", u.code))
+                        StoreError::Internal(format!(
+                            "admin unit {}: valid_until '{s}': {e}",
+                            u.code
+                        ))
                     })?),
                 };
-                sqlx::query("INSERT INTO admin_units (code, name, kind, parent_code, valid_until) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query(INSERT_ADMIN_UNITS)
                     .bind(&u.code)
                     .bind(&u.name)
                     .bind(&u.kind)
@@ -205,7 +229,7 @@ impl Store {
             }
             // Successors may come later in the file: insert first, link after.
             for a in &agencies {
-                sqlx::query("INSERT INTO agencies (code, name, kind, admin_unit_code) VALUES ($1, $2, $3, $4)")
+                sqlx::query(INSERT_AGENCIES)
                     .bind(&a.code)
                     .bind(&a.name)
                     .bind(&a.kind)
@@ -214,7 +238,7 @@ impl Store {
                     .await?;
             }
             for a in agencies.iter().filter(|a| !a.successor_code.is_empty()) {
-                sqlx::query("UPDATE agencies SET successor_code = $1 WHERE code = $2")
+                sqlx::query(UPDATE_AGENCIES_SUCCESSOR_CODE)
                     .bind(&a.successor_code)
                     .bind(&a.code)
                     .execute(&mut *tx)
@@ -227,7 +251,7 @@ impl Store {
                     Role::Organisation => "organisation",
                     _ => "official",
                 };
-                sqlx::query("INSERT INTO users (id, username, display_name, password_hash, created_at, kind, status) VALUES ($1, $2, $3, $4, $5, $6, 'active')")
+                sqlx::query(INSERT_DEMO_USER)
                     .bind(&id)
                     .bind(account.username)
                     .bind(account.display_name)
@@ -236,19 +260,26 @@ impl Store {
                     .bind(kind)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)")
-                    .bind(&id)
-                    .bind(account.role.as_str())
-                    .bind(account.agency_code)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO user_roles (user_id, role, agency_code) VALUES ($1, $2, $3)",
+                )
+                .bind(&id)
+                .bind(account.role.as_str())
+                .bind(account.agency_code)
+                .execute(&mut *tx)
+                .await?;
                 if account.role == Role::Citizen {
                     // A complete profile, so that forms show prefilling from the first visit.
-                    sqlx::query("UPDATE users SET phone = $1, phone_verified_at = $6, cccd = $2, address = $3, admin_unit_code = $4 WHERE id = $5")
+                    sqlx::query(UPDATE_USERS_PHONE)
                         .bind(DEMO_CITIZEN_PHONE)
                         .bind("020190000123")
                         .bind("Số 12 phố Lê Lợi, phường Lương Văn Tri")
-                        .bind(units.iter().find(|u| u.kind == "ward").map(|u| u.code.clone()))
+                        .bind(
+                            units
+                                .iter()
+                                .find(|u| u.kind == "ward")
+                                .map(|u| u.code.clone()),
+                        )
                         .bind(&id)
                         .bind(now)
                         .execute(&mut *tx)

@@ -12,6 +12,11 @@ use motcua_core::dossier::{receiving_desk, Desk, DeskDirectory};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+const SELECT_AGENCIES_BY_KIND: &str = "SELECT a.code, a.admin_unit_code, u.kind \
+     FROM agencies a \
+     JOIN admin_units u ON u.code = a.admin_unit_code \
+     WHERE a.kind = 'one_stop_desk'";
+
 /// How long a directory read from the database is used before it is read again.
 pub const DESK_DIRECTORY_TTL: Duration = Duration::from_secs(60);
 
@@ -29,9 +34,9 @@ impl Store {
                 return Ok(dir);
             }
         }
-        let sql = "SELECT a.code, a.admin_unit_code, u.kind FROM agencies a JOIN admin_units u ON u.code = a.admin_unit_code WHERE a.kind = 'one_stop_desk'";
+        let sql = SELECT_AGENCIES_BY_KIND;
         let rows: Vec<(String, String, String)> =
-            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(sql).fetch_all(p).await)?;
         let any = !rows.is_empty();
         let dir = Arc::new(DeskDirectory::new(rows.into_iter().map(
             |(code, unit, kind)| Desk {

@@ -22,6 +22,97 @@ pub use crate::events::{event_hash, last_of, BrokenEvent, DossierEvent, GENESIS}
 pub use motcua_core::dossier::command::micros;
 pub use motcua_core::dossier::{format_day, format_local};
 
+const SELECT_DOSSIERS_BY_DESK_CODE: &str = "SELECT status, COUNT(*) \
+     FROM dossiers \
+     WHERE desk_code = $1 AND status <> 'draft' \
+     GROUP BY status";
+
+const SELECT_ATTACHMENTS_BY_DOSSIER_ID: &str =
+    "SELECT id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at \
+     FROM attachments \
+     WHERE dossier_id = $1 \
+     ORDER BY uploaded_at, id";
+
+const SELECT_DOSSIERS_BY_APPLICANT_ID: &str = "SELECT id \
+     FROM dossiers \
+     WHERE applicant_id = $1 AND procedure_id = $2 AND status = 'draft' \
+     ORDER BY created_at DESC \
+     LIMIT 1";
+
+const SELECT_PROCEDURES_BY_ID: &str = "SELECT version, code, name, agency_code \
+     FROM procedures \
+     WHERE id = $1";
+
+const INSERT_DOSSIERS: &str =
+    "INSERT INTO dossiers (id, procedure_id, procedure_version, procedure_code, \
+     procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, \
+     applicant_email, admin_unit_code, channel, status, form_data, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'online', 'draft', $12, $13, $13)";
+
+const UPDATE_DOSSIERS_FORM_DATA: &str = "UPDATE dossiers \
+     SET form_data = $1, applicant_name = $2, applicant_phone = $3, applicant_email = $4, \
+     admin_unit_code = COALESCE($5, admin_unit_code), updated_at = $6, version = version + 1 \
+     WHERE id = $7 AND status IN ('draft', 'supplement_requested')";
+
+const ATTACHMENT_TOTALS: &str = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT), COUNT(*) \
+     FROM attachments \
+     WHERE dossier_id = $1";
+
+const SELECT_DOSSIERS_BY_ID: &str = "SELECT status, supplement_requests \
+     FROM dossiers \
+     WHERE id = $1";
+
+const INSERT_BLOBS: &str = "INSERT INTO blobs (sha256, size, media_type, created_at) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (sha256) DO NOTHING";
+
+const INSERT_ATTACHMENTS: &str =
+    "INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, \
+     round, uploaded_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+const UPDATE_DOSSIERS_UPDATED_AT: &str = "UPDATE dossiers \
+     SET updated_at = $1, version = version + 1 \
+     WHERE id = $2";
+
+const DELETE_ATTACHMENTS_BY_ID: &str = "DELETE \
+     FROM attachments \
+     WHERE id = $1 AND dossier_id = $2 AND dossier_id IN (SELECT id FROM dossiers WHERE \
+     status = 'draft' OR (status = 'supplement_requested' AND attachments.round = \
+     dossiers.supplement_requests))";
+
+const DELETE_ATTACHMENTS_BY_DOSSIER_ID: &str = "DELETE \
+     FROM attachments \
+     WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')";
+
+const DELETE_DOSSIER_EVENTS_BY_DOSSIER_ID: &str = "DELETE \
+     FROM dossier_events \
+     WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')";
+
+const DELETE_DOSSIERS_BY_ID: &str = "DELETE \
+     FROM dossiers \
+     WHERE id = $1 AND status = 'draft'";
+
+const COUNT_DOSSIERS_BY_DESK_CODE: &str = "SELECT COUNT(*) \
+     FROM dossiers \
+     WHERE desk_code = $1 AND received_at >= $2 AND (received_at < $3 OR (received_at = $3 \
+     AND id <= $4))";
+
+const SELECT_NOTIFICATIONS_BY_USER_ID: &str =
+    "SELECT id, dossier_id, title, body, created_at, read_at \
+     FROM notifications \
+     WHERE user_id = $1 \
+     ORDER BY created_at DESC \
+     LIMIT 100";
+
+const UPDATE_NOTIFICATIONS_READ_AT: &str = "UPDATE notifications \
+     SET read_at = $1 \
+     WHERE user_id = $2 AND read_at IS NULL";
+
+const SELECT_BLOBS_BY_SHA: &str = "SELECT size, pack, pack_offset \
+     FROM blobs \
+     WHERE sha256 = $1";
+
 /// How codes are made: the receiving agency's identifier and the sequence width.
 #[derive(Debug, Clone)]
 pub struct CodeSettings {
@@ -147,7 +238,14 @@ pub(crate) struct Row {
     hand_over_method: Option<String>,
 }
 
-pub(crate) const COLUMNS: &str = "id, code, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, desk_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, offline_reason, status, form_data, deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, received_at, closed_at, updated_at, version, workflow, workflow_version, assignee_id, assignee_name, step_due_at, outcome, reschedules, original_due_at, result_sha256, result_file_name, decided_at, hand_over_method";
+pub(crate) const COLUMNS: &str =
+    "id, code, procedure_id, procedure_version, procedure_code, procedure_name, \
+     agency_code, desk_code, applicant_id, applicant_name, applicant_phone, \
+     applicant_email, admin_unit_code, channel, offline_reason, status, form_data, \
+     deadline, due_at, supplement_requests, supplement_items, created_at, submitted_at, \
+     received_at, closed_at, updated_at, version, workflow, workflow_version, assignee_id, \
+     assignee_name, step_due_at, outcome, reschedules, original_due_at, result_sha256, \
+     result_file_name, decided_at, hand_over_method";
 
 fn corrupt(id: &str, what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal(format!("dossier {id}: stored {what} is corrupt: {e}"))
@@ -463,8 +561,10 @@ impl Store {
 
     async fn dossier_where(&self, clause: &str, arg: &str) -> Result<Option<Dossier>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE {clause}");
-        let row: Option<Row> =
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(arg).fetch_optional(p).await)?;
+        let row: Option<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(arg)
+            .fetch_optional(p)
+            .await)?;
         row.map(Dossier::try_from).transpose()
     }
 
@@ -481,8 +581,10 @@ impl Store {
     /// The applicant's dossiers, newest change first.
     pub async fn dossiers_of(&self, user_id: &str) -> Result<Vec<Dossier>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE applicant_id = $1 ORDER BY updated_at DESC LIMIT 500");
-        let rows: Vec<Row> =
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(user_id).fetch_all(p).await)?;
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_all(p)
+            .await)?;
         rows.into_iter().map(Dossier::try_from).collect()
     }
 
@@ -493,8 +595,19 @@ impl Store {
         status: Status,
         limit: i64,
     ) -> Result<Vec<Dossier>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE agency_code = $1 AND status = $2 ORDER BY due_at IS NULL, due_at, submitted_at LIMIT $3");
-        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(agency).bind(status.as_str()).bind(limit).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {COLUMNS} \
+     FROM dossiers \
+     WHERE agency_code = $1 AND status = $2 \
+     ORDER BY due_at IS NULL, due_at, submitted_at \
+     LIMIT $3"
+        );
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(agency)
+            .bind(status.as_str())
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
         rows.into_iter().map(Dossier::try_from).collect()
     }
 
@@ -505,14 +618,30 @@ impl Store {
         status: Status,
         limit: i64,
     ) -> Result<Vec<Dossier>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE desk_code = $1 AND status = $2 ORDER BY due_at IS NULL, due_at, submitted_at LIMIT $3");
-        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(desk).bind(status.as_str()).bind(limit).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {COLUMNS} \
+     FROM dossiers \
+     WHERE desk_code = $1 AND status = $2 \
+     ORDER BY due_at IS NULL, due_at, submitted_at \
+     LIMIT $3"
+        );
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(desk)
+            .bind(status.as_str())
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
         rows.into_iter().map(Dossier::try_from).collect()
     }
 
     /// Number of a desk's dossiers per status.
     pub async fn desk_counts(&self, desk: &str) -> Result<Vec<(Status, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT status, COUNT(*) FROM dossiers WHERE desk_code = $1 AND status <> 'draft' GROUP BY status").bind(desk).fetch_all(p).await)?;
+        let rows: Vec<(String, i64)> = on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_DOSSIERS_BY_DESK_CODE)
+                .bind(desk)
+                .fetch_all(p)
+                .await
+        })?;
         Ok(rows
             .into_iter()
             .filter_map(|(s, n)| Status::parse(&s).map(|s| (s, n)))
@@ -521,9 +650,12 @@ impl Store {
 
     /// The files of a dossier.
     pub async fn attachments(&self, dossier_id: &str) -> Result<Vec<Attachment>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at FROM attachments WHERE dossier_id = $1 ORDER BY uploaded_at, id").bind(dossier_id).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_ATTACHMENTS_BY_DOSSIER_ID)
+                .bind(dossier_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 
     /// The applicant's open draft of a procedure (so a citizen resumes it on any device), or a
@@ -534,7 +666,13 @@ impl Store {
         procedure_id: &str,
         prefill: &BTreeMap<String, String>,
     ) -> Result<String, StoreError> {
-        let existing: Option<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT id FROM dossiers WHERE applicant_id = $1 AND procedure_id = $2 AND status = 'draft' ORDER BY created_at DESC LIMIT 1").bind(&applicant.id).bind(procedure_id).fetch_optional(p).await)?;
+        let existing: Option<String> = on_pool!(self.backend(), |p| {
+            sqlx::query_scalar(SELECT_DOSSIERS_BY_APPLICANT_ID)
+                .bind(&applicant.id)
+                .bind(procedure_id)
+                .fetch_optional(p)
+                .await
+        })?;
         if let Some(id) = existing {
             return Ok(id);
         }
@@ -548,7 +686,11 @@ impl Store {
         procedure_id: &str,
         prefill: &BTreeMap<String, String>,
     ) -> Result<String, StoreError> {
-        let proc_row: Option<(i64, String, String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(procedure_id).fetch_optional(p).await)?;
+        let proc_row: Option<(i64, String, String, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(SELECT_PROCEDURES_BY_ID)
+                .bind(procedure_id)
+                .fetch_optional(p)
+                .await)?;
         let (version, code, name, agency) = proc_row.ok_or_else(|| {
             StoreError::Refused(format!("procedure {procedure_id} does not exist"))
         })?;
@@ -557,14 +699,28 @@ impl Store {
         let form =
             serde_json::to_string(prefill).map_err(|e| StoreError::Internal(e.to_string()))?;
         let t = created().map_err(|e| StoreError::Internal(e.to_string()))?;
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("INSERT INTO dossiers (id, procedure_id, procedure_version, procedure_code, procedure_name, agency_code, applicant_id, applicant_name, applicant_phone, applicant_email, admin_unit_code, channel, status, form_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'online', 'draft', $12, $13, $13)")
-                .bind(&id).bind(procedure_id).bind(version).bind(&code).bind(&name).bind(&agency)
-                .bind(&applicant.id).bind(&applicant.display_name).bind(applicant.phone.as_deref().unwrap_or(""))
-                .bind(applicant.email.as_deref()).bind(applicant.admin_unit_code.as_deref()).bind(&form).bind(now)
-                .execute(&mut *tx).await?;
-            let by = EventActor { id: Some(&applicant.id), name: &applicant.display_name };
+            sqlx::query(INSERT_DOSSIERS)
+                .bind(&id)
+                .bind(procedure_id)
+                .bind(version)
+                .bind(&code)
+                .bind(&name)
+                .bind(&agency)
+                .bind(&applicant.id)
+                .bind(&applicant.display_name)
+                .bind(applicant.phone.as_deref().unwrap_or(""))
+                .bind(applicant.email.as_deref())
+                .bind(applicant.admin_unit_code.as_deref())
+                .bind(&form)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let by = EventActor {
+                id: Some(&applicant.id),
+                name: &applicant.display_name,
+            };
             append_event((&mut tx).into(), &id, by, now, &t.event, Some(None)).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
@@ -585,8 +741,19 @@ impl Store {
         let name = form.get("applicant_name").map_or("", String::as_str);
         let phone = form.get("applicant_phone").map_or("", String::as_str);
         let email = form.get("applicant_email").map(String::as_str);
-        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE dossiers SET form_data = $1, applicant_name = $2, applicant_phone = $3, applicant_email = $4, admin_unit_code = COALESCE($5, admin_unit_code), updated_at = $6, version = version + 1 WHERE id = $7 AND status IN ('draft', 'supplement_requested')")
-            .bind(&body).bind(name).bind(phone).bind(email).bind(admin_unit).bind(now).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self.backend(), |p| {
+            sqlx::query(UPDATE_DOSSIERS_FORM_DATA)
+                .bind(&body)
+                .bind(name)
+                .bind(phone)
+                .bind(email)
+                .bind(admin_unit)
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(n == 1)
     }
 
@@ -595,7 +762,12 @@ impl Store {
         &self,
         dossier_id: &str,
     ) -> Result<motcua_core::dossier::Held, StoreError> {
-        let (bytes, files): (i64, i64) = on_pool!(self.backend(), p => sqlx::query_as("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT), COUNT(*) FROM attachments WHERE dossier_id = $1").bind(dossier_id).fetch_one(p).await)?;
+        let (bytes, files): (i64, i64) = on_pool!(self.backend(), |p| {
+            sqlx::query_as(ATTACHMENT_TOTALS)
+                .bind(dossier_id)
+                .fetch_one(p)
+                .await
+        })?;
         Ok(motcua_core::dossier::Held {
             bytes: u64::try_from(bytes).unwrap_or(0),
             files: usize::try_from(files).unwrap_or(0),
@@ -639,8 +811,12 @@ impl Store {
         &self,
         sha256: &str,
     ) -> Result<std::io::Take<std::fs::File>, StoreError> {
-        let sql = "SELECT size, pack, pack_offset FROM blobs WHERE sha256 = $1";
-        let row: Option<(i64, Option<i64>, Option<i64>)> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(sha256).fetch_optional(p).await)?;
+        let sql = SELECT_BLOBS_BY_SHA;
+        let row: Option<(i64, Option<i64>, Option<i64>)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(sql)
+                .bind(sha256)
+                .fetch_optional(p)
+                .await)?;
         let (size, spot) = match row {
             Some((size, Some(pack), Some(offset))) => {
                 (size, Some(crate::packs::PackSpot { pack, offset }))
@@ -669,20 +845,41 @@ impl Store {
         let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(size).unwrap_or(i64::MAX);
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let status: Option<(String, i64)> = sqlx::query_as("SELECT status, supplement_requests FROM dossiers WHERE id = $1").bind(dossier_id).fetch_optional(&mut *tx).await?;
+            let status: Option<(String, i64)> = sqlx::query_as(SELECT_DOSSIERS_BY_ID)
+                .bind(dossier_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let round = match status {
                 Some((s, _)) if s == "draft" => 0,
                 Some((s, n)) if s == "supplement_requested" => n,
                 _ => return Ok(None),
             };
-            sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
-                .bind(sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(&id).bind(dossier_id).bind(document).bind(file_name).bind(sha256).bind(size).bind(kind.media_type()).bind(round).bind(now)
-                .execute(&mut *tx).await?;
-            sqlx::query("UPDATE dossiers SET updated_at = $1, version = version + 1 WHERE id = $2").bind(now).bind(dossier_id).execute(&mut *tx).await?;
+            sqlx::query(INSERT_BLOBS)
+                .bind(sha256)
+                .bind(size)
+                .bind(kind.media_type())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_ATTACHMENTS)
+                .bind(&id)
+                .bind(dossier_id)
+                .bind(document)
+                .bind(file_name)
+                .bind(sha256)
+                .bind(size)
+                .bind(kind.media_type())
+                .bind(round)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(UPDATE_DOSSIERS_UPDATED_AT)
+                .bind(now)
+                .bind(dossier_id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(Some(id))
         })
@@ -691,18 +888,34 @@ impl Store {
     /// Removes a file from a dossier that can still be edited (the blob stays: others may share
     /// it, and the audit may need it).
     pub async fn detach(&self, dossier_id: &str, attachment_id: &str) -> Result<bool, StoreError> {
-        let n = on_pool!(self.backend(), p => sqlx::query("DELETE FROM attachments WHERE id = $1 AND dossier_id = $2 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft' OR (status = 'supplement_requested' AND attachments.round = dossiers.supplement_requests))")
-            .bind(attachment_id).bind(dossier_id).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self.backend(), |p| {
+            sqlx::query(DELETE_ATTACHMENTS_BY_ID)
+                .bind(attachment_id)
+                .bind(dossier_id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(n == 1)
     }
 
     /// Deletes a draft and its files' rows.
     pub async fn delete_draft(&self, dossier_id: &str) -> Result<bool, StoreError> {
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM attachments WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM dossier_events WHERE dossier_id = $1 AND dossier_id IN (SELECT id FROM dossiers WHERE status = 'draft')").bind(dossier_id).execute(&mut *tx).await?;
-            let n = sqlx::query("DELETE FROM dossiers WHERE id = $1 AND status = 'draft'").bind(dossier_id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(DELETE_ATTACHMENTS_BY_DOSSIER_ID)
+                .bind(dossier_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(DELETE_DOSSIER_EVENTS_BY_DOSSIER_ID)
+                .bind(dossier_id)
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query(DELETE_DOSSIERS_BY_ID)
+                .bind(dossier_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             tx.commit().await?;
             Ok(n == 1)
         })
@@ -726,33 +939,75 @@ impl Store {
         let form =
             serde_json::to_string(paper.form).map_err(|e| StoreError::Internal(e.to_string()))?;
         let get = |k: &str| paper.form.get(k).cloned().unwrap_or_default();
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let proc_row: Option<(i64, String, String, String)> = sqlx::query_as("SELECT version, code, name, agency_code FROM procedures WHERE id = $1").bind(paper.procedure_id).fetch_optional(&mut *tx).await?;
+            let proc_row: Option<(i64, String, String, String)> = sqlx::query_as(
+                "SELECT version, code, name, agency_code FROM procedures WHERE id = $1",
+            )
+            .bind(paper.procedure_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let (version, pcode, name, agency) = proc_row.ok_or(ActError::NotFound)?;
             let limit = match paper.time_limit {
                 Some(l) => l,
-                None => procedure_body((&mut tx).into(), paper.procedure_id, version).await?.and_then(|p| p.time_limit).ok_or(ActError::NoTimeLimit)?,
+                None => procedure_body((&mut tx).into(), paper.procedure_id, version)
+                    .await?
+                    .and_then(|p| p.time_limit)
+                    .ok_or(ActError::NoTimeLimit)?,
             };
             let code = next_code((&mut tx).into(), codes, now).await?;
-            let t = registered(Registration {
-                channel: paper.channel,
-                offline_reason: paper.offline_reason,
-                code: &code,
-                desk: paper.desk_code,
-                time_limit: limit,
-                procedure_name: &name,
-            }, &calendar, now)?;
+            let t = registered(
+                Registration {
+                    channel: paper.channel,
+                    offline_reason: paper.offline_reason,
+                    code: &code,
+                    desk: paper.desk_code,
+                    time_limit: limit,
+                    procedure_name: &name,
+                },
+                &calendar,
+                now,
+            )?;
             let email = Some(get("applicant_email")).filter(|e| !e.is_empty());
             sqlx::query(INSERT_PAPER)
-                .bind(&id).bind(paper.procedure_id).bind(version).bind(&pcode).bind(&name).bind(&agency)
-                .bind(get("applicant_name")).bind(get("applicant_phone")).bind(&email)
-                .bind(paper.channel.as_str()).bind(paper.offline_reason.as_str()).bind(&form).bind(now)
-                .bind(paper.form.get("applicant_commune").filter(|c| !c.is_empty()))
-                .execute(&mut *tx).await?;
-            let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1")).bind(&id).fetch_one(&mut *tx).await?;
-            let by = EventActor { id: Some(&paper.by.id), name: &paper.by.display_name };
-            let d = crate::transitions::record((&mut tx).into(), &Dossier::try_from(row)?, &t, by, now, Some(None)).await?;
+                .bind(&id)
+                .bind(paper.procedure_id)
+                .bind(version)
+                .bind(&pcode)
+                .bind(&name)
+                .bind(&agency)
+                .bind(get("applicant_name"))
+                .bind(get("applicant_phone"))
+                .bind(&email)
+                .bind(paper.channel.as_str())
+                .bind(paper.offline_reason.as_str())
+                .bind(&form)
+                .bind(now)
+                .bind(
+                    paper
+                        .form
+                        .get("applicant_commune")
+                        .filter(|c| !c.is_empty()),
+                )
+                .execute(&mut *tx)
+                .await?;
+            let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM dossiers WHERE id = $1"))
+                .bind(&id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let by = EventActor {
+                id: Some(&paper.by.id),
+                name: &paper.by.display_name,
+            };
+            let d = crate::transitions::record(
+                (&mut tx).into(),
+                &Dossier::try_from(row)?,
+                &t,
+                by,
+                now,
+                Some(None),
+            )
+            .await?;
             tx.commit().await?;
             Ok(d)
         })
@@ -772,10 +1027,15 @@ impl Store {
                 .midnight()
                 .assume_offset(VIETNAM),
         );
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_scalar("SELECT COUNT(*) FROM dossiers WHERE desk_code = $1 AND received_at >= $2 AND (received_at < $3 OR (received_at = $3 AND id <= $4))")
-            .bind(d.desk_code.as_deref()).bind(year_start).bind(received).bind(&d.id).fetch_one(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_scalar(COUNT_DOSSIERS_BY_DESK_CODE)
+                .bind(d.desk_code.as_deref())
+                .bind(year_start)
+                .bind(received)
+                .bind(&d.id)
+                .fetch_one(p)
+                .await
+        })?)
     }
 
     /// The public lookup: a dossier by code, only when `last4` matches the applicant's phone.
@@ -794,9 +1054,14 @@ impl Store {
             holidays: &holidays,
             hours,
         };
-        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE status IN ('submitted', 'received', 'in_progress', 'consulting', 'awaiting_approval', 'approved', 'supplement_requested') AND deadline IS NOT NULL AND reschedules = 0");
-        let rows: Vec<Row> =
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {COLUMNS} \
+     FROM dossiers \
+     WHERE status IN ('submitted', 'received', 'in_progress', 'consulting', \
+     'awaiting_approval', 'approved', \
+     'supplement_requested') AND deadline IS NOT NULL AND reschedules = 0"
+        );
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql).fetch_all(p).await)?;
         let now = micros(OffsetDateTime::now_utc());
         let mut moved = 0;
         for row in rows {
@@ -810,9 +1075,11 @@ impl Store {
                 id: None,
                 name: "Hệ thống",
             };
-            let done: bool = on_pool!(self.backend(), pool => {
+            let done: bool = on_pool!(self.backend(), |pool| {
                 let mut tx = pool.begin_write().await?;
-                let done = match crate::transitions::record((&mut tx).into(), &d, &t, by, now, None).await {
+                let done = match crate::transitions::record((&mut tx).into(), &d, &t, by, now, None)
+                    .await
+                {
                     Ok(_) => true,
                     // Changed meanwhile: its next action computes the due moment anew.
                     Err(ActError::Conflict(_)) => false,
@@ -829,15 +1096,25 @@ impl Store {
 
     /// The applicant's in-app notifications, newest first.
     pub async fn notifications(&self, user_id: &str) -> Result<Vec<Notification>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, title, body, created_at, read_at FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT 100").bind(user_id).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_NOTIFICATIONS_BY_USER_ID)
+                .bind(user_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 
     /// Marks all of a user's notifications read.
     pub async fn mark_notifications_read(&self, user_id: &str) -> Result<(), StoreError> {
         let now = micros(OffsetDateTime::now_utc());
-        on_pool!(self.backend(), p => sqlx::query("UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND read_at IS NULL").bind(now).bind(user_id).execute(p).await.map(|_| ()))?;
+        on_pool!(self.backend(), |p| sqlx::query(
+            UPDATE_NOTIFICATIONS_READ_AT
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 }
@@ -847,7 +1124,7 @@ pub(crate) async fn procedure_body(
     procedure_id: &str,
     version: i64,
 ) -> Result<Option<motcua_core::catalogue::Procedure>, ActError> {
-    on_tx!(tx, tx => {
+    on_tx!(tx, |tx| {
         let body: Option<(String,)> = sqlx::query_as::<_, (String,)>(
             "SELECT body FROM procedure_versions WHERE procedure_id = $1 AND version = $2",
         )
@@ -872,7 +1149,7 @@ pub(crate) async fn next_code(
     codes: &CodeSettings,
     now: OffsetDateTime,
 ) -> Result<String, ActError> {
-    on_tx!(tx, tx => {
+    on_tx!(tx, |tx| {
         let date = now.to_offset(VIETNAM).date();
         let (seq,): (i64,) = sqlx::query_as::<_, (i64,)>("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, 1) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + 1 RETURNING last")
             .bind(codes.prefix.as_str())

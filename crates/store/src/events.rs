@@ -165,29 +165,37 @@ pub(crate) fn chained(
     event
 }
 
+/// The number and hash of a dossier's last event, if it has one.
+pub(crate) async fn last_event(
+    tx: WriteTx<'_, '_>,
+    dossier_id: &str,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    const LAST: &str =
+        "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1";
+    on_tx!(tx, |tx| {
+        sqlx::query_as::<_, (i64, String)>(LAST)
+            .bind(dossier_id)
+            .fetch_optional(&mut **tx)
+            .await
+    })
+}
+
 /// Appends an event to a dossier's chain inside the caller's transaction, after `tip` (the last
 /// event's number and hash) when the caller read it with the dossier's locked row; `None` reads
 /// it here.
 pub(crate) async fn append_event(
-    tx: WriteTx<'_, '_>,
+    mut tx: WriteTx<'_, '_>,
     dossier_id: &str,
     by: EventActor<'_>,
     at: OffsetDateTime,
     e: &NewEvent,
     tip: Option<Option<(i64, String)>>,
 ) -> Result<(), sqlx::Error> {
-    on_tx!(tx, tx => {
-        const LAST: &str =
-            "SELECT seq, hash FROM dossier_events WHERE dossier_id = $1 ORDER BY seq DESC LIMIT 1";
-        let last = match tip {
-            Some(known) => known,
-            None => {
-                sqlx::query_as::<_, (i64, String)>(LAST)
-                    .bind(dossier_id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-            }
-        };
+    let last = match tip {
+        Some(known) => known,
+        None => last_event(tx.reborrow(), dossier_id).await?,
+    };
+    on_tx!(tx, |tx| {
         let event = chained(dossier_id, last, by, at, e);
         sqlx::query(INSERT_EVENT)
             .bind(dossier_id)
@@ -213,10 +221,16 @@ pub(crate) async fn append_event(
 pub(crate) const EVENT_COLUMNS: &str = "seq, kind, actor_id, actor_name, at, status, note, \
      agency_code, target, payload, prev_hash, hash";
 
-const INSERT_EVENT: &str = "INSERT INTO dossier_events \
+/// The event table with every column an insert names.
+pub(crate) const EVENT_TABLE: &str = "dossier_events \
      (dossier_id, seq, kind, actor_id, actor_name, at, status, note, agency_code, target, payload, \
-     prev_hash, hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     prev_hash, hash)";
+
+const INSERT_EVENT: &str = const_format::concatcp!(
+    "INSERT INTO ",
+    EVENT_TABLE,
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+);
 
 impl Store {
     /// A dossier's history, oldest first.
@@ -224,14 +238,17 @@ impl Store {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM dossier_events WHERE dossier_id = $1 ORDER BY seq"
         );
-        Ok(on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(id).fetch_all(p).await)?)
+        Ok(on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_all(p)
+            .await)?)
     }
 
     /// Walks every dossier's event chain; the first event that does not match, if any.
     pub async fn verify_events(&self) -> Result<(u64, Option<BrokenEvent>), StoreError> {
         const IDS: &str = "SELECT id, code FROM dossiers ORDER BY created_at, id";
         let ids: Vec<(String, Option<String>)> =
-            on_pool!(self.backend(), p => sqlx::query_as(IDS).fetch_all(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(IDS).fetch_all(p).await)?;
         let mut checked = 0;
         for (id, code) in ids {
             let mut prev = GENESIS.to_owned();

@@ -31,6 +31,13 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
+const UPSERT_DOSSIER_SEQUENCES: &str = "INSERT INTO dossier_sequences (prefix, day, last) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (prefix, day) \
+     DO UPDATE \
+     SET last = dossier_sequences.last + $3 \
+     RETURNING last";
+
 /// Most filings written under one commit.
 const MAX_BATCH: usize = 64;
 
@@ -59,7 +66,7 @@ impl NumberBlocks {
                 return Ok(*next - 1);
             }
         }
-        let last: i64 = sqlx::query_scalar("INSERT INTO dossier_sequences (prefix, day, last) VALUES ($1, $2, $3) ON CONFLICT (prefix, day) DO UPDATE SET last = dossier_sequences.last + $3 RETURNING last")
+        let last: i64 = sqlx::query_scalar(UPSERT_DOSSIER_SEQUENCES)
             .bind(prefix)
             .bind(day)
             .bind(NUMBER_BLOCK)
@@ -428,16 +435,38 @@ async fn write_one_sqlite(
         INSERT INTO dossier_events (dossier_id, seq, kind, actor_id, actor_name, at, status, note, prev_hash, hash, payload) VALUES ($1, $16, $17, $18, $19, $15, $20, '', $21, $22, $28), ($1, $23, $24, $18, $19, $15, $25, '', $26, $27, $29);");
     let mut next = 30;
     if notice.user.is_some() {
-        sql.push_str(&format!("INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) VALUES (${}, ${}, $1, ${}, ${}, $15);", next, next + 1, next + 2, next + 3));
+        sql.push_str(&format!(
+            "INSERT INTO notifications (id, user_id, dossier_id, title, body, created_at) \
+     VALUES (${}, ${}, $1, ${}, ${}, $15);",
+            next,
+            next + 1,
+            next + 2,
+            next + 3
+        ));
         next += 4;
     }
     if notice.recipient.is_some() {
-        sql.push_str(&format!("INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) VALUES (${}, ${}, ${}, ${}, ${}, ${}, $15, $15);", next, next + 1, next + 2, next + 3, next + 4, next + 5));
+        sql.push_str(&format!("INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, created_at, \
+     next_attempt_at) \
+     VALUES (${}, ${}, ${}, ${}, ${}, ${}, $15, $15);", next, next + 1, next + 2, next + 3, next + 4, next + 5));
         next += 6;
     }
     for _ in &f.files {
-        sql.push_str(&format!("INSERT INTO blobs (sha256, size, media_type, created_at, pack, pack_offset) VALUES (${a}, ${b}, ${c}, $15, ${pack}, ${offset}) ON CONFLICT (sha256) DO NOTHING; INSERT INTO attachments (id, dossier_id, document, file_name, sha256, size, media_type, round, uploaded_at) VALUES (${i}, $1, ${doc}, ${name}, ${a}, ${b}, ${c}, 0, $15);",
-            a = next, b = next + 1, c = next + 2, i = next + 3, doc = next + 4, name = next + 5, pack = next + 6, offset = next + 7));
+        sql.push_str(&format!(
+            "INSERT INTO blobs (sha256, size, media_type, created_at, pack, pack_offset) \
+     VALUES (${a}, ${b}, ${c}, $15, ${pack}, ${offset}) \
+     ON CONFLICT (sha256) DO NOTHING; INSERT INTO attachments (id, dossier_id, document, \
+     file_name, sha256, size, media_type, round, uploaded_at) \
+     VALUES (${i}, $1, ${doc}, ${name}, ${a}, ${b}, ${c}, 0, $15);",
+            a = next,
+            b = next + 1,
+            c = next + 2,
+            i = next + 3,
+            doc = next + 4,
+            name = next + 5,
+            pack = next + 6,
+            offset = next + 7
+        ));
         next += 8;
     }
     sql.push_str("RELEASE SAVEPOINT filing;");

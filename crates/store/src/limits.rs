@@ -9,6 +9,18 @@ use crate::{Store, StoreError};
 use motcua_core::accounts::{Attempt, Quota, QuotaState, Throttle, ThrottleRule};
 use time::OffsetDateTime;
 
+const DELETE_LOGIN_THROTTLE_BY_KEY: &str = "DELETE \
+     FROM login_throttle \
+     WHERE key = $1";
+
+const DELETE_QUOTAS_BY_WINDOW_ENDS_AT: &str = "DELETE \
+     FROM quotas \
+     WHERE window_ends_at <= $1";
+
+const DELETE_LOGIN_THROTTLE_BY_LOCKED_UNTIL: &str = "DELETE \
+     FROM login_throttle \
+     WHERE locked_until IS NOT NULL AND locked_until <= $1 AND failures = 0";
+
 /// The statements of one counter table; its rows are (count, moment, version).
 struct Counter {
     select: &'static str,
@@ -49,17 +61,31 @@ impl Store {
         step: impl Fn(State) -> Option<State>,
     ) -> Result<(State, Option<State>), StoreError> {
         for _ in 0..MAX_ROUNDS {
-            let row: Option<(i64, Option<OffsetDateTime>, i64)> = on_pool!(self.backend(), p =>
-                sqlx::query_as(counter.select).bind(key).fetch_optional(p).await)?;
+            let row: Option<(i64, Option<OffsetDateTime>, i64)> =
+                on_pool!(self.backend(), |p| sqlx::query_as(counter.select)
+                    .bind(key)
+                    .fetch_optional(p)
+                    .await)?;
             let old = row.map_or((0, None), |(c, at, _)| (c, at));
             let Some(new) = step(old) else {
                 return Ok((old, None));
             };
             let won = match row {
-                None => on_pool!(self.backend(), p => sqlx::query(counter.insert)
-                    .bind(key).bind(new.0).bind(new.1).execute(p).await.map(|r| r.rows_affected()))?,
-                Some((_, _, version)) => on_pool!(self.backend(), p => sqlx::query(counter.update)
-                    .bind(key).bind(new.0).bind(new.1).bind(version).execute(p).await.map(|r| r.rows_affected()))?,
+                None => on_pool!(self.backend(), |p| sqlx::query(counter.insert)
+                    .bind(key)
+                    .bind(new.0)
+                    .bind(new.1)
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected()))?,
+                Some((_, _, version)) => on_pool!(self.backend(), |p| sqlx::query(counter.update)
+                    .bind(key)
+                    .bind(new.0)
+                    .bind(new.1)
+                    .bind(version)
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected()))?,
             } == 1;
             if won {
                 return Ok((old, Some(new)));
@@ -72,8 +98,11 @@ impl Store {
 
     /// The throttle state of `key` (`account:ID`, `ip:ADDR`, …).
     pub async fn throttle(&self, key: &str) -> Result<Throttle, StoreError> {
-        let row: Option<(i64, Option<OffsetDateTime>, i64)> = on_pool!(self.backend(), p =>
-            sqlx::query_as(THROTTLE.select).bind(key).fetch_optional(p).await)?;
+        let row: Option<(i64, Option<OffsetDateTime>, i64)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(THROTTLE.select)
+                .bind(key)
+                .fetch_optional(p)
+                .await)?;
         Ok(row.map_or_else(Throttle::default, |(f, l, _)| throttle_of((f, l))))
     }
 
@@ -127,8 +156,13 @@ impl Store {
 
     /// Forgets the failures of `key` (after a successful login).
     pub async fn throttle_clear(&self, key: &str) -> Result<(), StoreError> {
-        on_pool!(self.backend(), p => sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(key).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| sqlx::query(
+            DELETE_LOGIN_THROTTLE_BY_KEY
+        )
+        .bind(key)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -152,11 +186,20 @@ impl Store {
     /// returns how many rows went.
     pub async fn sweep_limits(&self) -> Result<u64, StoreError> {
         let now = OffsetDateTime::now_utc();
-        let quotas = on_pool!(self.backend(), p => sqlx::query("DELETE FROM quotas WHERE window_ends_at <= $1")
-            .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
-        let throttles = on_pool!(self.backend(), p => sqlx::query(
-            "DELETE FROM login_throttle WHERE locked_until IS NOT NULL AND locked_until <= $1 AND failures = 0")
-            .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        let quotas = on_pool!(self.backend(), |p| sqlx::query(
+            DELETE_QUOTAS_BY_WINDOW_ENDS_AT
+        )
+        .bind(now)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
+        let throttles = on_pool!(self.backend(), |p| {
+            sqlx::query(DELETE_LOGIN_THROTTLE_BY_LOCKED_UNTIL)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(quotas + throttles)
     }
 }

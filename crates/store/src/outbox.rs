@@ -113,7 +113,7 @@ pub(crate) async fn enqueue(
     key: &str,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    on_tx!(tx, tx => {
+    on_tx!(tx, |tx| {
         const INSERT: &str = "INSERT INTO outbox \
             (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
@@ -149,8 +149,10 @@ impl Store {
             String,
             OffsetDateTime,
         );
-        let rows: Vec<Row> =
-            on_pool!(self.backend(), p => sqlx::query_as(SQL).bind(limit).fetch_all(p).await)?;
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
         rows.into_iter()
             .map(
                 |(id, channel, recipient, subject, body, status, created_at)| {
@@ -187,16 +189,28 @@ impl Store {
         const READ: &str =
             "SELECT id, recipient, subject, body, attempts FROM outbox WHERE id = $1";
         let now = OffsetDateTime::now_utc();
-        let due: Vec<(String, String, i64)> = on_pool!(self.backend(), p => sqlx::query_as(DUE)
-            .bind(channel.as_str()).bind(now).bind(limit).fetch_all(p).await)?;
+        let due: Vec<(String, String, i64)> = on_pool!(self.backend(), |p| sqlx::query_as(DUE)
+            .bind(channel.as_str())
+            .bind(now)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
         let mut claimed = Vec::new();
         for (id, status, attempts) in due {
-            let won = on_pool!(self.backend(), p => sqlx::query(CLAIM)
-                .bind(now + CLAIM_LEASE).bind(&id).bind(&status).bind(attempts)
-                .execute(p).await.map(|r| r.rows_affected()))?;
+            let won = on_pool!(self.backend(), |p| sqlx::query(CLAIM)
+                .bind(now + CLAIM_LEASE)
+                .bind(&id)
+                .bind(&status)
+                .bind(attempts)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()))?;
             if won == 1 {
-                let (id, recipient, subject, body, attempts) = on_pool!(self.backend(), p =>
-                    sqlx::query_as(READ).bind(&id).fetch_one(p).await)?;
+                let (id, recipient, subject, body, attempts) =
+                    on_pool!(self.backend(), |p| sqlx::query_as(READ)
+                        .bind(&id)
+                        .fetch_one(p)
+                        .await)?;
                 claimed.push(Claimed {
                     id,
                     recipient,
@@ -217,9 +231,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
             last_error = NULL, provider_ref = $2 WHERE id = $3";
-        on_pool!(self.backend(), p => sqlx::query(SQL)
-            .bind(OffsetDateTime::now_utc()).bind(provider_id).bind(id)
-            .execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| sqlx::query(SQL)
+            .bind(OffsetDateTime::now_utc())
+            .bind(provider_id)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -242,10 +260,15 @@ impl Store {
             OutboxStatus::TemporaryFailure
         };
         let error: String = error.chars().take(500).collect();
-        on_pool!(self.backend(), p => sqlx::query(SQL)
-            .bind(status.as_str()).bind(&error).bind(provider_status)
-            .bind(OffsetDateTime::now_utc() + retry_in).bind(id)
-            .execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| sqlx::query(SQL)
+            .bind(status.as_str())
+            .bind(&error)
+            .bind(provider_status)
+            .bind(OffsetDateTime::now_utc() + retry_in)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -260,8 +283,13 @@ impl Store {
         const SQL: &str = "UPDATE outbox SET status = 'temporary_failure', \
             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
             next_attempt_at = $1, last_error = $2 WHERE id = $3 AND status = 'sending'";
-        on_pool!(self.backend(), p => sqlx::query(SQL).bind(until).bind(why).bind(id)
-            .execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self.backend(), |p| sqlx::query(SQL)
+            .bind(until)
+            .bind(why)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -270,7 +298,10 @@ impl Store {
         const SQL: &str =
             "SELECT status, attempts, last_error, provider_ref FROM outbox WHERE id = $1";
         let row: Option<(String, i64, Option<String>, Option<String>)> =
-            on_pool!(self.backend(), p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+                .bind(id)
+                .fetch_optional(p)
+                .await)?;
         row.map(|(status, attempts, last_error, provider_ref)| {
             Ok(Delivery {
                 status: OutboxStatus::parse(&status)

@@ -10,6 +10,90 @@ use motcua_core::dossier::FileKind;
 use motcua_core::plan::{Month, Plan};
 use time::OffsetDateTime;
 
+const UPSERT_PLANS: &str = "INSERT INTO plans (id, code, body, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $4) \
+     ON CONFLICT (code) \
+     DO UPDATE \
+     SET body = excluded.body, updated_at = excluded.updated_at";
+
+const SELECT_PLANS_BY_CODE: &str = "SELECT id \
+     FROM plans \
+     WHERE code = $1";
+
+const SELECT_PLANS: &str = "SELECT id, body \
+     FROM plans \
+     ORDER BY created_at DESC";
+
+const SELECT_PLANS_BY_ID: &str = "SELECT id, body \
+     FROM plans \
+     WHERE id = $1";
+
+const SELECT_PROGRESS_REPORTS_BY_PLAN_ID: &str =
+    "SELECT id, task_code, target, agency_code, month, quantity, cost_vnd, done, \
+     evidence_url, evidence_sha256, evidence_name, reported_by, created_at \
+     FROM progress_reports \
+     WHERE plan_id = $1 \
+     ORDER BY month, created_at";
+
+const INSERT_BLOBS: &str = "INSERT INTO blobs (sha256, size, media_type, created_at) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (sha256) DO NOTHING";
+
+const INSERT_PROGRESS_REPORTS: &str =
+    "INSERT INTO progress_reports (id, plan_id, task_code, target, agency_code, month, \
+     quantity, cost_vnd, done, evidence_url, evidence_sha256, evidence_name, reported_by, \
+     created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+const SELECT_AGENCIES_BY_SUCCESSOR_CODE: &str = "SELECT code, successor_code \
+     FROM agencies \
+     WHERE successor_code IS NOT NULL";
+
+const INSERT_PLAN_DIFFICULTIES: &str =
+    "INSERT INTO plan_difficulties (id, plan_id, task_code, agency_code, text, raised_by, \
+     raised_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const UPDATE_PLAN_DIFFICULTIES_RESPONSE: &str = "UPDATE plan_difficulties \
+     SET response = $1, responded_by = $2, responded_at = $3 \
+     WHERE id = $4 AND plan_id = $5 AND responded_at IS NULL";
+
+const SELECT_PLAN_DIFFICULTIES_BY_PLAN_ID: &str =
+    "SELECT id, task_code, agency_code, text, raised_at, response, responded_at \
+     FROM plan_difficulties \
+     WHERE plan_id = $1 \
+     ORDER BY responded_at IS NOT NULL, raised_at";
+
+const INSERT_BUDGET_ESTIMATES: &str =
+    "INSERT INTO budget_estimates (id, plan_id, task_code, agency_code, year, amount_vnd, \
+     funding, note, status, created_by, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)";
+
+const UPDATE_BUDGET_ESTIMATES_STATUS: &str = "UPDATE budget_estimates \
+     SET status = $1, decision = COALESCE($2, decision), updated_at = $3, \
+     version = version + 1 \
+     WHERE id = $4 AND plan_id = $5 AND status = $6";
+
+const SELECT_BUDGET_ESTIMATES_BY_PLAN_ID: &str =
+    "SELECT id, task_code, agency_code, year, amount_vnd, funding, note, status, decision, \
+     version \
+     FROM budget_estimates \
+     WHERE plan_id = $1 \
+     ORDER BY task_code, year, agency_code";
+
+const SELECT_AGENCIES: &str = "SELECT code, successor_code, name \
+     FROM agencies";
+
+const SELECT_USERS_BY_KIND: &str = "SELECT u.id, u.email, r.role, r.agency_code \
+     FROM users u \
+     JOIN user_roles r ON r.user_id = u.id \
+     WHERE u.kind = 'official' AND u.status = 'active'";
+
+const INSERT_NOTIFICATIONS: &str =
+    "INSERT INTO notifications (id, user_id, title, body, created_at, dedupe_key) \
+     VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (dedupe_key) DO NOTHING";
+
 /// A stored plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredPlan {
@@ -96,11 +180,19 @@ impl Store {
         let body = serde_json::to_string(plan).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = micros(OffsetDateTime::now_utc());
         let id = crate::ids::row_id();
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("INSERT INTO plans (id, code, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (code) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at")
-                .bind(&id).bind(&plan.code).bind(&body).bind(now).execute(&mut *tx).await?;
-            let id: String = sqlx::query_scalar("SELECT id FROM plans WHERE code = $1").bind(&plan.code).fetch_one(&mut *tx).await?;
+            sqlx::query(UPSERT_PLANS)
+                .bind(&id)
+                .bind(&plan.code)
+                .bind(&body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let id: String = sqlx::query_scalar(SELECT_PLANS_BY_CODE)
+                .bind(&plan.code)
+                .fetch_one(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(id)
         })
@@ -108,21 +200,31 @@ impl Store {
 
     /// Every plan, newest first.
     pub async fn plans(&self) -> Result<Vec<StoredPlan>, StoreError> {
-        let rows: Vec<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, body FROM plans ORDER BY created_at DESC").fetch_all(p).await)?;
+        let rows: Vec<(String, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(SELECT_PLANS)
+                .fetch_all(p)
+                .await)?;
         rows.into_iter().map(|(id, b)| decode(id, &b)).collect()
     }
 
     /// A plan by id.
     pub async fn plan(&self, id: &str) -> Result<Option<StoredPlan>, StoreError> {
-        let row: Option<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT id, body FROM plans WHERE id = $1").bind(id).fetch_optional(p).await)?;
+        let row: Option<(String, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(SELECT_PLANS_BY_ID)
+                .bind(id)
+                .fetch_optional(p)
+                .await)?;
         row.map(|(id, b)| decode(id, &b)).transpose()
     }
 
     /// The reports of a plan, oldest month first.
     pub async fn progress_reports(&self, plan_id: &str) -> Result<Vec<ProgressReport>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, task_code, target, agency_code, month, quantity, cost_vnd, done, evidence_url, evidence_sha256, evidence_name, reported_by, created_at FROM progress_reports WHERE plan_id = $1 ORDER BY month, created_at").bind(plan_id).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_PROGRESS_REPORTS_BY_PLAN_ID)
+                .bind(plan_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 
     /// Stores a checked report (and its evidence file, made durable first).
@@ -140,18 +242,34 @@ impl Store {
                 n.to_owned(),
             )
         });
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some((sha, size, kind, _)) = &file {
-                sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
-                    .bind(sha).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
+                sqlx::query(INSERT_BLOBS)
+                    .bind(sha)
+                    .bind(size)
+                    .bind(kind.media_type())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            sqlx::query("INSERT INTO progress_reports (id, plan_id, task_code, target, agency_code, month, quantity, cost_vnd, done, evidence_url, evidence_sha256, evidence_name, reported_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-                .bind(&id).bind(r.plan_id).bind(r.task_code).bind(r.target).bind(r.agency_code).bind(r.month.to_string())
-                .bind(r.quantity).bind(r.cost_vnd).bind(r.done).bind(r.evidence_url)
-                .bind(file.as_ref().map(|f| f.0.clone())).bind(file.as_ref().map(|f| f.3.clone()))
-                .bind(r.reported_by).bind(now)
-                .execute(&mut *tx).await?;
+            sqlx::query(INSERT_PROGRESS_REPORTS)
+                .bind(&id)
+                .bind(r.plan_id)
+                .bind(r.task_code)
+                .bind(r.target)
+                .bind(r.agency_code)
+                .bind(r.month.to_string())
+                .bind(r.quantity)
+                .bind(r.cost_vnd)
+                .bind(r.done)
+                .bind(r.evidence_url)
+                .bind(file.as_ref().map(|f| f.0.clone()))
+                .bind(file.as_ref().map(|f| f.3.clone()))
+                .bind(r.reported_by)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -160,7 +278,11 @@ impl Store {
 
     /// The agencies `agency` speaks for: itself and, recursively, those merged into it.
     pub async fn acting_for(&self, agency: &str) -> Result<Vec<String>, StoreError> {
-        let links: Vec<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT code, successor_code FROM agencies WHERE successor_code IS NOT NULL").fetch_all(p).await)?;
+        let links: Vec<(String, String)> = on_pool!(self.backend(), |p| sqlx::query_as(
+            SELECT_AGENCIES_BY_SUCCESSOR_CODE
+        )
+        .fetch_all(p)
+        .await)?;
         let mut out = vec![agency.to_owned()];
         let mut i = 0;
         while i < out.len() {
@@ -368,8 +490,19 @@ impl Store {
     ) -> Result<String, StoreError> {
         let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO plan_difficulties (id, plan_id, task_code, agency_code, text, raised_by, raised_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&id).bind(plan_id).bind(task_code).bind(agency).bind(text).bind(by).bind(now).execute(p).await.map(|_| ()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(INSERT_PLAN_DIFFICULTIES)
+                .bind(&id)
+                .bind(plan_id)
+                .bind(task_code)
+                .bind(agency)
+                .bind(text)
+                .bind(by)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|_| ())
+        })?;
         Ok(id)
     }
 
@@ -382,16 +515,28 @@ impl Store {
         by: &str,
     ) -> Result<bool, StoreError> {
         let now = micros(OffsetDateTime::now_utc());
-        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE plan_difficulties SET response = $1, responded_by = $2, responded_at = $3 WHERE id = $4 AND plan_id = $5 AND responded_at IS NULL")
-            .bind(response).bind(by).bind(now).bind(id).bind(plan_id).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self.backend(), |p| {
+            sqlx::query(UPDATE_PLAN_DIFFICULTIES_RESPONSE)
+                .bind(response)
+                .bind(by)
+                .bind(now)
+                .bind(id)
+                .bind(plan_id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(n == 1)
     }
 
     /// The difficulties of a plan, open ones first.
     pub async fn difficulties(&self, plan_id: &str) -> Result<Vec<Difficulty>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, task_code, agency_code, text, raised_at, response, responded_at FROM plan_difficulties WHERE plan_id = $1 ORDER BY responded_at IS NOT NULL, raised_at").bind(plan_id).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_PLAN_DIFFICULTIES_BY_PLAN_ID)
+                .bind(plan_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 
     /// Drafts a budget estimate.
@@ -409,9 +554,22 @@ impl Store {
     ) -> Result<String, StoreError> {
         let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO budget_estimates (id, plan_id, task_code, agency_code, year, amount_vnd, funding, note, status, created_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $10)")
-            .bind(&id).bind(plan_id).bind(task_code).bind(agency).bind(i64::from(year)).bind(amount_vnd).bind(funding).bind(note).bind(by).bind(now)
-            .execute(p).await.map(|_| ()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(INSERT_BUDGET_ESTIMATES)
+                .bind(&id)
+                .bind(plan_id)
+                .bind(task_code)
+                .bind(agency)
+                .bind(i64::from(year))
+                .bind(amount_vnd)
+                .bind(funding)
+                .bind(note)
+                .bind(by)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|_| ())
+        })?;
         Ok(id)
     }
 
@@ -426,16 +584,29 @@ impl Store {
         decision: Option<&str>,
     ) -> Result<bool, StoreError> {
         let now = micros(OffsetDateTime::now_utc());
-        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE budget_estimates SET status = $1, decision = COALESCE($2, decision), updated_at = $3, version = version + 1 WHERE id = $4 AND plan_id = $5 AND status = $6")
-            .bind(to.as_str()).bind(decision).bind(now).bind(id).bind(plan_id).bind(from.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
+        let n = on_pool!(self.backend(), |p| {
+            sqlx::query(UPDATE_BUDGET_ESTIMATES_STATUS)
+                .bind(to.as_str())
+                .bind(decision)
+                .bind(now)
+                .bind(id)
+                .bind(plan_id)
+                .bind(from.as_str())
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         Ok(n == 1)
     }
 
     /// The budget estimates of a plan.
     pub async fn estimates(&self, plan_id: &str) -> Result<Vec<BudgetEstimate>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, task_code, agency_code, year, amount_vnd, funding, note, status, decision, version FROM budget_estimates WHERE plan_id = $1 ORDER BY task_code, year, agency_code").bind(plan_id).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_BUDGET_ESTIMATES_BY_PLAN_ID)
+                .bind(plan_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 }
 
@@ -445,8 +616,14 @@ impl Store {
     /// closed unmet: an in-app notification and, for those with an email, an outbox message.
     /// Each reminder is written once, however often this runs. Returns how many were written.
     pub async fn send_plan_reminders(&self, today: time::Date) -> Result<u64, StoreError> {
-        let agencies: Vec<(String, Option<String>, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT code, successor_code, name FROM agencies").fetch_all(p).await)?;
-        let officials: Vec<(String, Option<String>, String, Option<String>)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT u.id, u.email, r.role, r.agency_code FROM users u JOIN user_roles r ON r.user_id = u.id WHERE u.kind = 'official' AND u.status = 'active'").fetch_all(p).await)?;
+        let agencies: Vec<(String, Option<String>, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(SELECT_AGENCIES)
+                .fetch_all(p)
+                .await)?;
+        let officials: Vec<(String, Option<String>, String, Option<String>)> =
+            on_pool!(self.backend(), |p| {
+                sqlx::query_as(SELECT_USERS_BY_KIND).fetch_all(p).await
+            })?;
         let now = micros(OffsetDateTime::now_utc());
         let mut written = 0;
         for stored in self.plans().await? {
@@ -498,14 +675,29 @@ impl Store {
                                 "plan:{}:{}:{}:{}:{}:{kind}:{user}",
                                 stored.id, task.code, reminder.target, lead, reminder.period.start
                             );
-                            let inserted = on_pool!(self.backend(), pool => {
+                            let inserted = on_pool!(self.backend(), |pool| {
                                 let mut tx = pool.begin_write().await?;
-                                let n = sqlx::query("INSERT INTO notifications (id, user_id, title, body, created_at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING")
-                                    .bind(crate::ids::row_id()).bind(user).bind(&title).bind(&body).bind(now).bind(&key)
-                                    .execute(&mut *tx).await?.rows_affected();
+                                let n = sqlx::query(INSERT_NOTIFICATIONS)
+                                    .bind(crate::ids::row_id())
+                                    .bind(user)
+                                    .bind(&title)
+                                    .bind(&body)
+                                    .bind(now)
+                                    .bind(&key)
+                                    .execute(&mut *tx)
+                                    .await?
+                                    .rows_affected();
                                 if n == 1 {
                                     if let Some(to) = email.as_deref().filter(|e| !e.is_empty()) {
-                                        crate::outbox::enqueue((&mut tx).into(), to, &title, &body, &key, now).await?;
+                                        crate::outbox::enqueue(
+                                            (&mut tx).into(),
+                                            to,
+                                            &title,
+                                            &body,
+                                            &key,
+                                            now,
+                                        )
+                                        .await?;
                                     }
                                 }
                                 tx.commit().await?;
@@ -539,7 +731,12 @@ impl Store {
     /// Checks a plan against the agencies and stores it (replacing the plan with the same code).
     /// Reports already filed stay attached to their task numbers.
     pub async fn import_plan(&self, plan: &Plan) -> Result<String, PlanImportError> {
-        let codes: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT code FROM agencies").fetch_all(p).await).map_err(StoreError::from)?;
+        let codes: Vec<String> = on_pool!(self.backend(), |p| sqlx::query_scalar(
+            "SELECT code FROM agencies"
+        )
+        .fetch_all(p)
+        .await)
+        .map_err(StoreError::from)?;
         let problems = plan.validate(&|a| codes.iter().any(|c| c == a));
         if !problems.is_empty() {
             return Err(PlanImportError::Invalid(problems));

@@ -20,6 +20,40 @@ use motcua_core::dossier::{
 use motcua_core::Role;
 use time::OffsetDateTime;
 
+const SELECT_CONSULTATIONS_BY_DOSSIER_ID: &str =
+    "SELECT id, dossier_id, step, agency_code, sent_at, due_at, answered_at, answer \
+     FROM consultations \
+     WHERE dossier_id = $1 \
+     ORDER BY step";
+
+const PENDING_CONSULT_AGENCIES: &str = "SELECT agency_code \
+     FROM consultations \
+     WHERE dossier_id = $1 AND answered_at IS NULL";
+
+const SELECT_WORKFLOWS_BY_PROCEDURE_ID: &str = "SELECT version, body, created_at \
+     FROM workflows \
+     WHERE procedure_id = $1 \
+     ORDER BY version DESC \
+     LIMIT 1";
+
+const LATEST_WORKFLOW_VERSION: &str = "SELECT MAX(version) \
+     FROM workflows \
+     WHERE procedure_id = $1";
+
+const INSERT_WORKFLOWS: &str =
+    "INSERT INTO workflows (procedure_id, version, body, created_at, created_by) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+const SELECT_BLOBS_BY_SHA: &str = "SELECT media_type \
+     FROM blobs \
+     WHERE sha256 = $1";
+
+const SELECT_USERS_BY_ROLE: &str = "SELECT u.id, u.display_name \
+     FROM users u \
+     JOIN user_roles r ON r.user_id = u.id \
+     WHERE r.role = 'specialist' AND r.agency_code = $1 AND u.status = 'active' \
+     ORDER BY u.display_name, u.id";
+
 /// A request to another agency (liên thông) and its answer.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Consultation {
@@ -164,7 +198,10 @@ impl Store {
             holidays: &holidays,
             hours,
         };
-        let consults: Vec<ConsultRow> = on_pool!(self.backend(), p => sqlx::query_as(CONSULTS_OF).bind(&d.id).fetch_all(p).await)?;
+        let consults: Vec<ConsultRow> = on_pool!(self.backend(), |p| sqlx::query_as(CONSULTS_OF)
+            .bind(&d.id)
+            .fetch_all(p)
+            .await)?;
         let caps = capacities(by, d, &pending(&consults));
         let agencies = officer_agencies(by);
         let who = By {
@@ -211,13 +248,18 @@ impl Store {
             _ => None,
         };
         let _turn = self.write_turn().await;
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
             let sql = format!("SELECT {COLUMNS}, {TIP_AND_CALENDAR} FROM dossiers WHERE id = $1");
-            let row: Option<RowToAct> = sqlx::query_as(&sql).bind(act.dossier_id).fetch_optional(&mut *tx).await?;
+            let row: Option<RowToAct> = sqlx::query_as(&sql)
+                .bind(act.dossier_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let row = row.ok_or(ActError::NotFound)?;
             let tip = row.last_seq.zip(row.last_hash);
-            let holidays = self.holiday_calendar_stamped((&mut tx).into(), row.holiday_stamp).await?;
+            let holidays = self
+                .holiday_calendar_stamped((&mut tx).into(), row.holiday_stamp)
+                .await?;
             let cal = WorkCalendar {
                 holidays: &holidays,
                 hours,
@@ -228,7 +270,10 @@ impl Store {
             }
             // Requests to other agencies exist only for the consult steps of its workflow.
             let consults: Vec<ConsultRow> = if d.workflow().consults().next().is_some() {
-                sqlx::query_as(CONSULTS_OF).bind(&d.id).fetch_all(&mut *tx).await?
+                sqlx::query_as(CONSULTS_OF)
+                    .bind(&d.id)
+                    .fetch_all(&mut *tx)
+                    .await?
             } else {
                 Vec::new()
             };
@@ -239,8 +284,17 @@ impl Store {
             let mut lookups = Lookups::default();
             match &act.command {
                 Command::Submit => {
-                    let levels = procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version).await?.map(|p| p.levels).unwrap_or_default();
-                    lookups.desk = desks.as_ref().and_then(|dir| dir.desk(&receiving_desk(&levels, d.admin_unit_code.as_deref()))).map(str::to_owned);
+                    let levels =
+                        procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version)
+                            .await?
+                            .map(|p| p.levels)
+                            .unwrap_or_default();
+                    lookups.desk = desks
+                        .as_ref()
+                        .and_then(|dir| {
+                            dir.desk(&receiving_desk(&levels, d.admin_unit_code.as_deref()))
+                        })
+                        .map(str::to_owned);
                     // Only once the rules allow it: a refused submission takes no number.
                     if decide(d.status, Action::Submit, act.actor, &Facts::default()).is_ok() {
                         lookups.code = Some(next_code((&mut tx).into(), codes, now).await?);
@@ -248,13 +302,29 @@ impl Store {
                 }
                 Command::Receive { time_limit, .. } => {
                     if time_limit.is_none() {
-                        lookups.published_limit = procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version).await?.and_then(|p| p.time_limit);
+                        lookups.published_limit =
+                            procedure_body((&mut tx).into(), &d.procedure_id, d.procedure_version)
+                                .await?
+                                .and_then(|p| p.time_limit);
                     }
-                    let current: Option<(i64, String)> = sqlx::query_as(CURRENT_WORKFLOW).bind(&d.procedure_id).fetch_optional(&mut *tx).await?;
-                    lookups.workflow = current.map(|(v, body)| serde_json::from_str(&body).map(|w| (v, w)).map_err(|e| StoreError::Internal(format!("workflow of {}: {e}", d.procedure_id)))).transpose()?;
+                    let current: Option<(i64, String)> = sqlx::query_as(CURRENT_WORKFLOW)
+                        .bind(&d.procedure_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    lookups.workflow = current
+                        .map(|(v, body)| {
+                            serde_json::from_str(&body).map(|w| (v, w)).map_err(|e| {
+                                StoreError::Internal(format!("workflow of {}: {e}", d.procedure_id))
+                            })
+                        })
+                        .transpose()?;
                 }
                 Command::Assign { specialist, .. } => {
-                    lookups.specialist_name = sqlx::query_scalar(SPECIALIST_NAME).bind(specialist).bind(&d.agency_code).fetch_optional(&mut *tx).await?;
+                    lookups.specialist_name = sqlx::query_scalar(SPECIALIST_NAME)
+                        .bind(specialist)
+                        .bind(&d.agency_code)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 }
                 _ => {}
             }
@@ -269,7 +339,10 @@ impl Store {
                 now,
             };
             let t = handle(&d.life, &act.command, &ctx)?;
-            let by = EventActor { id: Some(&act.by.id), name: &act.by.display_name };
+            let by = EventActor {
+                id: Some(&act.by.id),
+                name: &act.by.display_name,
+            };
             let after = record((&mut tx).into(), &d, &t, by, now, Some(tip)).await?;
             tx.commit().await?;
             Ok(after)
@@ -278,21 +351,32 @@ impl Store {
 
     /// A dossier's requests to other agencies, in workflow order.
     pub async fn consultations(&self, dossier_id: &str) -> Result<Vec<Consultation>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, dossier_id, step, agency_code, sent_at, due_at, answered_at, answer FROM consultations WHERE dossier_id = $1 ORDER BY step").bind(dossier_id).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_CONSULTATIONS_BY_DOSSIER_ID)
+                .bind(dossier_id)
+                .fetch_all(p)
+                .await
+        })?)
     }
 
     /// Agencies asked about a dossier that have not answered yet.
     pub async fn pending_agencies(&self, dossier_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_scalar("SELECT agency_code FROM consultations WHERE dossier_id = $1 AND answered_at IS NULL").bind(dossier_id).fetch_all(p).await)?,
+        Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(
+            PENDING_CONSULT_AGENCIES
         )
+        .bind(dossier_id)
+        .fetch_all(p)
+        .await)?)
     }
 
     /// The current workflow of a procedure (version 0: the built-in default).
     pub async fn workflow(&self, procedure_id: &str) -> Result<WorkflowVersion, StoreError> {
-        let row: Option<(i64, String, OffsetDateTime)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT version, body, created_at FROM workflows WHERE procedure_id = $1 ORDER BY version DESC LIMIT 1").bind(procedure_id).fetch_optional(p).await)?;
+        let row: Option<(i64, String, OffsetDateTime)> = on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_WORKFLOWS_BY_PROCEDURE_ID)
+                .bind(procedure_id)
+                .fetch_optional(p)
+                .await
+        })?;
         match row {
             None => Ok(WorkflowVersion {
                 version: 0,
@@ -320,12 +404,21 @@ impl Store {
         let body =
             serde_json::to_string(workflow).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = micros(OffsetDateTime::now_utc());
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let last: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM workflows WHERE procedure_id = $1").bind(procedure_id).fetch_one(&mut *tx).await?;
+            let last: Option<i64> = sqlx::query_scalar(LATEST_WORKFLOW_VERSION)
+                .bind(procedure_id)
+                .fetch_one(&mut *tx)
+                .await?;
             let version = last.unwrap_or(0) + 1;
-            sqlx::query("INSERT INTO workflows (procedure_id, version, body, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
-                .bind(procedure_id).bind(version).bind(&body).bind(now).bind(&by.id).execute(&mut *tx).await?;
+            sqlx::query(INSERT_WORKFLOWS)
+                .bind(procedure_id)
+                .bind(version)
+                .bind(&body)
+                .bind(now)
+                .bind(&by.id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(version)
         })
@@ -343,16 +436,38 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Dossier>, StoreError> {
         let rows: Vec<Row> = if consulted {
-            let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE status = 'consulting' AND id IN (SELECT dossier_id FROM consultations WHERE agency_code = $1 AND answered_at IS NULL) ORDER BY due_at IS NULL, due_at LIMIT $2");
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(agency).bind(limit).fetch_all(p).await)?
+            let sql = format!(
+                "SELECT {COLUMNS} \
+     FROM dossiers \
+     WHERE status = 'consulting' AND id IN (SELECT dossier_id FROM consultations WHERE \
+     agency_code = $1 AND answered_at IS NULL) \
+     ORDER BY due_at IS NULL, due_at \
+     LIMIT $2"
+            );
+            on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+                .bind(agency)
+                .bind(limit)
+                .fetch_all(p)
+                .await)?
         } else {
             let list = statuses
                 .iter()
                 .map(|s| format!("'{}'", s.as_str()))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE agency_code = $1 AND status IN ({list}) AND ($2 = '' OR assignee_id = $2) ORDER BY due_at IS NULL, due_at, received_at LIMIT $3");
-            on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(agency).bind(assignee.unwrap_or("")).bind(limit).fetch_all(p).await)?
+            let sql = format!(
+                "SELECT {COLUMNS} \
+     FROM dossiers \
+     WHERE agency_code = $1 AND status IN ({list}) AND ($2 = '' OR assignee_id = $2) \
+     ORDER BY due_at IS NULL, due_at, received_at \
+     LIMIT $3"
+            );
+            on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+                .bind(agency)
+                .bind(assignee.unwrap_or(""))
+                .bind(limit)
+                .fetch_all(p)
+                .await)?
         };
         rows.into_iter().map(Dossier::try_from).collect()
     }
@@ -365,16 +480,30 @@ impl Store {
         from: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<Dossier>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM dossiers WHERE (desk_code = $1 OR agency_code = $1) AND received_at >= $2 AND received_at < $3 ORDER BY received_at, id LIMIT 100000");
-        let rows: Vec<Row> = on_pool!(self.backend(), p => sqlx::query_as(&sql).bind(unit).bind(micros(from)).bind(micros(until)).fetch_all(p).await)?;
+        let sql = format!(
+            "SELECT {COLUMNS} \
+     FROM dossiers \
+     WHERE (desk_code = $1 OR agency_code = $1) AND received_at >= $2 AND received_at < $3 \
+     ORDER BY received_at, id \
+     LIMIT 100000"
+        );
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(unit)
+            .bind(micros(from))
+            .bind(micros(until))
+            .fetch_all(p)
+            .await)?;
         rows.into_iter().map(Dossier::try_from).collect()
     }
 
     /// The media type a blob was stored with.
     pub async fn blob_media_type(&self, sha256: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_scalar("SELECT media_type FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(p).await)?,
+        Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(
+            SELECT_BLOBS_BY_SHA
         )
+        .bind(sha256)
+        .fetch_optional(p)
+        .await)?)
     }
 
     /// Stores generated bytes (a result the system issued) as a durable blob; returns its hash
@@ -396,8 +525,11 @@ impl Store {
 
     /// Active specialists of an agency (whom a leader may assign), by name.
     pub async fn specialists(&self, agency: &str) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT u.id, u.display_name FROM users u JOIN user_roles r ON r.user_id = u.id WHERE r.role = 'specialist' AND r.agency_code = $1 AND u.status = 'active' ORDER BY u.display_name, u.id").bind(agency).fetch_all(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_USERS_BY_ROLE)
+                .bind(agency)
+                .fetch_all(p)
+                .await
+        })?)
     }
 }

@@ -5,6 +5,21 @@ use crate::{Store, StoreError};
 use motcua_core::{AdminUnit, AdminUnitKind, AgencyKind};
 use time::Date;
 
+const SELECT_ADMIN_UNITS: &str = "SELECT code, name, kind, parent_code, valid_until \
+     FROM admin_units \
+     ORDER BY (valid_until IS NULL) DESC, code";
+
+const REFERENCE_COUNTS: &str =
+    "SELECT (SELECT COUNT(*) FROM admin_units WHERE kind = 'commune' AND valid_until IS \
+     NULL), (SELECT COUNT(*) FROM admin_units WHERE kind = 'ward' AND valid_until IS NULL), \
+     (SELECT COUNT(*) FROM agencies WHERE successor_code IS NULL)";
+
+const SELECT_AGENCIES: &str = "SELECT a.code, a.name, a.kind, u.name, s.name \
+     FROM agencies a \
+     JOIN admin_units u ON u.code = a.admin_unit_code \
+     LEFT JOIN agencies s ON s.code = a.successor_code \
+     ORDER BY (a.successor_code IS NULL) DESC, a.admin_unit_code, a.code";
+
 /// An agency as pages list it, with its successor's name for merged bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgencyRow {
@@ -37,10 +52,9 @@ type AgencyTuple = (String, String, String, String, Option<String>);
 impl Store {
     /// Every administrative unit, current ones first, each group by code.
     pub async fn admin_units(&self) -> Result<Vec<AdminUnit>, StoreError> {
-        let sql = "SELECT code, name, kind, parent_code, valid_until FROM admin_units \
-                   ORDER BY (valid_until IS NULL) DESC, code";
+        let sql = SELECT_ADMIN_UNITS;
         let rows: Vec<UnitTuple> =
-            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(sql).fetch_all(p).await)?;
         rows.into_iter()
             .map(|(code, name, kind, parent_code, valid_until)| {
                 let kind = AdminUnitKind::parse(&kind).ok_or_else(|| {
@@ -59,12 +73,9 @@ impl Store {
 
     /// Counts of current communes, wards and agencies, for the home page.
     pub async fn reference_counts(&self) -> Result<ReferenceCounts, StoreError> {
-        let sql = "SELECT \
-             (SELECT COUNT(*) FROM admin_units WHERE kind = 'commune' AND valid_until IS NULL), \
-             (SELECT COUNT(*) FROM admin_units WHERE kind = 'ward' AND valid_until IS NULL), \
-             (SELECT COUNT(*) FROM agencies WHERE successor_code IS NULL)";
+        let sql = REFERENCE_COUNTS;
         let (communes, wards, agencies): (i64, i64, i64) =
-            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_one(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(sql).fetch_one(p).await)?;
         Ok(ReferenceCounts {
             communes,
             wards,
@@ -74,13 +85,9 @@ impl Store {
 
     /// Every agency with the names of its unit and successor, ordered for display.
     pub async fn agencies(&self) -> Result<Vec<AgencyRow>, StoreError> {
-        let sql = "SELECT a.code, a.name, a.kind, u.name, s.name \
-                   FROM agencies a \
-                   JOIN admin_units u ON u.code = a.admin_unit_code \
-                   LEFT JOIN agencies s ON s.code = a.successor_code \
-                   ORDER BY (a.successor_code IS NULL) DESC, a.admin_unit_code, a.code";
+        let sql = SELECT_AGENCIES;
         let rows: Vec<AgencyTuple> =
-            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(sql).fetch_all(p).await)?;
         rows.into_iter()
             .map(|(code, name, kind, admin_unit_name, successor_name)| {
                 let kind = AgencyKind::parse(&kind).ok_or_else(|| {

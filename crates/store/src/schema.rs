@@ -2,6 +2,13 @@ use crate::backend::on_pool;
 use crate::{Backend, Store, StoreError};
 use sqlx::migrate::Migrator;
 
+const SELECT_VALUE: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+
+const SELECT_SQLX_MIGRATIONS_BY_SUCCESS: &str = "SELECT version \
+     FROM _sqlx_migrations \
+     WHERE success \
+     ORDER BY version";
+
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -40,7 +47,7 @@ impl Backend {
             .fetch_one(p)
             .await?,
             Backend::Postgres(p) => {
-                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                sqlx::query_scalar(SELECT_VALUE)
                     .fetch_one(p)
                     .await?
             }
@@ -48,8 +55,10 @@ impl Backend {
         if !exists {
             return Ok(Vec::new());
         }
-        let sql = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
-        Ok(on_pool!(self, p => sqlx::query_scalar(sql).fetch_all(p).await)?)
+        let sql = SELECT_SQLX_MIGRATIONS_BY_SUCCESS;
+        Ok(on_pool!(self, |p| sqlx::query_scalar(sql)
+            .fetch_all(p)
+            .await)?)
     }
 }
 
@@ -86,7 +95,7 @@ impl Store {
                 let migrator = self.backend.migrator();
                 // On PostgreSQL the migrator takes an advisory lock, so nodes starting together
                 // apply each migration once.
-                on_pool!(&self.backend, p => migrator.run(p).await)?;
+                on_pool!(&self.backend, |p| migrator.run(p).await)?;
                 tracing::info!(pending, backend = self.backend_name(), "schema migrated");
                 Ok(pending)
             }

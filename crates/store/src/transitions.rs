@@ -6,9 +6,9 @@
 
 use crate::backend::{on_tx, WriteTx};
 use crate::dossiers::{ActError, Dossier};
-use crate::events::{append_event, EventActor};
-use crate::outbox::enqueue;
+use crate::events::{chained, last_event, DossierEvent, EventActor, EVENT_TABLE};
 use crate::StoreError;
+use motcua_core::delivery::DeliveryChannel;
 use motcua_core::dossier::{Notice, Transition};
 use time::OffsetDateTime;
 
@@ -29,8 +29,10 @@ const ANSWER_CONSULTATION: &str = "UPDATE consultations \
 const INSERT_BLOB: &str = "INSERT INTO blobs (sha256, size, media_type, created_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING";
 
-const INSERT_NOTIFICATION: &str = "INSERT INTO notifications \
-     (id, user_id, dossier_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const NOTIFICATION_TABLE: &str = "notifications (id, user_id, dossier_id, title, body, created_at)";
+
+const OUTBOX_TABLE: &str = "outbox \
+     (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at)";
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
@@ -40,6 +42,11 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 /// [`ActError::Conflict`] when someone changed the row since it was read. `tip` is the last
 /// event's number and hash when the caller read them with the row (`Some(None)`: no event yet);
 /// `None` reads them here.
+///
+/// Round trips are what an action costs (see docs/performance.md), so the update, the event and
+/// the notices go in one: on PostgreSQL one statement of data-modifying CTEs that write only when
+/// the guarded update moved the row; on SQLite the update (whose `RETURNING` says whether it
+/// moved), then the rows after it as one multi-statement query.
 pub(crate) async fn record(
     tx: WriteTx<'_, '_>,
     before: &Dossier,
@@ -48,7 +55,8 @@ pub(crate) async fn record(
     now: OffsetDateTime,
     tip: Option<Option<(i64, String)>>,
 ) -> Result<Dossier, ActError> {
-    on_tx!(tx, tx => {
+    let postgres = matches!(tx, WriteTx::Postgres(_));
+    on_tx!(tx, |tx| {
         // The row names the result's blob: its row comes first.
         if let Some(doc) = &t.result {
             sqlx::query(INSERT_BLOB)
@@ -59,44 +67,48 @@ pub(crate) async fn record(
                 .execute(&mut **tx)
                 .await?;
         }
+        let last = match tip {
+            Some(known) => known,
+            None => last_event(WriteTx::from(&mut *tx), &before.id).await?,
+        };
         let mut after = before.clone();
         after.life = t.state.clone();
         after.updated_at = now;
-        let s = &after.life;
-        let items = if s.supplement_items.is_empty() {
-            None
+        let event = chained(&before.id, last, by, now, &t.event);
+        let mut update = Batch::default();
+        bind_update(&mut update, before, &after)?;
+        let (update, mut rest) = if postgres {
+            (None, update)
         } else {
-            Some(json(&s.supplement_items)?)
+            (Some(update), Batch::default())
         };
-        let moved: Option<(i64,)> = sqlx::query_as::<_, (i64,)>(UPDATE_DOSSIER)
-            .bind(s.code.clone())
-            .bind(s.status.as_str())
-            .bind(s.deadline.as_ref().map(json).transpose()?)
-            .bind(s.due_at)
-            .bind(s.supplement_requests)
-            .bind(items)
-            .bind(s.submitted_at)
-            .bind(s.received_at)
-            .bind(s.closed_at)
-            .bind(now)
-            .bind(s.desk_code.clone())
-            .bind(s.workflow.as_ref().map(json).transpose()?)
-            .bind(s.workflow_version)
-            .bind(s.assignee_id.clone())
-            .bind(s.assignee_name.clone())
-            .bind(s.step_due_at)
-            .bind(s.outcome.map(|o| o.as_str().to_owned()))
-            .bind(s.reschedules)
-            .bind(s.original_due_at)
-            .bind(s.result_sha256.clone())
-            .bind(s.result_file_name.clone())
-            .bind(s.decided_at)
-            .bind(s.hand_over_method.map(|m| m.as_str().to_owned()))
-            .bind(before.id.as_str())
-            .bind(before.version)
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some((version,)) = moved else {
+        let inserts = rows_after(&mut rest, &before.id, &event, &after, &t.notices, now);
+        let version = if postgres {
+            let mut sql = format!("WITH moved AS ({UPDATE_DOSSIER})");
+            for (i, insert) in inserts.iter().enumerate() {
+                sql.push_str(&format!(
+                    ", w{i} AS (INSERT INTO {} SELECT {} FROM moved)",
+                    insert.into, insert.values
+                ));
+            }
+            sql.push_str(" SELECT version FROM moved");
+            rest.query_as(&sql).fetch_optional(&mut **tx).await?
+        } else {
+            let update = update.unwrap_or_default();
+            let moved: Option<(i64,)> = update
+                .query_as(UPDATE_DOSSIER)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if moved.is_some() {
+                let sql: String = inserts
+                    .iter()
+                    .map(|i| format!("INSERT INTO {} VALUES ({});", i.into, i.values))
+                    .collect();
+                rest.query(&sql).execute(&mut **tx).await?;
+            }
+            moved
+        };
+        let Some((version,)) = version else {
             return Err(ActError::Conflict(before.status));
         };
         for ask in &t.asks {
@@ -119,13 +131,194 @@ pub(crate) async fn record(
                 .execute(&mut **tx)
                 .await?;
         }
-        append_event(WriteTx::from(&mut *tx), &before.id, by, now, &t.event, tip).await?;
-        send_notices(WriteTx::from(&mut *tx), &after, &t.notices, now).await?;
         after.version = version;
         Ok(after)
     })
 }
 
+/// Binds [`UPDATE_DOSSIER`]'s parameters, `$1` to `$25`, for the move from `before` to `after`.
+fn bind_update(b: &mut Batch, before: &Dossier, after: &Dossier) -> Result<(), StoreError> {
+    let s = &after.life;
+    let items = if s.supplement_items.is_empty() {
+        None
+    } else {
+        Some(json(&s.supplement_items)?)
+    };
+    b.text(s.code.clone());
+    b.text(Some(s.status.as_str().to_owned()));
+    b.text(s.deadline.as_ref().map(json).transpose()?);
+    b.time(s.due_at);
+    b.int(Some(s.supplement_requests));
+    b.text(items);
+    b.time(s.submitted_at);
+    b.time(s.received_at);
+    b.time(s.closed_at);
+    b.time(Some(after.updated_at));
+    b.text(s.desk_code.clone());
+    b.text(s.workflow.as_ref().map(json).transpose()?);
+    b.int(Some(s.workflow_version));
+    b.text(s.assignee_id.clone());
+    b.text(Some(s.assignee_name.clone()));
+    b.time(s.step_due_at);
+    b.text(s.outcome.map(|o| o.as_str().to_owned()));
+    b.int(Some(s.reschedules));
+    b.time(s.original_due_at);
+    b.text(s.result_sha256.clone());
+    b.text(s.result_file_name.clone());
+    b.time(s.decided_at);
+    b.text(s.hand_over_method.map(|m| m.as_str().to_owned()));
+    b.text(Some(before.id.clone()));
+    b.int(Some(before.version));
+    Ok(())
+}
+
+/// One row to insert: the table with its columns, and the placeholders of its values.
+struct Insert {
+    into: &'static str,
+    values: String,
+}
+
+/// The rows a transition writes once its update moved the dossier: its event, then for each
+/// notice the applicant's inbox row and outbox message. Their values are pushed onto `b`.
+fn rows_after(
+    b: &mut Batch,
+    dossier_id: &str,
+    e: &DossierEvent,
+    after: &Dossier,
+    notices: &[Notice],
+    now: OffsetDateTime,
+) -> Vec<Insert> {
+    let id = b.text(Some(dossier_id.to_owned()));
+    let at = b.time(Some(now));
+    let values = [
+        id.clone(),
+        b.int(Some(e.seq)),
+        b.text(Some(e.kind.as_str().to_owned())),
+        b.text(e.actor_id.clone()),
+        b.text(Some(e.actor_name.clone())),
+        at.clone(),
+        b.text(Some(e.status.as_str().to_owned())),
+        b.text(Some(e.note.clone())),
+        b.text(Some(e.agency_code.clone())),
+        b.text(Some(e.target.clone())),
+        b.text(Some(e.payload.clone())),
+        b.text(Some(e.prev_hash.clone())),
+        b.text(Some(e.hash.clone())),
+    ];
+    let mut rows = vec![Insert {
+        into: EVENT_TABLE,
+        values: values.join(", "),
+    }];
+    for n in notices {
+        let out = delivery(after, n, now);
+        let title = b.text(Some(out.title));
+        let body = b.text(Some(out.body));
+        if let Some(user) = out.user {
+            let values = [
+                b.text(Some(crate::ids::row_id())),
+                b.text(Some(user)),
+                id.clone(),
+                title.clone(),
+                body.clone(),
+                at.clone(),
+            ];
+            rows.push(Insert {
+                into: NOTIFICATION_TABLE,
+                values: values.join(", "),
+            });
+        }
+        if let Some((to, key)) = out.recipient {
+            let values = [
+                b.text(Some(crate::ids::row_id())),
+                b.text(Some(DeliveryChannel::for_address(&to).as_str().to_owned())),
+                b.text(Some(to)),
+                title,
+                body,
+                b.text(Some(key)),
+                at.clone(),
+                at.clone(),
+            ];
+            rows.push(Insert {
+                into: OUTBOX_TABLE,
+                values: values.join(", "),
+            });
+        }
+    }
+    rows
+}
+
+/// A statement's parameters of mixed types, numbered as they are pushed.
+#[derive(Default)]
+struct Batch {
+    args: Vec<Arg>,
+}
+
+enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Time(Option<OffsetDateTime>),
+}
+
+impl Batch {
+    fn push(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+    fn text(&mut self, v: Option<String>) -> String {
+        self.push(Arg::Text(v))
+    }
+    fn int(&mut self, v: Option<i64>) -> String {
+        self.push(Arg::Int(v))
+    }
+    fn time(&mut self, v: Option<OffsetDateTime>) -> String {
+        self.push(Arg::Time(v))
+    }
+}
+
+impl Batch {
+    fn query_as<'q, DB, O>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        O: for<'r> sqlx::FromRow<'r, DB::Row>,
+        Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<OffsetDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut q = sqlx::query_as(sql);
+        for a in &self.args {
+            q = match a {
+                Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Int(v) => q.bind(*v),
+                Arg::Time(v) => q.bind(*v),
+            };
+        }
+        q
+    }
+
+    fn query<'q, DB>(
+        &'q self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<OffsetDateTime>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let mut q = sqlx::query(sql);
+        for a in &self.args {
+            q = match a {
+                Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Int(v) => q.bind(*v),
+                Arg::Time(v) => q.bind(*v),
+            };
+        }
+        q
+    }
+}
 /// Where a notice to the applicant of `d` goes: the account's inbox, and the outbox address
 /// (email if given, else phone) with the message's idempotency key.
 pub(crate) struct Delivery {
@@ -158,34 +351,4 @@ pub(crate) fn delivery(d: &Dossier, n: &Notice, now: OffsetDateTime) -> Delivery
         user: d.applicant_id.clone(),
         recipient,
     }
-}
-
-/// Tells the applicant: in the app (when they have an account) and by email or SMS through the
-/// outbox, in the caller's transaction.
-pub(crate) async fn send_notices(
-    tx: WriteTx<'_, '_>,
-    d: &Dossier,
-    notices: &[Notice],
-    now: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    on_tx!(tx, tx => {
-        for n in notices {
-            let out = delivery(d, n, now);
-            if let Some(user) = &out.user {
-                sqlx::query(INSERT_NOTIFICATION)
-                    .bind(crate::ids::row_id())
-                    .bind(user.as_str())
-                    .bind(d.id.as_str())
-                    .bind(out.title.as_str())
-                    .bind(out.body.as_str())
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            if let Some((to, key)) = &out.recipient {
-                enqueue(WriteTx::from(&mut *tx), to, &out.title, &out.body, key, now).await?;
-            }
-        }
-        Ok(())
-    })
 }

@@ -11,6 +11,40 @@ use motcua_core::dossier::FileKind;
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
+const INSERT_UPLOADS: &str =
+    "INSERT INTO uploads (id, owner_id, file_name, size, received, created_at) \
+     VALUES ($1, $2, $3, $4, 0, $5)";
+
+const SELECT_UPLOADS_BY_ID: &str =
+    "SELECT id, owner_id, file_name, size, received, sha256, media_type \
+     FROM uploads \
+     WHERE id = $1 AND owner_id = $2";
+
+const UPDATE_UPLOADS_RECEIVED: &str = "UPDATE uploads \
+     SET received = $1 \
+     WHERE id = $2 AND received = $3";
+
+const INSERT_BLOBS: &str = "INSERT INTO blobs (sha256, size, media_type, created_at) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (sha256) DO NOTHING";
+
+const UPDATE_UPLOADS_SHA: &str = "UPDATE uploads \
+     SET sha256 = $1, media_type = $2, received = size \
+     WHERE id = $3 AND received = $4";
+
+const INSERT_WHOLE_UPLOAD: &str =
+    "INSERT INTO uploads (id, owner_id, file_name, size, received, sha256, media_type, \
+     created_at) \
+     VALUES ($1, $2, $3, $4, $4, $5, $6, $7)";
+
+const SELECT_UPLOADS_BY_SHA: &str = "SELECT id \
+     FROM uploads \
+     WHERE sha256 IS NULL AND created_at < $1";
+
+const DELETE_UPLOADS_BY_ID: &str = "DELETE \
+     FROM uploads \
+     WHERE id = $1";
+
 /// An upload in progress or complete.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Upload {
@@ -140,8 +174,17 @@ impl Store {
         let id = crate::ids::row_id();
         let now = micros(OffsetDateTime::now_utc());
         let turn = self.write_turn().await;
-        on_pool!(self.backend(), p => sqlx::query("INSERT INTO uploads (id, owner_id, file_name, size, received, created_at) VALUES ($1, $2, $3, $4, 0, $5)")
-            .bind(&id).bind(owner_id).bind(file_name).bind(size).bind(now).execute(p).await.map(|_| ()))?;
+        on_pool!(self.backend(), |p| {
+            sqlx::query(INSERT_UPLOADS)
+                .bind(&id)
+                .bind(owner_id)
+                .bind(file_name)
+                .bind(size)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|_| ())
+        })?;
         drop(turn);
         std::fs::create_dir_all(self.blobs().staging_dir()).map_err(|source| {
             StoreError::DataDir {
@@ -162,10 +205,13 @@ impl Store {
 
     /// An upload of `owner_id`.
     pub async fn upload(&self, id: &str, owner_id: &str) -> Result<Option<Upload>, StoreError> {
-        Ok(
-            on_pool!(self.backend(), p => sqlx::query_as("SELECT id, owner_id, file_name, size, received, sha256, media_type FROM uploads WHERE id = $1 AND owner_id = $2")
-            .bind(id).bind(owner_id).fetch_optional(p).await)?,
-        )
+        Ok(on_pool!(self.backend(), |p| {
+            sqlx::query_as(SELECT_UPLOADS_BY_ID)
+                .bind(id)
+                .bind(owner_id)
+                .fetch_optional(p)
+                .await
+        })?)
     }
 
     /// Takes a chunk starting at `offset`.
@@ -202,8 +248,13 @@ impl Store {
             return Ok(up);
         }
         let turn = self.write_turn().await;
-        let n = on_pool!(self.backend(), p => sqlx::query("UPDATE uploads SET received = $1 WHERE id = $2 AND received = $3")
-            .bind(end).bind(id).bind(offset).execute(p).await.map(|r| r.rows_affected()))
+        let n = on_pool!(self.backend(), |p| sqlx::query(UPDATE_UPLOADS_RECEIVED)
+            .bind(end)
+            .bind(id)
+            .bind(offset)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
         .map_err(StoreError::from)?;
         drop(turn);
         if n != 1 {
@@ -242,14 +293,27 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
         let _turn = self.write_turn().await;
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
-                .bind(&staged.sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
-            let n = sqlx::query("UPDATE uploads SET sha256 = $1, media_type = $2, received = size WHERE id = $3 AND received = $4")
-                .bind(&staged.sha256).bind(kind.media_type()).bind(id).bind(last_offset).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(INSERT_BLOBS)
+                .bind(&staged.sha256)
+                .bind(size)
+                .bind(kind.media_type())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query(UPDATE_UPLOADS_SHA)
+                .bind(&staged.sha256)
+                .bind(kind.media_type())
+                .bind(id)
+                .bind(last_offset)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n != 1 {
-                return Err(StoreError::Refused(format!("upload {id} was finished by another request")));
+                return Err(StoreError::Refused(format!(
+                    "upload {id} was finished by another request"
+                )));
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
@@ -270,13 +334,25 @@ impl Store {
         let now = micros(OffsetDateTime::now_utc());
         let size = i64::try_from(staged.size).unwrap_or(i64::MAX);
         let _turn = self.write_turn().await;
-        on_pool!(self.backend(), pool => {
+        on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
-                .bind(&staged.sha256).bind(size).bind(kind.media_type()).bind(now).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO uploads (id, owner_id, file_name, size, received, sha256, media_type, created_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7)")
-                .bind(&id).bind(owner_id).bind(file_name).bind(size).bind(&staged.sha256).bind(kind.media_type()).bind(now)
-                .execute(&mut *tx).await?;
+            sqlx::query(INSERT_BLOBS)
+                .bind(&staged.sha256)
+                .bind(size)
+                .bind(kind.media_type())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(INSERT_WHOLE_UPLOAD)
+                .bind(&id)
+                .bind(owner_id)
+                .bind(file_name)
+                .bind(size)
+                .bind(&staged.sha256)
+                .bind(kind.media_type())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
@@ -300,7 +376,12 @@ impl Store {
         abandoned_after: time::Duration,
     ) -> Result<(u64, u64), StoreError> {
         let cutoff = OffsetDateTime::now_utc() - abandoned_after;
-        let stale: Vec<String> = on_pool!(self.backend(), p => sqlx::query_scalar("SELECT id FROM uploads WHERE sha256 IS NULL AND created_at < $1").bind(cutoff).fetch_all(p).await)?;
+        let stale: Vec<String> = on_pool!(self.backend(), |p| sqlx::query_scalar(
+            SELECT_UPLOADS_BY_SHA
+        )
+        .bind(cutoff)
+        .fetch_all(p)
+        .await)?;
         for id in &stale {
             self.drop_upload(id).await?;
         }
@@ -336,7 +417,11 @@ impl Store {
     /// Forgets an upload that was refused (wrong type, empty).
     pub async fn drop_upload(&self, id: &str) -> Result<(), StoreError> {
         let _ = std::fs::remove_file(self.upload_path(id));
-        on_pool!(self.backend(), p => sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(p).await.map(|_| ()))?;
+        on_pool!(self.backend(), |p| sqlx::query(DELETE_UPLOADS_BY_ID)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 }

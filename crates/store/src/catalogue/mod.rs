@@ -13,6 +13,43 @@ use published::AgencyDirectory;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
+const SELECT_AGENCIES: &str = "SELECT code, name \
+     FROM agencies";
+
+const UPDATE_PROCEDURES_VERSION: &str = "UPDATE procedures \
+     SET version = $1, name = $2, field = $3, body = $4, updated_at = $5 \
+     WHERE id = $6";
+
+const INSERT_PROCEDURES: &str =
+    "INSERT INTO procedures (id, code, agency_code, version, name, field, body, updated_at) \
+     VALUES ($1, $2, $3, 1, $4, $5, $6, $7)";
+
+const INSERT_PROCEDURE_VERSIONS: &str =
+    "INSERT INTO procedure_versions (procedure_id, version, body, created_by, created_at) \
+     VALUES ($1, $2, $3, $4, $5)";
+
+const UPSERT_SETTINGS: &str = "INSERT INTO settings (key, value) \
+     VALUES ('catalogue_revision', '1') \
+     ON CONFLICT (key) \
+     DO UPDATE \
+     SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)";
+
+const SELECT_PROCEDURES: &str = "SELECT id, version, body \
+     FROM procedures \
+     ORDER BY code, agency_code";
+
+const SELECT_PROCEDURES_BY_CODE: &str = "SELECT id, version, body \
+     FROM procedures \
+     WHERE code = $1 AND agency_code = $2";
+
+const SELECT_PROCEDURE_VERSIONS_BY_PROCEDURE_ID: &str = "SELECT body \
+     FROM procedure_versions \
+     WHERE procedure_id = $1 AND version = $2";
+
+const COUNT_SETTINGS_BY_KEY: &str =
+    "SELECT COALESCE((SELECT CAST(value AS BIGINT) FROM settings WHERE key = \
+     'catalogue_revision'), 0)";
+
 /// A stored procedure: the current version and where it stands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProcedure {
@@ -60,15 +97,18 @@ type ProcedureRow = (String, i64, String);
 impl Store {
     /// Agencies by code and name, to resolve published agency names.
     pub async fn agency_directory(&self) -> Result<AgencyDirectory, StoreError> {
-        let rows: Vec<(String, String)> = on_pool!(self.backend(), p => sqlx::query_as("SELECT code, name FROM agencies").fetch_all(p).await)?;
+        let rows: Vec<(String, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(SELECT_AGENCIES)
+                .fetch_all(p)
+                .await)?;
         Ok(AgencyDirectory::new(rows))
     }
 
     /// Every procedure, current versions, ordered by code then agency.
     pub async fn procedures(&self) -> Result<Vec<StoredProcedure>, StoreError> {
-        let sql = "SELECT id, version, body FROM procedures ORDER BY code, agency_code";
+        let sql = SELECT_PROCEDURES;
         let rows: Vec<ProcedureRow> =
-            on_pool!(self.backend(), p => sqlx::query_as(sql).fetch_all(p).await)?;
+            on_pool!(self.backend(), |p| sqlx::query_as(sql).fetch_all(p).await)?;
         rows.into_iter().map(decode).collect()
     }
 
@@ -78,8 +118,12 @@ impl Store {
         code: &str,
         agency: &str,
     ) -> Result<Option<StoredProcedure>, StoreError> {
-        let sql = "SELECT id, version, body FROM procedures WHERE code = $1 AND agency_code = $2";
-        let row: Option<ProcedureRow> = on_pool!(self.backend(), p => sqlx::query_as(sql).bind(code).bind(agency).fetch_optional(p).await)?;
+        let sql = SELECT_PROCEDURES_BY_CODE;
+        let row: Option<ProcedureRow> = on_pool!(self.backend(), |p| sqlx::query_as(sql)
+            .bind(code)
+            .bind(agency)
+            .fetch_optional(p)
+            .await)?;
         row.map(decode).transpose()
     }
 
@@ -89,8 +133,12 @@ impl Store {
         id: &str,
         version: i64,
     ) -> Result<Option<Procedure>, StoreError> {
-        let sql = "SELECT body FROM procedure_versions WHERE procedure_id = $1 AND version = $2";
-        let body: Option<String> = on_pool!(self.backend(), p => sqlx::query_scalar(sql).bind(id).bind(version).fetch_optional(p).await)?;
+        let sql = SELECT_PROCEDURE_VERSIONS_BY_PROCEDURE_ID;
+        let body: Option<String> = on_pool!(self.backend(), |p| sqlx::query_scalar(sql)
+            .bind(id)
+            .bind(version)
+            .fetch_optional(p)
+            .await)?;
         body.map(|b| {
             serde_json::from_str(&b).map_err(|e| {
                 StoreError::Internal(format!("procedure {id} v{version} is corrupt: {e}"))
@@ -102,8 +150,10 @@ impl Store {
     /// A number that changes whenever the catalogue does, so every node can refresh its search
     /// index.
     pub async fn catalogue_revision(&self) -> Result<i64, StoreError> {
-        let sql = "SELECT COALESCE((SELECT CAST(value AS BIGINT) FROM settings WHERE key = 'catalogue_revision'), 0)";
-        Ok(on_pool!(self.backend(), p => sqlx::query_scalar(sql).fetch_one(p).await)?)
+        let sql = COUNT_SETTINGS_BY_KEY;
+        Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(sql)
+            .fetch_one(p)
+            .await)?)
     }
 
     /// Reads a catalogue file and checks every row (format, agency, duplicates), without storing.
@@ -199,18 +249,21 @@ impl Store {
         let items = self.read_procedure_file(bytes, format).await?;
         let now = OffsetDateTime::now_utc();
         let total = items.len();
-        let summary = on_pool!(self.backend(), pool => {
+        let summary = on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await.map_err(StoreError::from)?;
             let mut summary = ImportSummary::default();
             for (i, item) in items.iter().enumerate() {
                 let p = &item.procedure;
-                let body = serde_json::to_string(p).map_err(|e| StoreError::Internal(e.to_string()))?;
-                let existing: Option<ProcedureRow> = sqlx::query_as("SELECT id, version, body FROM procedures WHERE code = $1 AND agency_code = $2")
-                    .bind(&p.code)
-                    .bind(&p.agency_code)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?;
+                let body =
+                    serde_json::to_string(p).map_err(|e| StoreError::Internal(e.to_string()))?;
+                let existing: Option<ProcedureRow> = sqlx::query_as(
+                    "SELECT id, version, body FROM procedures WHERE code = $1 AND agency_code = $2",
+                )
+                .bind(&p.code)
+                .bind(&p.agency_code)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
                 let (id, version) = match existing {
                     Some((_, _, old)) if old == body => {
                         summary.unchanged += 1;
@@ -219,29 +272,51 @@ impl Store {
                     }
                     Some((id, version, _)) => {
                         summary.updated += 1;
-                        sqlx::query("UPDATE procedures SET version = $1, name = $2, field = $3, body = $4, updated_at = $5 WHERE id = $6")
-                            .bind(version + 1).bind(&p.name).bind(&p.field).bind(&body).bind(now).bind(&id)
-                            .execute(&mut *tx).await.map_err(StoreError::from)?;
+                        sqlx::query(UPDATE_PROCEDURES_VERSION)
+                            .bind(version + 1)
+                            .bind(&p.name)
+                            .bind(&p.field)
+                            .bind(&body)
+                            .bind(now)
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(StoreError::from)?;
                         (id, version + 1)
                     }
                     None => {
                         summary.created += 1;
                         let id = uuid::Uuid::new_v4().to_string();
-                        sqlx::query("INSERT INTO procedures (id, code, agency_code, version, name, field, body, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)")
-                            .bind(&id).bind(&p.code).bind(&p.agency_code).bind(&p.name).bind(&p.field).bind(&body).bind(now)
-                            .execute(&mut *tx).await.map_err(StoreError::from)?;
+                        sqlx::query(INSERT_PROCEDURES)
+                            .bind(&id)
+                            .bind(&p.code)
+                            .bind(&p.agency_code)
+                            .bind(&p.name)
+                            .bind(&p.field)
+                            .bind(&body)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(StoreError::from)?;
                         (id, 1)
                     }
                 };
-                sqlx::query("INSERT INTO procedure_versions (procedure_id, version, body, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&id).bind(version).bind(&body).bind(actor).bind(now)
-                    .execute(&mut *tx).await.map_err(StoreError::from)?;
+                sqlx::query(INSERT_PROCEDURE_VERSIONS)
+                    .bind(&id)
+                    .bind(version)
+                    .bind(&body)
+                    .bind(actor)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
                 progress(i + 1, total);
             }
             if summary.created + summary.updated > 0 {
-                sqlx::query("INSERT INTO settings (key, value) VALUES ('catalogue_revision', '1') \
-                             ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(settings.value AS BIGINT) + 1 AS TEXT)")
-                    .execute(&mut *tx).await.map_err(StoreError::from)?;
+                sqlx::query(UPSERT_SETTINGS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
             }
             if dry_run {
                 tx.rollback().await.map_err(StoreError::from)?;
