@@ -3,15 +3,26 @@
 //! retrying or not, with the provider's own status kept. The outbox worker (`motcua-delivery`)
 //! decides when to retry.
 
-use lettre::message::header::ContentType;
-use lettre::message::{Body, Mailbox};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+mod http;
+pub mod sms;
+pub mod smtp;
+pub mod zalo;
+
+pub use http::secret;
+pub use smtp::{MailerError, SmtpMailer};
 
 /// What a provider answered to a message it took.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Accepted {
     /// The provider's id for the message, when it gives one (for receipts and complaints).
     pub provider_id: Option<String>,
+    /// What the message is billed as: SMS segments, or one ZNS template message.
+    pub billed_units: u32,
+    /// Whether the provider will confirm delivery later by a receipt: until then the message
+    /// stays "sending". SMTP gives none: a relay's acceptance is the last word we get.
+    pub receipt_expected: bool,
+    /// The text was longer than its template is priced for (sent anyway; reported).
+    pub over_budget: bool,
 }
 
 /// Why a delivery failed.
@@ -24,6 +35,15 @@ pub enum DeliveryError {
         /// error code).
         provider_status: Option<String>,
         /// What it said.
+        message: String,
+    },
+    /// Our side or the provider's API failed (unreachable, 5xx, an answer we cannot read):
+    /// retried like a temporary failure, reported apart from the recipient's own troubles.
+    #[error("technical: {message}")]
+    Technical {
+        /// The provider's own status code, when it answered.
+        provider_status: Option<String>,
+        /// What went wrong.
         message: String,
     },
     /// Will never succeed as is (no such mailbox or subscriber, refused content).
@@ -45,6 +65,14 @@ impl DeliveryError {
         }
     }
 
+    /// A failure of the provider's API or of the network, with the provider's code if any.
+    pub fn technical(provider_status: Option<String>, message: impl Into<String>) -> DeliveryError {
+        DeliveryError::Technical {
+            provider_status,
+            message: message.into(),
+        }
+    }
+
     /// Whether trying again can help.
     pub fn is_permanent(&self) -> bool {
         matches!(self, DeliveryError::Permanent { .. })
@@ -56,6 +84,9 @@ impl DeliveryError {
             DeliveryError::Temporary {
                 provider_status, ..
             }
+            | DeliveryError::Technical {
+                provider_status, ..
+            }
             | DeliveryError::Permanent {
                 provider_status, ..
             } => provider_status.as_deref(),
@@ -63,24 +94,16 @@ impl DeliveryError {
     }
 }
 
-/// A provider that sends one message at a time: SMTP now, SMS brandname and Zalo next.
+/// A provider that sends one message at a time: SMTP, SMS brandname (VNPT, Viettel), Zalo ZNS.
 pub trait Gateway: Send + Sync + 'static {
+    /// The provider's short name, as the outbox records it (`smtp`, `vnpt`, `viettel`, `zns`).
+    fn provider(&self) -> &'static str;
+
     /// Sends `message`; resolves once the provider accepted or refused it.
     fn send(
         &self,
         message: &Outgoing<'_>,
     ) -> impl std::future::Future<Output = Result<Accepted, DeliveryError>> + Send;
-}
-
-/// Why the mailer cannot be set up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MailerError {
-    /// The SMTP URL does not parse.
-    #[error("smtp_url: {0}")]
-    Url(String),
-    /// The sender address does not parse.
-    #[error("mail_from: '{0}' is not a mailbox like \"Cổng Dịch vụ công <no-reply@example.vn>\"")]
-    From(String),
 }
 
 /// One message to deliver.
@@ -94,90 +117,4 @@ pub struct Outgoing<'a> {
     pub subject: &'a str,
     /// Plain-text body.
     pub body: &'a str,
-}
-
-/// Email over SMTP, with a connection pool (create it inside a Tokio runtime). `smtp://host:25`, `smtp://user:pass@host:587?tls=required`
-/// (STARTTLS) or `smtps://user:pass@host:465`.
-pub struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        _ => url.to_owned(),
-    }
-}
-
-impl SmtpMailer {
-    /// A mailer for `url` sending as `from`.
-    pub fn new(url: &str, from: &str) -> Result<SmtpMailer, MailerError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| MailerError::Url(format!("'{}': {e}", redact(url))))?
-            .build();
-        let from = from
-            .parse::<Mailbox>()
-            .map_err(|_| MailerError::From(from.to_owned()))?;
-        Ok(SmtpMailer { transport, from })
-    }
-}
-
-/// The reply code of an SMTP error, when the server gave one.
-fn smtp_code(e: &lettre::transport::smtp::Error) -> Option<String> {
-    e.status().map(|c| c.to_string())
-}
-
-impl Gateway for SmtpMailer {
-    async fn send(&self, m: &Outgoing<'_>) -> Result<Accepted, DeliveryError> {
-        let to =
-            m.to.parse::<Mailbox>()
-                .map_err(|e| DeliveryError::refused_here(format!("recipient: {e}")))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(m.subject)
-            .message_id(Some(format!("<{}@motcua>", m.id)))
-            .header(ContentType::TEXT_PLAIN)
-            // lettre picks the transfer encoding that fits the text (Vietnamese: base64 or QP).
-            .body(Body::new(m.body.to_owned()))
-            .map_err(|e| DeliveryError::refused_here(format!("message: {e}")))?;
-        // SMTP gives no id of its own for an accepted message: ours is its Message-ID.
-        match self.transport.send(message).await {
-            Ok(_) => Ok(Accepted::default()),
-            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent {
-                provider_status: smtp_code(&e),
-                message: e.to_string(),
-            }),
-            Err(e) => Err(DeliveryError::Temporary {
-                provider_status: smtp_code(&e),
-                message: e.to_string(),
-            }),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // The pool starts a task when built: inside a runtime, as in the server.
-    #[tokio::test]
-    async fn bad_settings_are_named_and_secrets_hidden() {
-        let e = SmtpMailer::new("ftp://user:secret@host", "a@b.vn")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.starts_with("smtp_url:") && !e.contains("secret"), "{e}");
-        let e = SmtpMailer::new("smtp://127.0.0.1:2525", "not a mailbox")
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.starts_with("mail_from:"), "{e}");
-        assert!(SmtpMailer::new(
-            "smtp://127.0.0.1:2525",
-            "Cổng Dịch vụ công <no-reply@langson.gov.vn>"
-        )
-        .is_ok());
-    }
 }

@@ -72,6 +72,75 @@ pub struct Settings {
     /// Public address of the portal, printed in QR codes (`https://dichvucong.example.vn`);
     /// taken from each request's Host header when unset.
     pub public_url: Option<String>,
+    /// The SMS brandname gateway (`[sms]`); without it, SMS waits in the outbox (with `--demo`,
+    /// the built-in sandbox takes its place).
+    pub sms: Option<SmsSettings>,
+    /// Zalo ZNS (`[zalo]`), tried before SMS for dossier notices.
+    pub zalo: Option<ZaloSettings>,
+}
+
+/// `[sms]`: which provider, and what the brandname contract says. Secrets (`password`,
+/// `receipt_token`) are given as `env:NAME` or `file:/path`, or literally.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSettings {
+    /// `vnpt` or `viettel`.
+    pub provider: String,
+    /// The provider's endpoint.
+    pub url: String,
+    /// The registered sender name.
+    pub brandname: String,
+    /// Whether the contract allows Vietnamese diacritics (UCS-2); most do not.
+    pub unicode: bool,
+    /// Segments the template is priced for (default 2).
+    pub max_segments: Option<usize>,
+    /// API user (VNPT `APIUSER`, Viettel `User`).
+    pub user: String,
+    /// API password (VNPT `APIPASS`, Viettel `Password`).
+    pub password: String,
+    /// VNPT: `LABELID`.
+    pub label_id: String,
+    /// VNPT: `CONTRACTTYPEID` (1 customer care).
+    pub contract_type_id: String,
+    /// VNPT: `CONTRACTID`.
+    pub contract_id: String,
+    /// VNPT: `TEMPLATEID`, the registered template whose one parameter is the text.
+    pub template_id: String,
+    /// VNPT: `AGENTID`.
+    pub agent_id: String,
+    /// VNPT: `USERNAME`.
+    pub username: String,
+    /// Viettel: `CPCode`.
+    pub cp_code: String,
+    /// Viettel: `CommandCode` (default `bulksms`).
+    pub command_code: String,
+    /// The secret the provider's receipt URL carries (`/hooks/receipts/sms?token=…`).
+    pub receipt_token: Option<String>,
+}
+
+/// `[zalo]`: the OA's app and the approved template of dossier notices.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZaloSettings {
+    /// ZNS API base (default `https://business.openapi.zalo.me`).
+    pub api_base: String,
+    /// Token renewal endpoint (default `https://oauth.zaloapp.com/v4/oa/access_token`).
+    pub oauth_url: String,
+    /// The Zalo app's id.
+    pub app_id: String,
+    /// The app's secret key (also signs Zalo's webhook events).
+    pub secret_key: String,
+    /// The approved ZNS template of dossier notices.
+    pub template_id: String,
+    /// Its parameter for the notice's title (default `tieu_de`).
+    pub title_param: String,
+    /// Its parameter for the notice's text (default `noi_dung`).
+    pub body_param: String,
+    /// The refresh token of the OA's first authorisation; stored once, then renewed in the
+    /// database (Zalo's refresh tokens are single use).
+    pub refresh_token: Option<String>,
+    /// Seconds Zalo has to confirm a notice before SMS takes over (default 300).
+    pub fallback_after_secs: Option<u64>,
 }
 
 /// Names of every setting, for the unknown-key message.
@@ -100,6 +169,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "upload_max_file_mb",
     "upload_max_dossier_mb",
     "public_url",
+    "sms",
+    "zalo",
 ];
 
 impl Default for Settings {
@@ -129,6 +200,8 @@ impl Default for Settings {
             upload_max_file_mb: 10,
             upload_max_dossier_mb: 50,
             public_url: None,
+            sms: None,
+            zalo: None,
         }
     }
 }
@@ -242,7 +315,7 @@ impl Settings {
 /// A configuration problem, worded as one line that names the setting.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(String);
+pub struct ConfigError(pub String);
 
 /// Variables with the prefix that are not settings: the config file path and test switches.
 fn is_setting_var(key: &str) -> bool {

@@ -3,6 +3,7 @@
 mod audit_cli;
 mod calendar_cli;
 mod config;
+mod gateways;
 mod plans_cli;
 mod procedures_cli;
 
@@ -50,6 +51,31 @@ enum Command {
     /// Audit trail of dossiers.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the providers' sandbox alone: VNPT and Viettel SMS brandname, Zalo ZNS and its token
+    /// renewal, with simulated recipients and receipts (serve --demo starts one itself).
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Args, Debug)]
+struct SandboxArgs {
+    /// Listen address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8090")]
+    addr: SocketAddr,
+    /// Delay before every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share of send requests answered with HTTP 500 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    failure_rate: f64,
+    /// Where SMS delivery receipts are posted (e.g. http://127.0.0.1:8080/hooks/receipts/sms?token=…).
+    #[arg(long)]
+    sms_receipts: Option<String>,
+    /// Where Zalo webhook events are posted (e.g. http://127.0.0.1:8080/hooks/receipts/zalo).
+    #[arg(long)]
+    zalo_webhook: Option<String>,
+    /// Delay of receipts after acceptance, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    receipt_delay_ms: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -286,12 +312,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             store.overrides()
         }
         Command::Audit(AuditCommand::Verify { store }) => store.overrides(),
+        Command::Sandbox(_) => Overrides::default(),
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
     match cli.command {
         Command::Serve(_) => serve(settings).await,
         Command::Migrate(_) => migrate(settings).await,
+        Command::Sandbox(a) => sandbox(a).await,
         Command::Procedures(c) => {
             let store = store_config(&settings);
             match c {
@@ -454,12 +482,28 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     if let Some(o) = oidc {
         state = state.with_oidc(o);
     }
-    match mailer {
-        Some(m) => state = state.with_mailer(m, motcua_delivery::WorkerConfig::default()),
-        None if !settings.demo => tracing::warn!(
+    if mailer.is_none() && !settings.demo {
+        tracing::warn!(
             "smtp_url is not set: email (registration and reset codes) waits in the outbox"
-        ),
-        None => {}
+        );
+    }
+    if settings.sms.is_none() && !settings.demo {
+        tracing::warn!(
+            "[sms] is not set: SMS (codes to phones, dossier notices) waits in the outbox"
+        );
+    }
+    let (gateways, sandbox) = match gateways::build(&settings, &store, mailer, local).await {
+        Ok(g) => g,
+        Err(e) => {
+            store.close().await;
+            return Err(config_failure(e));
+        }
+    };
+    state = state.with_gateways(gateways);
+    if let Some(url) = sandbox {
+        println!(
+            "motcua: demo SMS and Zalo go to the providers' sandbox; the simulated phones: {url}/"
+        );
     }
     tracing::info!(addr = %local, backend = store.backend_name(), "motcua serving");
     println!("motcua: listening on http://{local}");
@@ -468,6 +512,42 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     store.close().await;
     tracing::info!("motcua stopped");
     served.map_err(Failure::from)
+}
+
+async fn sandbox(a: SandboxArgs) -> Result<(), Failure> {
+    if !(0.0..=1.0).contains(&a.failure_rate) {
+        return Err(config_failure(format!(
+            "failure-rate: {} must be between 0 and 1",
+            a.failure_rate
+        )));
+    }
+    let sandbox = motcua_sandbox::Sandbox::start(
+        a.addr,
+        motcua_sandbox::Settings {
+            latency: Duration::from_millis(a.latency_ms),
+            failure_rate: a.failure_rate,
+            sms_receipts: a.sms_receipts,
+            zalo_webhook: a.zalo_webhook,
+            receipt_delay: Duration::from_millis(a.receipt_delay_ms),
+            ..motcua_sandbox::Settings::default()
+        },
+    )
+    .await
+    .map_err(|e| config_failure(format!("addr: cannot listen on {}: {e}", a.addr)))?;
+    println!("motcua sandbox: listening on {}", sandbox.url());
+    println!("  VNPT SMS     POST {}/vnpt/send_sms_list", sandbox.url());
+    println!("  Viettel SMS  POST {}/viettel/CcApi", sandbox.url());
+    println!(
+        "  Zalo ZNS     POST {}/zalo/message/template",
+        sandbox.url()
+    );
+    println!(
+        "  Zalo OAuth   POST {}/zalo/oauth/access_token",
+        sandbox.url()
+    );
+    println!("  phones       GET  {}/", sandbox.url());
+    shutdown_signal()?.await;
+    Ok(())
 }
 
 fn print_demo_accounts(outcome: SeedOutcome) {

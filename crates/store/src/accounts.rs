@@ -5,6 +5,7 @@
 use crate::backend::{on_pool, on_tx, BeginWrite, WriteTx};
 use crate::outbox::enqueue;
 use crate::{Backend, Store, StoreError};
+use motcua_core::delivery::MessageKind;
 use motcua_core::Role;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -480,7 +481,7 @@ impl Store {
             insert_code((&mut tx).into(), &id, "verify", &code, now).await?;
             enqueue((&mut tx).into(), &username, "Mã xác thực tài khoản Cổng Dịch vụ công",
                 &format!("Mã xác thực tài khoản của bạn là {code}. Mã có hiệu lực trong 15 phút. Không chia sẻ mã này với bất kỳ ai."),
-                &format!("verify:{id}:{now}"), now).await?;
+                &format!("verify:{id}:{now}"), now, MessageKind::Code).await?;
             tx.commit().await?;
             Ok(Some(id))
         })
@@ -515,6 +516,7 @@ impl Store {
                 &body,
                 &format!("{purpose}:{user_id}:{now}"),
                 now,
+                MessageKind::Code,
             )
             .await?;
             tx.commit().await?;

@@ -3,9 +3,9 @@
 //! message; the outcome keeps the provider's own id or status, so a receipt or a complaint can be
 //! traced to what the provider was told.
 
-use crate::backend::{on_pool, on_tx, WriteTx};
+use crate::backend::{on_pool, on_tx, BeginWrite, WriteTx};
 use crate::{Store, StoreError};
-use motcua_core::delivery::DeliveryChannel;
+use motcua_core::delivery::{DeliveryChannel, MessageKind};
 use time::{Duration, OffsetDateTime};
 
 /// Where a message stands.
@@ -21,6 +21,9 @@ pub enum OutboxStatus {
     TemporaryFailure,
     /// Failed for good (refused, or out of attempts).
     PermanentFailure,
+    /// Our side or the provider's API failed until the budget ran out, or the provider never
+    /// confirmed an accepted message.
+    TechnicalFailure,
 }
 
 impl OutboxStatus {
@@ -32,6 +35,19 @@ impl OutboxStatus {
             OutboxStatus::Delivered => "delivered",
             OutboxStatus::TemporaryFailure => "temporary_failure",
             OutboxStatus::PermanentFailure => "permanent_failure",
+            OutboxStatus::TechnicalFailure => "technical_failure",
+        }
+    }
+
+    /// The name on officials' pages.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            OutboxStatus::Created => "Chờ gửi",
+            OutboxStatus::Sending => "Đang gửi",
+            OutboxStatus::Delivered => "Đã nhận",
+            OutboxStatus::TemporaryFailure => "Lỗi tạm thời, sẽ gửi lại",
+            OutboxStatus::PermanentFailure => "Không gửi được",
+            OutboxStatus::TechnicalFailure => "Lỗi kỹ thuật",
         }
     }
 
@@ -43,6 +59,7 @@ impl OutboxStatus {
             OutboxStatus::Delivered,
             OutboxStatus::TemporaryFailure,
             OutboxStatus::PermanentFailure,
+            OutboxStatus::TechnicalFailure,
         ]
         .into_iter()
         .find(|x| x.as_str() == s)
@@ -81,6 +98,12 @@ pub struct Claimed {
     pub body: String,
     /// Attempts including this one.
     pub attempts: i64,
+    /// What kind of message it is.
+    pub kind: MessageKind,
+    /// When it was written: its retry budget runs from here.
+    pub created_at: OffsetDateTime,
+    /// Whether Zalo was already tried (and did not deliver): it goes by SMS now.
+    pub zalo_tried: bool,
 }
 
 /// What became of a message: status, attempts, the last error, and the provider's id of the
@@ -93,8 +116,16 @@ pub struct Delivery {
     pub attempts: i64,
     /// The last failure, as the provider put it.
     pub last_error: Option<String>,
-    /// The provider's id (accepted) or status code (refused).
+    /// The provider's id of the message, once one took it.
     pub provider_ref: Option<String>,
+    /// The provider's own status of the last answer or receipt (`550`, `EXPIRED`, `-118`).
+    pub provider_status: Option<String>,
+    /// The provider that took it or last refused it (`smtp`, `vnpt`, `viettel`, `zns`).
+    pub provider: Option<String>,
+    /// How it travels now.
+    pub channel: DeliveryChannel,
+    /// Units billed.
+    pub billed_units: i64,
 }
 
 /// How long a claim lasts: a worker that dies mid-send leaves the message to be claimed again
@@ -102,6 +133,10 @@ pub struct Delivery {
 pub const CLAIM_LEASE: Duration = Duration::minutes(5);
 /// After this many attempts a message is given up as a permanent failure.
 pub const MAX_ATTEMPTS: i64 = 10;
+
+/// How long a message may be retried, from when it was written: then it fails for good (the
+/// budget of GOV.UK Notify's providers, about four hours).
+pub const RETRY_BUDGET: Duration = Duration::hours(4);
 
 /// Writes a message to the outbox in the caller's transaction, so it exists exactly when the
 /// change it announces does; the channel follows from the address.
@@ -112,11 +147,13 @@ pub(crate) async fn enqueue(
     body: &str,
     key: &str,
     now: OffsetDateTime,
+    kind: MessageKind,
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, |tx| {
         const INSERT: &str = "INSERT INTO outbox \
-            (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+            (id, channel, recipient, subject, body, idempotency_key, created_at, next_attempt_at, \
+            kind) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING";
         sqlx::query(INSERT)
             .bind(crate::ids::row_id())
             .bind(DeliveryChannel::for_address(recipient).as_str())
@@ -125,10 +162,125 @@ pub(crate) async fn enqueue(
             .bind(body)
             .bind(key)
             .bind(now)
+            .bind(kind.as_str())
             .execute(&mut **tx)
             .await?;
         Ok(())
     })
+}
+
+/// How an attempt ended, as the history keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The provider took it (and will send a receipt, or not).
+    Accepted,
+    /// A receipt said it reached the person.
+    Delivered,
+    /// Worth another try.
+    TemporaryFailure,
+    /// Our side or the provider's API failed.
+    TechnicalFailure,
+    /// Never going to work as is.
+    PermanentFailure,
+    /// Held by a quota, untried.
+    Deferred,
+    /// Zalo did not deliver in time: SMS takes over.
+    FellBack,
+}
+
+impl Outcome {
+    /// Database identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Delivered => "delivered",
+            Outcome::TemporaryFailure => "temporary_failure",
+            Outcome::TechnicalFailure => "technical_failure",
+            Outcome::PermanentFailure => "permanent_failure",
+            Outcome::Deferred => "deferred",
+            Outcome::FellBack => "fell_back",
+        }
+    }
+}
+
+/// Why an attempt failed, as the worker classified the provider's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The recipient could not be reached now.
+    Temporary,
+    /// The provider's API or ours failed.
+    Technical,
+    /// Refused for good.
+    Permanent,
+}
+
+/// What a provider's receipt says of a message it accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// It reached the phone.
+    Delivered,
+    /// The phone could not be reached in the provider's own retry time.
+    Undelivered,
+}
+
+const INSERT_ATTEMPT: &str = "INSERT INTO outbox_attempts \
+     (message_id, at, provider, outcome, provider_status, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// One line of history as an update writes it.
+struct Line<'a> {
+    provider: &'a str,
+    outcome: Outcome,
+    provider_status: Option<&'a str>,
+    detail: &'a str,
+}
+
+/// A parameter of an outbox update.
+enum Arg<'a> {
+    Text(Option<&'a str>),
+    Int(i64),
+    Time(OffsetDateTime),
+}
+
+/// One line of a message's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// When.
+    pub at: OffsetDateTime,
+    /// The provider asked (`-` for the engine's own steps).
+    pub provider: String,
+    /// How it ended (see [`Outcome`]).
+    pub outcome: String,
+    /// The provider's own status.
+    pub provider_status: Option<String>,
+    /// What it said.
+    pub detail: String,
+}
+
+/// A channel's deliveries over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelReport {
+    /// The channel.
+    pub channel: DeliveryChannel,
+    /// Messages by status.
+    pub by_status: Vec<(OutboxStatus, i64)>,
+    /// Units billed (SMS segments, ZNS messages).
+    pub billed_units: i64,
+    /// Messages delivered.
+    pub delivered: i64,
+    /// Of those, delivered within ten seconds of being written.
+    pub within_10s: i64,
+}
+
+impl Default for ChannelReport {
+    fn default() -> Self {
+        ChannelReport {
+            channel: DeliveryChannel::Email,
+            by_status: Vec::new(),
+            billed_units: 0,
+            delivered: 0,
+            within_10s: 0,
+        }
+    }
 }
 
 fn corrupt(id: &str, column: &str, value: &str) -> StoreError {
@@ -173,107 +325,252 @@ impl Store {
     }
 
     /// Claims up to `limit` messages of `channel` that are due: new ones, temporary failures whose
-    /// retry time has come, and sends whose lease expired. A claim is a conditional update, so two
-    /// workers (or nodes) never both claim one message.
+    /// retry time has come, and claims whose lease expired before the provider took the message.
+    /// One statement: on PostgreSQL the rows are locked and others' locked rows skipped, so
+    /// several nodes never claim one message; SQLite has one writer.
     pub async fn claim_outbox(
         &self,
         channel: DeliveryChannel,
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
-        const DUE: &str = "SELECT id, status, attempts FROM outbox WHERE channel = $1 \
-            AND status IN ('created', 'temporary_failure', 'sending') AND next_attempt_at <= $2 \
-            ORDER BY next_attempt_at LIMIT $3";
-        // The attempt counter is the version: only one claimer can move it from n to n + 1.
-        const CLAIM: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
-            next_attempt_at = $1 WHERE id = $2 AND status = $3 AND attempts = $4";
-        const READ: &str =
-            "SELECT id, recipient, subject, body, attempts FROM outbox WHERE id = $1";
+        let lock = match self.backend() {
+            crate::Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            crate::Backend::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1 \
+             WHERE id IN (SELECT id FROM outbox WHERE channel = $2 AND next_attempt_at <= $3 \
+             AND (status IN ('created', 'temporary_failure') \
+             OR (status = 'sending' AND accepted_at IS NULL)) \
+             ORDER BY next_attempt_at LIMIT $4{lock}) \
+             RETURNING id, recipient, subject, body, attempts, kind, created_at, zalo_tried_at"
+        );
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            String,
+            OffsetDateTime,
+            Option<OffsetDateTime>,
+        );
         let now = OffsetDateTime::now_utc();
-        let due: Vec<(String, String, i64)> = on_pool!(self.backend(), |p| sqlx::query_as(DUE)
+        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(&sql)
+            .bind(now + CLAIM_LEASE)
             .bind(channel.as_str())
             .bind(now)
             .bind(limit)
             .fetch_all(p)
             .await)?;
-        let mut claimed = Vec::new();
-        for (id, status, attempts) in due {
-            let won = on_pool!(self.backend(), |p| sqlx::query(CLAIM)
-                .bind(now + CLAIM_LEASE)
-                .bind(&id)
-                .bind(&status)
-                .bind(attempts)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected()))?;
-            if won == 1 {
-                let (id, recipient, subject, body, attempts) =
-                    on_pool!(self.backend(), |p| sqlx::query_as(READ)
-                        .bind(&id)
-                        .fetch_one(p)
-                        .await)?;
-                claimed.push(Claimed {
-                    id,
-                    recipient,
-                    subject,
-                    body,
-                    attempts,
-                });
-            }
-        }
-        Ok(claimed)
+        rows.into_iter()
+            .map(
+                |(id, recipient, subject, body, attempts, kind, created_at, zalo)| {
+                    Ok(Claimed {
+                        kind: MessageKind::parse(&kind)
+                            .ok_or_else(|| corrupt(&id, "kind", &kind))?,
+                        id,
+                        recipient,
+                        subject,
+                        body,
+                        attempts,
+                        created_at,
+                        zalo_tried: zalo.is_some(),
+                    })
+                },
+            )
+            .collect()
     }
 
-    /// Records that the provider accepted a message, with its id for the message if it gave one.
-    pub async fn outbox_delivered(
+    /// Writes one line of a message's history and applies `update` (bound by `bind`) to its row,
+    /// in one transaction.
+    async fn attempt(
         &self,
         id: &str,
+        line: Line<'_>,
+        update: &str,
+        args: &[Arg<'_>],
+    ) -> Result<u64, StoreError> {
+        let Line {
+            provider,
+            outcome,
+            provider_status,
+            detail,
+        } = line;
+        let detail: String = detail.chars().take(500).collect();
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut q = sqlx::query(update);
+            for a in args {
+                q = match a {
+                    Arg::Text(v) => q.bind(*v),
+                    Arg::Int(v) => q.bind(*v),
+                    Arg::Time(v) => q.bind(*v),
+                };
+            }
+            let moved = q.execute(&mut *tx).await?.rows_affected();
+            if moved > 0 {
+                sqlx::query(INSERT_ATTEMPT)
+                    .bind(id)
+                    .bind(now)
+                    .bind(provider)
+                    .bind(outcome.as_str())
+                    .bind(provider_status)
+                    .bind(&detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(moved)
+        })
+    }
+
+    /// Records that `provider` took a message it will confirm by a receipt: it stays "sending"
+    /// (and is never claimed again by a lease's expiry) until the receipt or the sweep.
+    pub async fn outbox_accepted(
+        &self,
+        id: &str,
+        channel: DeliveryChannel,
+        provider: &str,
         provider_id: Option<&str>,
+        billed_units: u32,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
-            last_error = NULL, provider_ref = $2 WHERE id = $3";
-        on_pool!(self.backend(), |p| sqlx::query(SQL)
-            .bind(OffsetDateTime::now_utc())
-            .bind(provider_id)
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
+        const SQL: &str = "UPDATE outbox SET status = 'sending', accepted_at = $1, provider = $2, \
+            provider_ref = $3, billed_units = $4, channel = $5, last_error = NULL, \
+            provider_status = NULL WHERE id = $6 AND status = 'sending'";
+        let now = OffsetDateTime::now_utc();
+        self.attempt(
+            id,
+            Line {
+                provider,
+                outcome: Outcome::Accepted,
+                provider_status: None,
+                detail: "",
+            },
+            SQL,
+            &[
+                Arg::Time(now),
+                Arg::Text(Some(provider)),
+                Arg::Text(provider_id),
+                Arg::Int(i64::from(billed_units)),
+                Arg::Text(Some(channel.as_str())),
+                Arg::Text(Some(id)),
+            ],
+        )
+        .await?;
         Ok(())
     }
 
-    /// Records a failed attempt: retried after `retry_in` unless `permanent` or out of attempts.
-    /// `provider_status` is the provider's own code for the refusal, kept as it was given.
-    pub async fn outbox_failed(
+    /// Records that the provider took a message whose acceptance is the last word (SMTP), with
+    /// its id for the message if it gave one.
+    pub async fn outbox_delivered(
         &self,
         id: &str,
-        attempts: i64,
-        permanent: bool,
+        provider: &str,
+        provider_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
+            accepted_at = $1, last_error = NULL, provider = $2, provider_ref = $3 WHERE id = $4";
+        self.attempt(
+            id,
+            Line {
+                provider,
+                outcome: Outcome::Delivered,
+                provider_status: None,
+                detail: "",
+            },
+            SQL,
+            &[
+                Arg::Time(OffsetDateTime::now_utc()),
+                Arg::Text(Some(provider)),
+                Arg::Text(provider_id),
+                Arg::Text(Some(id)),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt of the message claimed as `m`: retried after `retry_in` unless
+    /// the failure is permanent, the attempts are spent or the retry would fall outside the
+    /// budget; then it ends as a permanent or (when our side or the API failed) technical failure.
+    /// `provider_status` is the provider's own code, kept as it was given.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn outbox_failed(
+        &self,
+        m: &Claimed,
+        provider: &str,
+        failure: Failure,
         provider_status: Option<&str>,
         error: &str,
         retry_in: Duration,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET status = $1, last_error = $2, provider_ref = $3, \
-            next_attempt_at = $4 WHERE id = $5";
-        let status = if permanent || attempts >= MAX_ATTEMPTS {
-            OutboxStatus::PermanentFailure
-        } else {
-            OutboxStatus::TemporaryFailure
+        const SQL: &str = "UPDATE outbox SET status = $1, last_error = $2, provider_status = $3, \
+            provider = $4, next_attempt_at = $5 WHERE id = $6";
+        let now = OffsetDateTime::now_utc();
+        let out_of_budget =
+            m.attempts >= MAX_ATTEMPTS || now + retry_in > m.created_at + RETRY_BUDGET;
+        let (status, outcome) = match failure {
+            Failure::Permanent => (OutboxStatus::PermanentFailure, Outcome::PermanentFailure),
+            Failure::Technical if out_of_budget => {
+                (OutboxStatus::TechnicalFailure, Outcome::TechnicalFailure)
+            }
+            Failure::Temporary if out_of_budget => {
+                (OutboxStatus::PermanentFailure, Outcome::TemporaryFailure)
+            }
+            Failure::Technical => (OutboxStatus::TemporaryFailure, Outcome::TechnicalFailure),
+            Failure::Temporary => (OutboxStatus::TemporaryFailure, Outcome::TemporaryFailure),
         };
         let error: String = error.chars().take(500).collect();
-        on_pool!(self.backend(), |p| sqlx::query(SQL)
-            .bind(status.as_str())
-            .bind(&error)
-            .bind(provider_status)
-            .bind(OffsetDateTime::now_utc() + retry_in)
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
+        self.attempt(
+            &m.id,
+            Line {
+                provider,
+                outcome,
+                provider_status,
+                detail: &error,
+            },
+            SQL,
+            &[
+                Arg::Text(Some(status.as_str())),
+                Arg::Text(Some(&error)),
+                Arg::Text(provider_status),
+                Arg::Text(Some(provider)),
+                Arg::Time(now + retry_in),
+                Arg::Text(Some(&m.id)),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records that Zalo did not take a notice (no Zalo account, declined, Zalo failing): it goes
+    /// by SMS from now on.
+    pub async fn outbox_zalo_declined(
+        &self,
+        id: &str,
+        provider_status: Option<&str>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE outbox SET zalo_tried_at = $1 WHERE id = $2";
+        self.attempt(
+            id,
+            Line {
+                provider: "zns",
+                outcome: Outcome::FellBack,
+                provider_status,
+                detail: error,
+            },
+            SQL,
+            &[Arg::Time(OffsetDateTime::now_utc()), Arg::Text(Some(id))],
+        )
+        .await?;
         Ok(())
     }
 
     /// Puts a claimed message back, untried, until `until` (its recipient's quota for the window
-    /// is used up): the claim's attempt is given back.
+    /// is used up, or the provider's rate): the claim's attempt is given back.
     pub async fn outbox_defer(
         &self,
         id: &str,
@@ -283,34 +580,343 @@ impl Store {
         const SQL: &str = "UPDATE outbox SET status = 'temporary_failure', \
             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
             next_attempt_at = $1, last_error = $2 WHERE id = $3 AND status = 'sending'";
+        self.attempt(
+            id,
+            Line {
+                provider: "-",
+                outcome: Outcome::Deferred,
+                provider_status: None,
+                detail: why,
+            },
+            SQL,
+            &[Arg::Time(until), Arg::Text(Some(why)), Arg::Text(Some(id))],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Applies a provider's receipt for the message it knows as `provider_ref`; `false` when no
+    /// message awaits that receipt (unknown, already settled, or a replay).
+    pub async fn outbox_receipt(
+        &self,
+        provider: &str,
+        provider_ref: &str,
+        receipt: Receipt,
+        provider_status: &str,
+    ) -> Result<bool, StoreError> {
+        const DELIVERED: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
+            provider_status = $2 WHERE provider = $3 AND provider_ref = $4 AND status = 'sending' \
+            AND accepted_at IS NOT NULL";
+        // The provider retried in its own time: ours resumes, within the message's budget.
+        const UNDELIVERED: &str = "UPDATE outbox SET \
+            status = CASE WHEN created_at < $5 THEN 'permanent_failure' ELSE 'temporary_failure' END, \
+            next_attempt_at = $1, provider_status = $2, accepted_at = NULL, \
+            last_error = 'the provider could not reach the phone' \
+            WHERE provider = $3 AND provider_ref = $4 AND status = 'sending' \
+            AND accepted_at IS NOT NULL";
+        let now = OffsetDateTime::now_utc();
+        let id: Option<String> = {
+            const FIND: &str = "SELECT id FROM outbox WHERE provider = $1 AND provider_ref = $2";
+            on_pool!(self.backend(), |p| sqlx::query_scalar(FIND)
+                .bind(provider)
+                .bind(provider_ref)
+                .fetch_optional(p)
+                .await)?
+        };
+        let Some(id) = id else { return Ok(false) };
+        let (sql, outcome, args) = match receipt {
+            Receipt::Delivered => (
+                DELIVERED,
+                Outcome::Delivered,
+                vec![
+                    Arg::Time(now),
+                    Arg::Text(Some(provider_status)),
+                    Arg::Text(Some(provider)),
+                    Arg::Text(Some(provider_ref)),
+                ],
+            ),
+            Receipt::Undelivered => (
+                UNDELIVERED,
+                Outcome::TemporaryFailure,
+                vec![
+                    Arg::Time(now + Duration::minutes(5)),
+                    Arg::Text(Some(provider_status)),
+                    Arg::Text(Some(provider)),
+                    Arg::Text(Some(provider_ref)),
+                    Arg::Time(now - RETRY_BUDGET),
+                ],
+            ),
+        };
+        let moved = self
+            .attempt(
+                &id,
+                Line {
+                    provider,
+                    outcome,
+                    provider_status: Some(provider_status),
+                    detail: "receipt",
+                },
+                sql,
+                &args,
+            )
+            .await?;
+        Ok(moved > 0)
+    }
+
+    /// Moves on what waits too long for a receipt: a notice Zalo took but did not confirm within
+    /// `fallback_after` goes by SMS; anything accepted and unconfirmed for `stuck_after` ends as
+    /// a technical failure. Returns how many of each.
+    pub async fn outbox_sweep(
+        &self,
+        fallback_after: Duration,
+        stuck_after: Duration,
+    ) -> Result<(u64, u64), StoreError> {
+        const FALL_BACK: &str = "UPDATE outbox SET channel = 'sms', status = 'created', \
+            zalo_tried_at = $1, next_attempt_at = $1, accepted_at = NULL \
+            WHERE channel = 'zalo' AND status = 'sending' AND accepted_at < $2 RETURNING id";
+        const STUCK: &str = "UPDATE outbox SET status = 'technical_failure', \
+            last_error = 'the provider never confirmed delivery' \
+            WHERE status = 'sending' AND accepted_at < $1 RETURNING id";
+        let now = OffsetDateTime::now_utc();
+        let (fell, stuck): (Vec<String>, Vec<String>) = on_pool!(self.backend(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let fell: Vec<String> = sqlx::query_scalar(FALL_BACK)
+                .bind(now)
+                .bind(now - fallback_after)
+                .fetch_all(&mut *tx)
+                .await?;
+            let stuck: Vec<String> = sqlx::query_scalar(STUCK)
+                .bind(now - stuck_after)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (ids, outcome, detail) in [
+                (
+                    &fell,
+                    Outcome::FellBack,
+                    "no receipt from Zalo in time: sent by SMS",
+                ),
+                (
+                    &stuck,
+                    Outcome::TechnicalFailure,
+                    "the provider never confirmed delivery",
+                ),
+            ] {
+                for id in ids {
+                    sqlx::query(INSERT_ATTEMPT)
+                        .bind(id)
+                        .bind(now)
+                        .bind("-")
+                        .bind(outcome.as_str())
+                        .bind(None::<&str>)
+                        .bind(detail)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>((fell, stuck))
+        })?;
+        Ok((fell.len() as u64, stuck.len() as u64))
+    }
+
+    /// A message's history, oldest first.
+    pub async fn outbox_history(&self, id: &str) -> Result<Vec<Attempt>, StoreError> {
+        const SQL: &str = "SELECT at, provider, outcome, provider_status, detail \
+            FROM outbox_attempts WHERE message_id = $1 ORDER BY at";
+        let rows: Vec<(OffsetDateTime, String, String, Option<String>, String)> =
+            on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+                .bind(id)
+                .fetch_all(p)
+                .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, provider, outcome, provider_status, detail)| Attempt {
+                at,
+                provider,
+                outcome,
+                provider_status,
+                detail,
+            })
+            .collect())
+    }
+
+    /// Sends per message: how many messages were handed to a provider more than once (the
+    /// duplicates at-least-once delivery allows where a protocol has no idempotency key).
+    pub async fn outbox_duplicate_sends(&self) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM (SELECT message_id FROM outbox_attempts \
+            WHERE outcome IN ('accepted', 'delivered') AND detail = '' \
+            GROUP BY message_id HAVING COUNT(*) > 1) d";
+        Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
+            .fetch_one(p)
+            .await)?)
+    }
+
+    /// Counts per channel and status since `since`, with billed units and the share of
+    /// delivered messages that were delivered within ten seconds of being written.
+    pub async fn delivery_report(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<ChannelReport>, StoreError> {
+        const COUNTS: &str =
+            "SELECT channel, status, COUNT(*), CAST(COALESCE(SUM(billed_units), 0) AS BIGINT) \
+            FROM outbox WHERE created_at >= $1 GROUP BY channel, status";
+        const DELIVERED: &str = "SELECT channel, created_at, delivered_at FROM outbox \
+            WHERE created_at >= $1 AND status = 'delivered' AND delivered_at IS NOT NULL";
+        let counts: Vec<(String, String, i64, i64)> = on_pool!(self.backend(), |p| {
+            sqlx::query_as(COUNTS).bind(since).fetch_all(p).await
+        })?;
+        let delivered: Vec<(String, OffsetDateTime, OffsetDateTime)> =
+            on_pool!(self.backend(), |p| {
+                sqlx::query_as(DELIVERED).bind(since).fetch_all(p).await
+            })?;
+        let mut out: Vec<ChannelReport> = DeliveryChannel::ALL
+            .into_iter()
+            .filter(|c| *c != DeliveryChannel::InApp)
+            .map(|channel| ChannelReport {
+                channel,
+                ..ChannelReport::default()
+            })
+            .collect();
+        for (channel, status, n, units) in counts {
+            let Some(r) = out.iter_mut().find(|r| r.channel.as_str() == channel) else {
+                continue;
+            };
+            let status =
+                OutboxStatus::parse(&status).ok_or_else(|| corrupt("-", "status", &status))?;
+            r.by_status.push((status, n));
+            r.billed_units += units;
+        }
+        for (channel, created, done) in delivered {
+            if let Some(r) = out.iter_mut().find(|r| r.channel.as_str() == channel) {
+                r.delivered += 1;
+                if done - created <= Duration::seconds(10) {
+                    r.within_10s += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored tokens of `provider` (the Zalo OA).
+    pub async fn provider_tokens(
+        &self,
+        provider: &str,
+    ) -> Result<Option<(String, String, i64)>, StoreError> {
+        const SQL: &str =
+            "SELECT access_token, refresh_token, expires_at FROM provider_tokens WHERE provider = $1";
+        Ok(on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+            .bind(provider)
+            .fetch_optional(p)
+            .await)?)
+    }
+
+    /// Forgets the stored tokens of `provider` (the demo's sandbox starts afresh each time).
+    pub async fn forget_provider_tokens(&self, provider: &str) -> Result<(), StoreError> {
+        const SQL: &str = "DELETE FROM provider_tokens WHERE provider = $1";
         on_pool!(self.backend(), |p| sqlx::query(SQL)
-            .bind(until)
-            .bind(why)
-            .bind(id)
+            .bind(provider)
             .execute(p)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|_| ()))?;
         Ok(())
+    }
+
+    /// Stores tokens for `provider` in place of the pair whose refresh token was `spent`
+    /// (`None`: the first authorisation, only if none is stored); `false` when the stored pair is
+    /// another (someone renewed first).
+    pub async fn replace_provider_tokens(
+        &self,
+        provider: &str,
+        spent: Option<&str>,
+        access_token: &str,
+        refresh_token: &str,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        const UPDATE: &str = "UPDATE provider_tokens SET access_token = $1, refresh_token = $2, \
+            expires_at = $3, updated_at = $4 WHERE provider = $5 AND refresh_token = $6";
+        const INSERT: &str = "INSERT INTO provider_tokens \
+            (provider, access_token, refresh_token, expires_at, updated_at) \
+            VALUES ($5, $1, $2, $3, $4) ON CONFLICT (provider) DO NOTHING";
+        let now = OffsetDateTime::now_utc();
+        let sql = if spent.is_some() { UPDATE } else { INSERT };
+        let n = on_pool!(self.backend(), |p| {
+            let q = sqlx::query(sql)
+                .bind(access_token)
+                .bind(refresh_token)
+                .bind(expires_at)
+                .bind(now)
+                .bind(provider);
+            let q = match spent {
+                Some(s) => q.bind(s),
+                None => q,
+            };
+            q.execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
     }
 
     /// What became of a message (for tests and operators).
     pub async fn outbox_status(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
-        const SQL: &str =
-            "SELECT status, attempts, last_error, provider_ref FROM outbox WHERE id = $1";
-        let row: Option<(String, i64, Option<String>, Option<String>)> =
-            on_pool!(self.backend(), |p| sqlx::query_as(SQL)
-                .bind(id)
-                .fetch_optional(p)
-                .await)?;
-        row.map(|(status, attempts, last_error, provider_ref)| {
-            Ok(Delivery {
-                status: OutboxStatus::parse(&status)
-                    .ok_or_else(|| corrupt(id, "status", &status))?,
+        const SQL: &str = "SELECT status, attempts, last_error, provider_ref, provider_status, \
+            provider, channel, billed_units FROM outbox WHERE id = $1";
+        type Row = (
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            i64,
+        );
+        let row: Option<Row> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?;
+        row.map(
+            |(
+                status,
                 attempts,
                 last_error,
                 provider_ref,
-            })
-        })
+                provider_status,
+                provider,
+                channel,
+                billed_units,
+            )| {
+                Ok(Delivery {
+                    status: OutboxStatus::parse(&status)
+                        .ok_or_else(|| corrupt(id, "status", &status))?,
+                    attempts,
+                    last_error,
+                    provider_ref,
+                    provider_status,
+                    provider,
+                    channel: DeliveryChannel::parse(&channel)
+                        .ok_or_else(|| corrupt(id, "channel", &channel))?,
+                    billed_units,
+                })
+            },
+        )
         .transpose()
+    }
+
+    /// Queues a message outside any other change (a campaign's, an operator's test message): the
+    /// same outbox, the same engine. A second call with the same `key` queues nothing.
+    pub async fn queue_message(
+        &self,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+        key: &str,
+        kind: MessageKind,
+    ) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            enqueue((&mut tx).into(), recipient, subject, body, key, now, kind).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 }

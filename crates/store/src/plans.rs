@@ -696,6 +696,7 @@ impl Store {
                                             &body,
                                             &key,
                                             now,
+                                            motcua_core::delivery::MessageKind::Notice,
                                         )
                                         .await?;
                                     }

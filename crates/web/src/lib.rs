@@ -10,6 +10,7 @@ mod dossier;
 pub mod account;
 mod admin;
 mod api;
+mod hooks;
 mod office;
 mod plans;
 mod portal;
@@ -18,7 +19,9 @@ pub use http::error::WebError;
 pub use http::metrics::Metrics;
 pub use http::oidc;
 pub use http::routes::RouteTable;
-pub use http::state::{AppState, DossierSettings, Site, DEFAULT_CODE_PREFIX};
+pub use http::state::{
+    AppState, DossierSettings, Gateways, ReceiptKeys, Site, ZaloGateway, DEFAULT_CODE_PREFIX,
+};
 pub use http::{auth, catalogue, routes};
 
 use axum::Router;
@@ -35,7 +38,7 @@ impl AppState {
             site: Arc::new(site),
             catalogue: Arc::new(http::catalogue::CatalogueCache::default()),
             oidc: None,
-            mailer: None,
+            gateways: http::state::Gateways::default(),
             metrics: Arc::new(Metrics::new()),
             routes: Arc::new(RouteTable(route_table().to_vec())),
         }
@@ -57,6 +60,7 @@ fn definitions() -> Vec<http::routes::RouteDef> {
         admin::calendar::routes(),
         admin::catalogue::routes(),
         admin::workflows::routes(),
+        hooks::routes(),
         office::routes(),
         plans::routes(),
     ]
@@ -170,14 +174,28 @@ pub async fn serve(
     );
     let _sweeper = AbortOnDrop(spawn_sweeper(state.store.clone()));
     let _reminders = AbortOnDrop(spawn_plan_reminders(state.store.clone()));
-    let _mail_worker = state.mailer.clone().map(|(mailer, config)| {
+    let g = state.gateways.clone();
+    let _mail_worker = g.email.clone().map(|mailer| {
         AbortOnDrop(motcua_delivery::spawn_worker(
             state.store.clone(),
             motcua_core::delivery::DeliveryChannel::Email,
-            mailer,
-            config,
+            motcua_delivery::Direct(mailer),
+            g.pace,
         ))
     });
+    let _phone_worker = g.sms.clone().map(|sms| {
+        AbortOnDrop(motcua_delivery::spawn_worker(
+            state.store.clone(),
+            motcua_core::delivery::DeliveryChannel::Sms,
+            motcua_delivery::Phone {
+                sms,
+                zalo: g.zalo.clone(),
+            },
+            g.pace,
+        ))
+    });
+    let _receipt_sweeper = (g.sms.is_some() || g.zalo.is_some())
+        .then(|| AbortOnDrop(motcua_delivery::spawn_sweeper(state.store.clone(), g.sweep)));
     let app = router(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

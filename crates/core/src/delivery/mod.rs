@@ -2,6 +2,8 @@
 //! arrived (`dossier::Channel`, the intake channel: online, at the counter, by post) nor with the
 //! plan's outreach channels (portal, newspaper, leaflets, …).
 
+pub mod sms;
+
 use crate::accounts::normalise_email;
 
 /// A delivery channel: one way one message travels.
@@ -61,6 +63,47 @@ impl DeliveryChannel {
         } else {
             DeliveryChannel::Sms
         }
+    }
+}
+
+/// What a message is for: each kind has its own consent and rules. A one-time code and a
+/// dossier's notice are transactional — needed to deliver the service, never held by the
+/// anti-spam rules; outreach is advertising under Decree 91/2020 (hours, daily cap, label,
+/// opt-out; see messaging.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// A one-time code (sign-up, password reset): SMS or email, never delayed by routing.
+    Code,
+    /// A step of a dossier, a reminder of a plan: Zalo first where it is configured.
+    Notice,
+    /// A campaign message.
+    Outreach,
+}
+
+impl MessageKind {
+    /// Database identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Code => "code",
+            MessageKind::Notice => "notice",
+            MessageKind::Outreach => "outreach",
+        }
+    }
+
+    /// Reads an identifier as stored.
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        [
+            MessageKind::Code,
+            MessageKind::Notice,
+            MessageKind::Outreach,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether the message is transactional (never held by the outreach rules).
+    pub fn is_transactional(self) -> bool {
+        !matches!(self, MessageKind::Outreach)
     }
 }
 

@@ -25,6 +25,9 @@ enum Rule {
     Examiners,
     /// Reception, specialists and leaders: the ledger.
     Processing,
+    /// Providers' callbacks: no session opens them; they prove themselves by a token or a
+    /// signature, and do not exist where no provider is configured (as here).
+    Provider,
 }
 
 /// Every route with a sample path and its rule. A route the router knows but this table does not
@@ -374,6 +377,18 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         Rule::Applicants,
     ),
     (
+        "POST",
+        "/hooks/receipts/sms",
+        "/hooks/receipts/sms",
+        Rule::Provider,
+    ),
+    (
+        "POST",
+        "/hooks/receipts/zalo",
+        "/hooks/receipts/zalo",
+        Rule::Provider,
+    ),
+    (
         "GET",
         "/api/v1/lookup",
         "/api/v1/lookup?code=x&phone_last4=1234",
@@ -545,6 +560,7 @@ fn expected(rule: Rule, person: Option<(&str, bool, bool)>, api: bool) -> Result
     let login = if api { 401 } else { 303 };
     match (rule, person) {
         (Rule::Public | Rule::Demo, _) => Ok(()),
+        (Rule::Provider, _) => Err(404),
         (Rule::Anonymous, None) => Ok(()),
         (Rule::Anonymous, Some(_)) => Err(303),
         (_, None) => Err(login),

@@ -188,6 +188,39 @@ impl TestApp {
         Some(Self::serve(db, data, store, oidc, smtp).await)
     }
 
+    /// Like [`TestApp::start`], with phones reached through the providers' sandbox: VNPT SMS and
+    /// Zalo ZNS clients pointed at it, receipts posted back to the app, workers polling every
+    /// 50 ms, and a Zalo notice falling back to SMS after `zalo_fallback` without a receipt.
+    pub async fn start_phones(
+        db: Db,
+        sandbox: motcua_sandbox::Settings,
+        zalo_fallback: time::Duration,
+    ) -> Option<(TestApp, motcua_sandbox::Sandbox)> {
+        init();
+        let data = TestData::new(db).await?;
+        let store = Store::open_and_migrate(&data.store_config())
+            .await
+            .expect("open store");
+        store.seed_demo().await.expect("seed demo");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let token = "receipt-token-of-the-tests";
+        let sandbox = motcua_sandbox::Sandbox::start(
+            "127.0.0.1:0".parse().unwrap(),
+            motcua_sandbox::Settings {
+                sms_receipts: Some(format!("http://{local}/hooks/receipts/sms?token={token}")),
+                zalo_webhook: Some(format!("http://{local}/hooks/receipts/zalo")),
+                ..sandbox
+            },
+        )
+        .await
+        .unwrap();
+        let store = Arc::new(store);
+        let gateways = phone_gateways(&store, &sandbox, token, zalo_fallback).await;
+        let app = Self::serve_on(db, data, store, listener, None, None, Some(gateways)).await;
+        Some((app, sandbox))
+    }
+
     /// Serves whatever `data` holds already (a store written by an earlier release, say).
     pub async fn on(db: Db, data: TestData) -> TestApp {
         init();
@@ -204,7 +237,19 @@ impl TestApp {
         oidc: Option<motcua_web::oidc::OidcConfig>,
         smtp: Option<String>,
     ) -> TestApp {
-        let store = Arc::new(store);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_on(db, data, Arc::new(store), listener, oidc, smtp, None).await
+    }
+
+    async fn serve_on(
+        db: Db,
+        data: TestData,
+        store: Arc<Store>,
+        listener: tokio::net::TcpListener,
+        oidc: Option<motcua_web::oidc::OidcConfig>,
+        smtp: Option<String>,
+        gateways: Option<motcua_web::Gateways>,
+    ) -> TestApp {
         let mut state = motcua_web::AppState::new(
             store.clone(),
             motcua_web::Site {
@@ -227,7 +272,9 @@ impl TestApp {
             };
             state = state.with_mailer(mailer, pace);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        if let Some(g) = gateways {
+            state = state.with_gateways(g);
+        }
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(motcua_web::serve(
@@ -312,6 +359,77 @@ macro_rules! on_both_databases {
             }
         }
     };
+}
+
+/// VNPT SMS and Zalo ZNS clients on `sandbox`, with its published test credentials.
+pub async fn phone_gateways(
+    store: &Arc<Store>,
+    sandbox: &motcua_sandbox::Sandbox,
+    receipt_token: &str,
+    zalo_fallback: time::Duration,
+) -> motcua_web::Gateways {
+    use motcua_gateways::sms::vnpt::{VnptConfig, VnptSms};
+    use motcua_sandbox::credentials as c;
+    let base = sandbox.url();
+    let vnpt = VnptSms::new(
+        VnptConfig {
+            url: format!("{base}/vnpt/send_sms_list"),
+            contract: motcua_gateways::sms::Contract {
+                brandname: "UBND LANGSON".into(),
+                unicode: false,
+                max_segments: 2,
+            },
+            label_id: "1".into(),
+            contract_type_id: "1".into(),
+            contract_id: "1".into(),
+            template_id: "1".into(),
+            agent_id: "1".into(),
+            api_user: c::VNPT_USER.into(),
+            api_pass: c::VNPT_PASS.into(),
+            username: "langson".into(),
+        },
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    store
+        .replace_provider_tokens("zalo", None, "", c::ZALO_FIRST_REFRESH, 0)
+        .await
+        .unwrap();
+    let zns = motcua_gateways::zalo::Zns::new(
+        motcua_gateways::zalo::ZnsConfig {
+            api_base: format!("{base}/zalo"),
+            oauth_url: format!("{base}/zalo/oauth/access_token"),
+            app_id: c::ZALO_APP_ID.into(),
+            secret_key: c::ZALO_SECRET.into(),
+            template_id: c::ZNS_TEMPLATE.into(),
+            title_param: "tieu_de".into(),
+            body_param: "noi_dung".into(),
+        },
+        motcua_delivery::StoreTokens {
+            store: store.clone(),
+            provider: "zalo",
+        },
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    motcua_web::Gateways {
+        email: None,
+        sms: Some(Arc::new(motcua_gateways::sms::SmsGateway::Vnpt(vnpt))),
+        zalo: Some(Arc::new(zns)),
+        pace: motcua_delivery::WorkerConfig {
+            poll: std::time::Duration::from_millis(50),
+            backoff: std::time::Duration::from_millis(100),
+        },
+        sweep: motcua_delivery::SweepConfig {
+            zalo_fallback_after: zalo_fallback,
+            stuck_after: time::Duration::days(3),
+            every: std::time::Duration::from_millis(100),
+        },
+        receipts: motcua_web::ReceiptKeys {
+            sms_token: Some(receipt_token.to_owned()),
+            zalo: Some((c::ZALO_APP_ID.into(), c::ZALO_SECRET.into())),
+        },
+    }
 }
 
 /// A browser-like client of a [`TestApp`]: keeps cookies, does not follow redirects.

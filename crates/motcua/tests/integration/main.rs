@@ -17,6 +17,7 @@ mod history;
 mod http;
 mod oidc;
 mod outbox;
+mod phones;
 mod plans;
 mod process;
 mod security;

@@ -283,7 +283,7 @@ async fn temporary_failures_are_retried_and_permanent_ones_given_up(db: Db) {
     );
     assert!(last.last_error.unwrap_or_default().contains("550"));
     assert_eq!(
-        last.provider_ref.as_deref(),
+        last.provider_status.as_deref(),
         Some("550"),
         "the server's own code is kept"
     );

@@ -66,11 +66,8 @@ pub struct AppState {
     pub catalogue: Arc<catalogue::CatalogueCache>,
     /// The single sign-on provider, when configured.
     pub oidc: Option<Arc<oidc::Oidc>>,
-    /// The email gateway and worker pacing, when SMTP is configured.
-    pub mailer: Option<(
-        Arc<motcua_gateways::SmtpMailer>,
-        motcua_delivery::WorkerConfig,
-    )>,
+    /// The gateways the outbox is delivered through, and the keys receipts are checked with.
+    pub gateways: Gateways,
     pub(crate) metrics: Arc<Metrics>,
     /// Every route's access rule, which `authorize` enforces.
     pub(crate) routes: Arc<RouteTable>,
@@ -89,9 +86,45 @@ impl AppState {
         mailer: motcua_gateways::SmtpMailer,
         config: motcua_delivery::WorkerConfig,
     ) -> Self {
-        self.mailer = Some((Arc::new(mailer), config));
+        self.gateways.email = Some(Arc::new(mailer));
+        self.gateways.pace = config;
         self
     }
+
+    /// With the outbox delivered through `gateways`.
+    pub fn with_gateways(mut self, gateways: Gateways) -> Self {
+        self.gateways = gateways;
+        self
+    }
+}
+
+/// ZNS with the OA's tokens in the store.
+pub type ZaloGateway = motcua_gateways::zalo::Zns<motcua_delivery::StoreTokens>;
+
+/// The gateways of each delivery channel that has one; a channel without stays in the outbox.
+#[derive(Clone, Default)]
+pub struct Gateways {
+    /// Email over SMTP.
+    pub email: Option<Arc<motcua_gateways::SmtpMailer>>,
+    /// The SMS brandname gateway.
+    pub sms: Option<Arc<motcua_gateways::sms::SmsGateway>>,
+    /// Zalo ZNS, tried first for notices to a phone.
+    pub zalo: Option<Arc<ZaloGateway>>,
+    /// How the workers poll and back off.
+    pub pace: motcua_delivery::WorkerConfig,
+    /// How long receipts are awaited.
+    pub sweep: motcua_delivery::SweepConfig,
+    /// What providers' receipts are checked with.
+    pub receipts: ReceiptKeys,
+}
+
+/// The secrets providers' receipts prove themselves with.
+#[derive(Clone, Default)]
+pub struct ReceiptKeys {
+    /// The token the SMS provider's receipt URL carries (`?token=`).
+    pub sms_token: Option<String>,
+    /// The Zalo app's id and the OA's secret key, which sign Zalo's webhook events.
+    pub zalo: Option<(String, String)>,
 }
 
 /// The current moment in Vietnam's time: every "today", "this month" and "this year" the site

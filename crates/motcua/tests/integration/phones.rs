@@ -1,0 +1,308 @@
+//! Reaching phones: the real VNPT SMS and Zalo ZNS clients over HTTP against the providers'
+//! sandbox, whose receipts and webhook events come back to the app's hooks. Each simulated
+//! recipient ends in its own status, on both databases.
+
+use crate::harness::{Db, Session, TestApp};
+use motcua_core::delivery::{DeliveryChannel, MessageKind};
+use motcua_sandbox::{recipients, Sandbox};
+use motcua_store::outbox::{Delivery, OutboxStatus};
+use std::time::Duration;
+
+fn msisdn(national: &str) -> String {
+    format!("84{}", &national[1..])
+}
+
+/// The outbox id of the newest message to `recipient`.
+async fn message_to(app: &TestApp, recipient: &str) -> Option<String> {
+    app.store
+        .outbox(500)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.recipient == recipient)
+        .map(|m| m.id)
+}
+
+/// Waits until the newest message to `recipient` satisfies `done`; its last state either way.
+async fn settle(app: &TestApp, recipient: &str, done: impl Fn(&Delivery) -> bool) -> Delivery {
+    let mut last = None;
+    for _ in 0..200 {
+        if let Some(id) = message_to(app, recipient).await {
+            let d = app.store.outbox_status(&id).await.unwrap().unwrap();
+            if done(&d) {
+                return d;
+            }
+            last = Some(d);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("message to {recipient} never settled: {last:?}");
+}
+
+/// The texts a number received through `provider`.
+fn texts(sandbox: &Sandbox, national: &str, provider: &str) -> Vec<String> {
+    sandbox
+        .received()
+        .into_iter()
+        .filter(|r| r.to == msisdn(national) && r.provider == provider)
+        .map(|r| r.text)
+        .collect()
+}
+
+/// Files a dossier through the API whose applicant's phone is `phone` (no email, no account).
+async fn file_for(app: &TestApp, phone: &str) {
+    let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
+    let token = app.store.create_api_token(&citizen, "t", "").await.unwrap();
+    let form = serde_json::json!({
+        "applicant_name": "Nguyễn Văn An", "applicant_id": "020190000123",
+        "applicant_phone": phone, "applicant_address": "Lạng Sơn"});
+    let r = app
+        .client
+        .post(app.url("/api/v1/dossiers"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"agency": "ubnd-xa", "procedure_code": "2.000908", "form": form}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+}
+
+async fn phones(db: Db, fallback: time::Duration) -> Option<(TestApp, Sandbox)> {
+    TestApp::start_phones(db, motcua_sandbox::Settings::default(), fallback).await
+}
+
+/// A citizen who registers with a phone number only gets the code by SMS — without diacritics,
+/// as the brandname contract requires — and the account verifies with it.
+async fn phone_only_registration_verifies_with_the_sms_code(db: Db) {
+    let Some((app, sandbox)) = phones(db, time::Duration::minutes(5)).await else {
+        return;
+    };
+    let phone = "0912345678";
+    let s = Session::new(&app);
+    let (status, _, _) = s
+        .post(
+            "/register",
+            &[
+                ("kind", "citizen"),
+                ("display_name", "Hoàng Văn Nam"),
+                ("contact", "0912 345 678"),
+                ("password", "Mẫu Sơn mây trắng 2026"),
+                ("password2", "Mẫu Sơn mây trắng 2026"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let d = settle(&app, phone, |d| d.status == OutboxStatus::Delivered).await;
+    assert_eq!(
+        (d.channel, d.provider.as_deref(), d.billed_units),
+        (DeliveryChannel::Sms, Some("vnpt"), 1),
+        "a code goes by SMS at once, one segment"
+    );
+    assert_eq!(d.provider_status.as_deref(), Some("DELIVRD"), "{d:?}");
+    let text = texts(&sandbox, phone, "vnpt")
+        .pop()
+        .expect("the SMS reached the phone");
+    assert!(
+        text.starts_with("Ma xac thuc tai khoan cua ban la "),
+        "{text}"
+    );
+    let code: String = text["Ma xac thuc tai khoan cua ban la ".len()..]
+        .chars()
+        .take(6)
+        .collect();
+    let (_, _, location) = s
+        .post("/register/verify", &[("contact", phone), ("code", &code)])
+        .await;
+    assert_eq!(location.as_deref(), Some("/login?msg=verified"));
+    assert!(
+        texts(&sandbox, phone, "zns").is_empty(),
+        "codes never go by Zalo"
+    );
+}
+
+/// A dossier's notice reaches a Zalo user through ZNS, confirmed by Zalo's signed webhook event.
+async fn a_dossier_notice_reaches_a_zalo_user(db: Db) {
+    let Some((app, sandbox)) = phones(db, time::Duration::minutes(5)).await else {
+        return;
+    };
+    file_for(&app, recipients::DELIVERED).await;
+    let d = settle(&app, recipients::DELIVERED, |d| {
+        d.status == OutboxStatus::Delivered
+    })
+    .await;
+    assert_eq!(
+        (d.channel, d.provider.as_deref(), d.billed_units),
+        (DeliveryChannel::Zalo, Some("zns"), 1)
+    );
+    let zalo = texts(&sandbox, recipients::DELIVERED, "zns");
+    assert_eq!(zalo.len(), 1);
+    assert!(
+        zalo[0].contains("Hồ sơ"),
+        "Zalo keeps the diacritics: {}",
+        zalo[0]
+    );
+    assert!(
+        texts(&sandbox, recipients::DELIVERED, "vnpt").is_empty(),
+        "no SMS once Zalo delivered"
+    );
+}
+
+/// A number without Zalo gets the notice by SMS at once; a Zalo user who never opens it gets it
+/// by SMS once the set time has passed without a receipt.
+async fn unreachable_zalo_falls_back_to_sms(db: Db) {
+    let Some((app, sandbox)) = phones(db, time::Duration::seconds(1)).await else {
+        return;
+    };
+    file_for(&app, recipients::NO_ZALO).await;
+    file_for(&app, recipients::ZALO_SILENT).await;
+    for phone in [recipients::NO_ZALO, recipients::ZALO_SILENT] {
+        let d = settle(&app, phone, |d| d.status == OutboxStatus::Delivered).await;
+        assert_eq!(
+            (d.channel, d.provider.as_deref()),
+            (DeliveryChannel::Sms, Some("vnpt")),
+            "{phone}"
+        );
+        assert_eq!(texts(&sandbox, phone, "vnpt").len(), 1, "{phone}: one SMS");
+        let id = message_to(&app, phone).await.unwrap();
+        let history: Vec<String> = app
+            .store
+            .outbox_history(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.outcome)
+            .collect();
+        assert!(
+            history.contains(&"fell_back".to_owned()),
+            "{phone}: {history:?}"
+        );
+    }
+    assert!(texts(&sandbox, recipients::NO_ZALO, "zns").is_empty());
+    assert_eq!(texts(&sandbox, recipients::ZALO_SILENT, "zns").len(), 1);
+}
+
+/// Codes to the simulated recipients: each ends in its own status with the provider's code kept,
+/// and a provider failing with 5xx keeps the message for another try.
+async fn every_simulated_recipient_ends_in_its_status(db: Db) {
+    let Some((app, _sandbox)) = phones(db, time::Duration::minutes(5)).await else {
+        return;
+    };
+    for phone in [
+        recipients::TEMPORARY_FAILURE,
+        recipients::PERMANENT_FAILURE,
+        recipients::TECHNICAL,
+    ] {
+        app.store
+            .queue_message(
+                phone,
+                "Mã",
+                "Ma xac thuc la 123456",
+                &format!("t:{phone}"),
+                MessageKind::Code,
+            )
+            .await
+            .unwrap();
+    }
+    let d = settle(&app, recipients::TEMPORARY_FAILURE, |d| {
+        d.status == OutboxStatus::TemporaryFailure
+    })
+    .await;
+    assert_eq!(
+        d.provider_status.as_deref(),
+        Some("EXPIRED"),
+        "the receipt's status is kept"
+    );
+    let d = settle(&app, recipients::PERMANENT_FAILURE, |d| {
+        d.status == OutboxStatus::PermanentFailure
+    })
+    .await;
+    assert_eq!(
+        (d.provider_status.as_deref(), d.attempts),
+        (Some("3"), 1),
+        "not retried"
+    );
+    let d = settle(&app, recipients::TECHNICAL, |d| d.attempts >= 2).await;
+    assert!(
+        matches!(
+            d.status,
+            OutboxStatus::TemporaryFailure | OutboxStatus::Sending
+        ),
+        "a 502 is retried, never dropped: {d:?}"
+    );
+    assert_eq!(d.provider_status.as_deref(), Some("502"));
+}
+
+/// Receipts and events must prove where they come from: a wrong token or signature changes
+/// nothing.
+async fn forged_receipts_are_refused(db: Db) {
+    let Some((app, _sandbox)) = phones(db, time::Duration::minutes(5)).await else {
+        return;
+    };
+    let r = app
+        .client
+        .post(app.url("/hooks/receipts/sms?token=guess"))
+        .body(r#"{"provider":"vnpt","REQID":"x","MOBILE":"84900000001","STATUS":"DELIVRD"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body = r#"{"event_name":"user_received_message","app_id":"1000000000000000001","timestamp":"1","message":{"msg_id":"zns1"}}"#;
+    let r = app
+        .client
+        .post(app.url("/hooks/receipts/zalo"))
+        .header("X-ZEvent-Signature", "mac=00")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = app
+        .client
+        .post(app.url("/hooks/receipts/sms?token=receipt-token-of-the-tests"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_only_registration_verifies_with_the_sms_code_sqlite() {
+    phone_only_registration_verifies_with_the_sms_code(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_only_registration_verifies_with_the_sms_code_postgres() {
+    phone_only_registration_verifies_with_the_sms_code(Db::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_notice_reaches_a_zalo_user_sqlite() {
+    a_dossier_notice_reaches_a_zalo_user(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dossier_notice_reaches_a_zalo_user_postgres() {
+    a_dossier_notice_reaches_a_zalo_user(Db::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_zalo_falls_back_to_sms_sqlite() {
+    unreachable_zalo_falls_back_to_sms(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_zalo_falls_back_to_sms_postgres() {
+    unreachable_zalo_falls_back_to_sms(Db::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_simulated_recipient_ends_in_its_status_sqlite() {
+    every_simulated_recipient_ends_in_its_status(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_simulated_recipient_ends_in_its_status_postgres() {
+    every_simulated_recipient_ends_in_its_status(Db::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_receipts_are_refused_sqlite() {
+    forged_receipts_are_refused(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_receipts_are_refused_postgres() {
+    forged_receipts_are_refused(Db::Postgres).await;
+}
