@@ -180,6 +180,7 @@ pub async fn build(
                 time::Duration::seconds(i64::try_from(secs).unwrap_or(300));
         }
     }
+    g.phones_page.clone_from(&sandbox_url);
     Ok((g, sandbox_url))
 }
 

@@ -265,6 +265,8 @@ pub struct ChannelReport {
     pub by_status: Vec<(OutboxStatus, i64)>,
     /// Units billed (SMS segments, ZNS messages).
     pub billed_units: i64,
+    /// Messages a provider took (delivered since, or waiting for the receipt).
+    pub accepted: i64,
     /// Messages delivered.
     pub delivered: i64,
     /// Of those, delivered within ten seconds of being written.
@@ -277,6 +279,7 @@ impl Default for ChannelReport {
             channel: DeliveryChannel::Email,
             by_status: Vec::new(),
             billed_units: 0,
+            accepted: 0,
             delivered: 0,
             within_10s: 0,
         }
@@ -757,12 +760,13 @@ impl Store {
         &self,
         since: OffsetDateTime,
     ) -> Result<Vec<ChannelReport>, StoreError> {
-        const COUNTS: &str =
-            "SELECT channel, status, COUNT(*), CAST(COALESCE(SUM(billed_units), 0) AS BIGINT) \
+        const COUNTS: &str = "SELECT channel, status, COUNT(*), \
+            CAST(COALESCE(SUM(billed_units), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN accepted_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
             FROM outbox WHERE created_at >= $1 GROUP BY channel, status";
         const DELIVERED: &str = "SELECT channel, created_at, delivered_at FROM outbox \
             WHERE created_at >= $1 AND status = 'delivered' AND delivered_at IS NOT NULL";
-        let counts: Vec<(String, String, i64, i64)> = on_pool!(self.backend(), |p| {
+        let counts: Vec<(String, String, i64, i64, i64)> = on_pool!(self.backend(), |p| {
             sqlx::query_as(COUNTS).bind(since).fetch_all(p).await
         })?;
         let delivered: Vec<(String, OffsetDateTime, OffsetDateTime)> =
@@ -777,7 +781,7 @@ impl Store {
                 ..ChannelReport::default()
             })
             .collect();
-        for (channel, status, n, units) in counts {
+        for (channel, status, n, units, accepted) in counts {
             let Some(r) = out.iter_mut().find(|r| r.channel.as_str() == channel) else {
                 continue;
             };
@@ -785,6 +789,7 @@ impl Store {
                 OutboxStatus::parse(&status).ok_or_else(|| corrupt("-", "status", &status))?;
             r.by_status.push((status, n));
             r.billed_units += units;
+            r.accepted += accepted;
         }
         for (channel, created, done) in delivered {
             if let Some(r) = out.iter_mut().find(|r| r.channel.as_str() == channel) {

@@ -260,6 +260,71 @@ async fn a_citizen_registers_verifies_logs_in_edits_the_profile_and_logs_out() {
     browser.close().await;
 }
 
+/// A citizen with only a phone: the code travels by SMS through the real VNPT client to the
+/// providers' sandbox, is read on its simulated phone, and verifies the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_registers_with_a_phone_and_verifies_with_the_sms_code() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, sandbox) = TestApp::start_phones(
+        Db::Sqlite,
+        motcua_sandbox::Settings::default(),
+        time::Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    let c = &browser.client;
+    c.goto(&app.url("/register")).await.unwrap();
+    fill(c, "#display_name", "Hoàng Văn Nam").await;
+    fill(c, "#contact", "0912 345 678").await;
+    fill(c, "#password", "Mẫu Sơn mây trắng 2026").await;
+    fill(c, "#password2", "Mẫu Sơn mây trắng 2026").await;
+    submit(c, "form[action='/register']").await;
+    expect_h1(c, "Xác thực tài khoản").await;
+    let verify = c.current_url().await.unwrap();
+
+    // The demo's inbox points to the simulated phones; the SMS is there, without diacritics.
+    c.goto(&app.url("/dev/inbox")).await.unwrap();
+    c.find(Locator::LinkText("điện thoại mô phỏng"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        c.goto(&format!("{}/?to=0912345678", sandbox.url()))
+            .await
+            .unwrap();
+        text = c
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("Ma xac thuc tai khoan cua ban la ") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let at = text
+        .find("Ma xac thuc tai khoan cua ban la ")
+        .expect("the SMS arrived")
+        + "Ma xac thuc tai khoan cua ban la ".len();
+    let code: String = text[at..].chars().take(6).collect();
+    c.goto(verify.as_str()).await.unwrap();
+    fill(c, "#code", &code).await;
+    submit(c, "form[action='/register/verify']").await;
+    expect_h1(c, "Đăng nhập").await;
+    fill(c, "#identifier", "0912345678").await;
+    fill(c, "#password", "Mẫu Sơn mây trắng 2026").await;
+    submit(c, "form[action='/login']").await;
+    expect_h1(c, "Tài khoản của tôi").await;
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_files_a_dossier_online_and_anyone_tracks_it_by_code() {
     let Some(browser) = Browser::start().await else {

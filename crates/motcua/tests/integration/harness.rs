@@ -429,6 +429,7 @@ pub async fn phone_gateways(
             sms_token: Some(receipt_token.to_owned()),
             zalo: Some((c::ZALO_APP_ID.into(), c::ZALO_SECRET.into())),
         },
+        phones_page: Some(base),
     }
 }
 

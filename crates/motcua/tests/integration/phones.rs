@@ -306,3 +306,90 @@ async fn forged_receipts_are_refused_sqlite() {
 async fn forged_receipts_are_refused_postgres() {
     forged_receipts_are_refused(Db::Postgres).await;
 }
+
+/// Two nodes on one PostgreSQL database, each with its own worker, dispatch 10,000 messages
+/// through the sandbox: every message is sent, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgresql_never_send_a_message_twice() {
+    use motcua_gateways::sms::SmsGateway;
+    crate::harness::init();
+    let Some(data) = crate::harness::TestData::new(Db::Postgres).await else {
+        return;
+    };
+    let one = std::sync::Arc::new(
+        motcua_store::Store::open_and_migrate(&data.store_config())
+            .await
+            .unwrap(),
+    );
+    let other_dir = tempfile::tempdir().unwrap();
+    let two = std::sync::Arc::new(
+        motcua_store::Store::open(&motcua_store::StoreConfig {
+            data_dir: other_dir.path().to_path_buf(),
+            database: data.store_config().database,
+        })
+        .await
+        .unwrap(),
+    );
+    let sandbox = Sandbox::start(
+        "127.0.0.1:0".parse().unwrap(),
+        motcua_sandbox::Settings::default(),
+    )
+    .await
+    .unwrap();
+    const N: usize = 10_000;
+    for i in 0..N {
+        let phone = format!("091{:07}", i);
+        one.queue_message(
+            &phone,
+            "Mã",
+            "Ma xac thuc la 123456",
+            &format!("n:{i}"),
+            MessageKind::Code,
+        )
+        .await
+        .unwrap();
+    }
+    let gateways =
+        crate::harness::phone_gateways(&one, &sandbox, "t", time::Duration::minutes(5)).await;
+    let sms = gateways.sms.clone().unwrap();
+    let workers: Vec<_> = [one.clone(), two.clone()]
+        .into_iter()
+        .map(|store| {
+            motcua_delivery::spawn_worker(
+                store,
+                DeliveryChannel::Sms,
+                motcua_delivery::Phone::<SmsGateway, SmsGateway> {
+                    sms: sms.clone(),
+                    zalo: None,
+                },
+                gateways.pace,
+            )
+        })
+        .collect();
+    let since = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let mut accepted = 0;
+    for _ in 0..1200 {
+        let report = one.delivery_report(since).await.unwrap();
+        accepted = report
+            .iter()
+            .filter(|r| r.channel == DeliveryChannel::Sms)
+            .map(|r| r.accepted)
+            .sum::<i64>();
+        if accepted as usize == N {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for w in workers {
+        w.abort();
+    }
+    assert_eq!(
+        accepted as usize, N,
+        "every message was taken by the provider"
+    );
+    let received = sandbox.received();
+    let ids: std::collections::HashSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), N);
+    assert_eq!(received.len(), N, "no message was sent twice");
+    assert_eq!(one.outbox_duplicate_sends().await.unwrap(), 0);
+}

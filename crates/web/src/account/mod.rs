@@ -1130,6 +1130,8 @@ async fn revoke_token(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebE
 struct InboxPage {
     layout: crate::http::views::Layout,
     messages: Vec<motcua_store::outbox::OutboxMessage>,
+    /// The sandbox's page of simulated phones, when the demo runs one.
+    phones_page: Option<String>,
 }
 
 async fn inbox(ctx: Ctx) -> Result<Html<String>, WebError> {
@@ -1137,5 +1139,6 @@ async fn inbox(ctx: Ctx) -> Result<Html<String>, WebError> {
     render(&InboxPage {
         layout: ctx.layout("Hộp thư thử nghiệm"),
         messages,
+        phones_page: ctx.state.gateways.phones_page.clone(),
     })
 }

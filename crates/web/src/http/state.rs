@@ -116,6 +116,8 @@ pub struct Gateways {
     pub sweep: motcua_delivery::SweepConfig,
     /// What providers' receipts are checked with.
     pub receipts: ReceiptKeys,
+    /// The providers' sandbox's page of simulated phones, when the demo runs one.
+    pub phones_page: Option<String>,
 }
 
 /// The secrets providers' receipts prove themselves with.
