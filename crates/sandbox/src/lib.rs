@@ -94,6 +94,8 @@ struct Log {
     received: Vec<Received>,
     /// Requests by provider, accepted or not.
     requests: u64,
+    /// Receipts the receiver acknowledged.
+    receipts: u64,
 }
 
 struct Tokens {
@@ -159,6 +161,15 @@ impl Sandbox {
             .log
             .lock()
             .map(|l| l.received.clone())
+            .unwrap_or_default()
+    }
+
+    /// Receipts the receiver acknowledged so far.
+    pub fn receipts(&self) -> u64 {
+        self.inner
+            .log
+            .lock()
+            .map(|l| l.receipts)
             .unwrap_or_default()
     }
 
@@ -240,16 +251,33 @@ fn post_later(
     let inner = inner.clone();
     tokio::spawn(async move {
         tokio::time::sleep(inner.settings.receipt_delay).await;
-        let mut request = inner
-            .http
-            .post(&url)
-            .header("Content-Type", "application/json");
-        for (k, v) in headers {
-            request = request.header(k, v);
+        // Like a provider, it tries again while the receiver is down (a restart, say) or
+        // answers 409 or 5xx, for a minute; any other answer ends it.
+        for _ in 0..120 {
+            let mut request = inner
+                .http
+                .post(&url)
+                .header("Content-Type", "application/json");
+            for (k, v) in &headers {
+                request = request.header(k, v);
+            }
+            match request.body(body.clone()).send().await {
+                Ok(r) if r.status().is_success() => {
+                    if let Ok(mut log) = inner.log.lock() {
+                        log.receipts += 1;
+                    }
+                    return;
+                }
+                Ok(r) if r.status() == StatusCode::CONFLICT || r.status().is_server_error() => {}
+                Ok(r) => {
+                    tracing::warn!(status = %r.status(), "sandbox: receipt refused");
+                    return;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        if let Err(e) = request.body(body).send().await {
-            tracing::warn!(error = %e.without_url(), "sandbox: receipt not delivered");
-        }
+        tracing::warn!("sandbox: receipt not delivered after a minute of tries");
     });
 }
 

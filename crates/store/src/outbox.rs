@@ -129,8 +129,9 @@ pub struct Delivery {
 }
 
 /// How long a claim lasts: a worker that dies mid-send leaves the message to be claimed again
-/// after this (at-least-once delivery).
-pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+/// after this (at-least-once delivery). Each provider call is bounded to ten seconds, so a
+/// living worker has recorded its batch well within a minute.
+pub const CLAIM_LEASE: Duration = Duration::minutes(1);
 /// After this many attempts a message is given up as a permanent failure.
 pub const MAX_ATTEMPTS: i64 = 10;
 

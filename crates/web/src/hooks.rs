@@ -1,8 +1,9 @@
 //! Providers' callbacks: delivery receipts of the SMS brandname gateway and Zalo's webhook events.
 //! Neither carries a session: an SMS receipt proves itself by the secret token of the URL it was
 //! given, a Zalo event by its signature (SHA-256 of the app id, the body, the event's timestamp
-//! and the OA's secret key). A receipt for no waiting message is answered 200 all the same, so a
-//! provider does not retry it forever, and changes nothing.
+//! and the OA's secret key). A receipt for no message awaiting it is answered 409 and changes
+//! nothing: the provider tries again later, which settles a receipt that overtook the record of
+//! its message's acceptance (a node killed in between, a slow commit).
 
 use crate::http::routes::{post, RouteDef};
 use crate::http::state::AppState;
@@ -104,7 +105,12 @@ async fn apply(
         .outbox_receipt(provider, reference, receipt, status)
         .await
     {
-        Ok(matched) => Json(serde_json::json!({"matched": matched})).into_response(),
+        Ok(true) => Json(serde_json::json!({"matched": true})).into_response(),
+        Ok(false) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({"matched": false})),
+        )
+            .into_response(),
         Err(e) => crate::http::error::WebError::from(e).into_response(),
     }
 }
