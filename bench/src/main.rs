@@ -6,6 +6,7 @@
 
 mod calendar;
 mod cpu;
+mod delivery;
 mod http;
 mod lifecycle;
 mod load;
@@ -16,7 +17,7 @@ use anyhow::{bail, Context};
 
 /// What `--help` prints.
 const USAGE: &str = "\
-usage: motcua-bench [BENCHMARK ...] [--seconds N] [--database sqlite|postgres] [--series NAME,...]
+usage: motcua-bench [BENCHMARK ...] [--seconds N] [--messages N] [--database sqlite|postgres] [--series NAME,...]
 
 Each figure is printed beside a baseline measured in the same run; compare the ratios.
 With no BENCHMARK, all of them run. --seconds is the time per series (default 5).
@@ -26,8 +27,10 @@ With no BENCHMARK, all of them run. --seconds is the time per series (default 5)
   http       portal pages and API reads, against a bare HTTP handler
   submit     durable online submissions, against writing a file + fsync + one insert
   lifecycle  a dossier from reception to hand-over, against six inserts + one durable file
+  delivery   100,000 messages through the engine to the providers' sandbox, against the
+             sandbox's bare capacity; then commit-to-acceptance latency
 
-submit and lifecycle run on SQLite, then on PostgreSQL at MOTCUA_BENCH_POSTGRES (default
+submit, lifecycle and delivery run on SQLite, then on PostgreSQL at MOTCUA_BENCH_POSTGRES (default
 postgres://postgres@127.0.0.1:5432); without PostgreSQL that half is skipped, with a line saying so.
 --database runs them on that one only (then a PostgreSQL that does not answer is an error).
 --series limits submit to the named series beside its baseline, which always runs (for a
@@ -41,6 +44,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut which = Vec::new();
     let mut seconds = 5_u64;
+    let mut messages = 100_000_usize;
     let mut only = submit::Only::default();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -63,13 +67,20 @@ fn main() -> anyhow::Result<()> {
                 let names = args.next().context("--series needs names, as in multipart,filing")?;
                 only.series = Some(submit::series_named(&names)?);
             }
+            "--messages" => {
+                messages = args
+                    .next()
+                    .context("--messages needs a number")?
+                    .parse()
+                    .context("--messages needs a whole number")?;
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
             }
-            "http" | "calendar" | "search" | "submit" | "lifecycle" => which.push(a),
+            "http" | "calendar" | "search" | "submit" | "lifecycle" | "delivery" => which.push(a),
             other => bail!(
-                "unknown argument '{other}'; benchmarks: http, calendar, search, submit, lifecycle (--help for more)"
+                "unknown argument '{other}'; benchmarks: http, calendar, search, submit, lifecycle, delivery (--help for more)"
             ),
         }
     }
@@ -80,6 +91,7 @@ fn main() -> anyhow::Result<()> {
             "http".to_owned(),
             "submit".to_owned(),
             "lifecycle".to_owned(),
+            "delivery".to_owned(),
         ];
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -92,6 +104,7 @@ fn main() -> anyhow::Result<()> {
             "search" => rt.block_on(search::run(seconds))?,
             "submit" => rt.block_on(submit::run(seconds, &only))?,
             "lifecycle" => rt.block_on(lifecycle::run(seconds, only.database))?,
+            "delivery" => rt.block_on(delivery::run(messages, only.database))?,
             _ => unreachable!("validated above"),
         }
     }

@@ -15,7 +15,7 @@ pub use tokens::StoreTokens;
 use motcua_core::accounts::Quota;
 use motcua_core::delivery::{DeliveryChannel, MessageKind};
 use motcua_gateways::{Accepted, DeliveryError, Gateway, Outgoing};
-use motcua_store::outbox::{Claimed, Failure};
+use motcua_store::outbox::{Claimed, Failure, Step};
 use motcua_store::{Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
@@ -51,27 +51,17 @@ pub fn retry_delay(base: Duration, attempts: i64) -> Duration {
 
 /// How a claimed message of one channel reaches its provider.
 pub trait Route: Send + Sync + 'static {
-    /// Sends `m` and records what came of it.
-    fn send(
-        &self,
-        store: &Store,
-        m: &Claimed,
-        config: WorkerConfig,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sends `m`; what came of it, to be recorded with its batch.
+    fn send(&self, m: &Claimed, config: WorkerConfig) -> impl Future<Output = Vec<Step>> + Send;
 }
 
 /// One gateway for the whole channel (email through SMTP).
 pub struct Direct<G: Gateway>(pub Arc<G>);
 
 impl<G: Gateway> Route for Direct<G> {
-    async fn send(
-        &self,
-        store: &Store,
-        m: &Claimed,
-        config: WorkerConfig,
-    ) -> Result<(), StoreError> {
+    async fn send(&self, m: &Claimed, config: WorkerConfig) -> Vec<Step> {
         let channel = DeliveryChannel::for_address(&m.recipient);
-        attempt(store, channel, self.0.as_ref(), m, config).await
+        vec![attempt(channel, self.0.as_ref(), m, config).await]
     }
 }
 
@@ -86,37 +76,37 @@ pub struct Phone<S: Gateway, Z: Gateway> {
 }
 
 impl<S: Gateway, Z: Gateway> Route for Phone<S, Z> {
-    async fn send(
-        &self,
-        store: &Store,
-        m: &Claimed,
-        config: WorkerConfig,
-    ) -> Result<(), StoreError> {
-        if let Some(zalo) = self
+    async fn send(&self, m: &Claimed, config: WorkerConfig) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let zalo_first = self
             .zalo
             .as_ref()
-            .filter(|_| m.kind == MessageKind::Notice && !m.zalo_tried)
-        {
+            .filter(|_| m.kind == MessageKind::Notice && !m.zalo_tried);
+        if let Some(zalo) = zalo_first {
             match guarded_send(zalo.as_ref(), m).await {
-                Ok(accepted) => {
-                    return accepted_by(store, DeliveryChannel::Zalo, zalo.provider(), m, &accepted)
-                        .await
-                }
+                Ok(a) => return vec![accepted_by(DeliveryChannel::Zalo, zalo.provider(), m, &a)],
                 Err(e) => {
                     tracing::info!(message = %m.id, provider_status = e.provider_status().unwrap_or("-"),
                         "outbox: Zalo did not take a notice; SMS takes over");
-                    store
-                        .outbox_zalo_declined(&m.id, e.provider_status(), &e.to_string())
-                        .await?;
+                    steps.push(Step::ZaloDeclined {
+                        id: m.id.clone(),
+                        provider_status: e.provider_status().map(str::to_owned),
+                        error: e.to_string(),
+                    });
                 }
             }
         }
-        attempt(store, DeliveryChannel::Sms, self.sms.as_ref(), m, config).await
+        steps.push(attempt(DeliveryChannel::Sms, self.sms.as_ref(), m, config).await);
+        steps
     }
 }
 
 /// Delivers the outbox's messages of `channel` through `route` until the task is aborted.
 /// Messages of channels without a worker wait in the outbox until one is configured.
+///
+/// A batch costs four writes whatever its size: the claim, the recipients' quotas, and the
+/// record of what came of every message; its sends go out together, so a provider's latency
+/// is paid once a batch.
 pub fn spawn_worker<R: Route>(
     store: Arc<Store>,
     channel: DeliveryChannel,
@@ -132,18 +122,59 @@ pub fn spawn_worker<R: Route>(
                     Vec::new()
                 }
             };
-            let idle = batch.is_empty();
-            // The batch's messages go out together: a provider's latency is paid once a batch,
-            // not once a message.
-            let sends = batch
-                .iter()
-                .map(|m| deliver(&store, channel, &route, m, config));
-            futures_util::future::join_all(sends).await;
-            if idle {
+            if batch.is_empty() {
+                tokio::time::sleep(config.poll).await;
+                continue;
+            }
+            if let Err(e) = deliver_batch(&store, channel, &route, &batch, config).await {
+                // The claims' lease runs out and the batch goes again: at least once.
+                tracing::warn!(error = %e, channel = channel.as_str(), "outbox: a batch's outcome could not be recorded");
                 tokio::time::sleep(config.poll).await;
             }
         }
     })
+}
+
+/// Sends a claimed batch, each message if its recipient's quotas allow, and records everything
+/// that came of it in one transaction.
+async fn deliver_batch<R: Route>(
+    store: &Store,
+    channel: DeliveryChannel,
+    route: &R,
+    batch: &[Claimed],
+    config: WorkerConfig,
+) -> Result<(), StoreError> {
+    let turns = recipient_turns(store, batch).await?;
+    let mut steps = Vec::new();
+    let mut sends = Vec::new();
+    for (m, turn) in batch.iter().zip(turns) {
+        match turn {
+            Turn::Send => sends.push(route.send(m, config)),
+            Turn::Wait(until) => {
+                tracing::info!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the quarter hour used; delivery waits");
+                steps.push(Step::Deferred {
+                    id: m.id.clone(),
+                    until,
+                    why: "waiting: the recipient's quota for this quarter hour is used".to_owned(),
+                });
+            }
+            Turn::Drop => {
+                tracing::warn!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the day used; not sent");
+                steps.push(Step::Failed {
+                    message: m.clone(),
+                    provider: "-".to_owned(),
+                    failure: Failure::Permanent,
+                    provider_status: None,
+                    error: "not sent: the recipient already had the day's maximum of messages (limit against message bombing)".to_owned(),
+                    retry_in: time::Duration::ZERO,
+                });
+            }
+        }
+    }
+    for sent in futures_util::future::join_all(sends).await {
+        steps.extend(sent);
+    }
+    store.outbox_record(&steps).await
 }
 
 /// How long the sweeper lets an accepted message wait for its receipt.
@@ -195,74 +226,32 @@ enum Turn {
     Drop,
 }
 
-async fn recipient_turn(store: &Store, to: &str) -> Result<Turn, motcua_store::StoreError> {
-    let daily = store
-        .quota_take(
-            &format!("deliver:day:{to}"),
-            Quota::MESSAGES_TO_RECIPIENT_DAILY,
-        )
-        .await?;
-    if daily.is_err() {
-        return Ok(Turn::Drop);
-    }
-    Ok(
-        match store
-            .quota_take(
-                &format!("deliver:window:{to}"),
-                Quota::MESSAGES_TO_RECIPIENT,
-            )
-            .await?
-        {
-            Ok(()) => Turn::Send,
-            Err(until) => Turn::Wait(until),
-        },
-    )
-}
-
-/// Sends one claimed message and records the outcome.
-async fn deliver<R: Route>(
-    store: &Store,
-    channel: DeliveryChannel,
-    route: &R,
-    m: &Claimed,
-    config: WorkerConfig,
-) {
-    let turn = match recipient_turn(store, &m.recipient).await {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!(error = %e, "outbox: recipient quota unreadable; message left for later");
-            return;
-        }
-    };
-    let recorded = match turn {
-        Turn::Send => route.send(store, m, config).await,
-        Turn::Wait(until) => {
-            tracing::info!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the quarter hour used; delivery waits");
-            store
-                .outbox_defer(
-                    &m.id,
-                    until,
-                    "waiting: the recipient's quota for this quarter hour is used",
-                )
-                .await
-        }
-        Turn::Drop => {
-            tracing::warn!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the day used; not sent");
-            store
-                .outbox_failed(
-                    m,
-                    "-",
-                    Failure::Permanent,
-                    None,
-                    "not sent: the recipient already had the day's maximum of messages (limit against message bombing)",
-                    time::Duration::ZERO,
-                )
-                .await
-        }
-    };
-    if let Err(e) = recorded {
-        tracing::warn!(error = %e, "outbox: could not record a delivery result");
-    }
+/// The turns of a batch's messages, their quotas taken in one transaction.
+async fn recipient_turns(store: &Store, batch: &[Claimed]) -> Result<Vec<Turn>, StoreError> {
+    let takes: Vec<(String, Quota)> = batch
+        .iter()
+        .flat_map(|m| {
+            [
+                (
+                    format!("deliver:day:{}", m.recipient),
+                    Quota::MESSAGES_TO_RECIPIENT_DAILY,
+                ),
+                (
+                    format!("deliver:window:{}", m.recipient),
+                    Quota::MESSAGES_TO_RECIPIENT,
+                ),
+            ]
+        })
+        .collect();
+    let answers = store.quota_take_many(&takes).await?;
+    Ok(answers
+        .chunks(2)
+        .map(|pair| match pair {
+            [Err(_), _] => Turn::Drop,
+            [Ok(()), Err(until)] => Turn::Wait(*until),
+            _ => Turn::Send,
+        })
+        .collect())
 }
 
 /// Sends through `gateway`, a panic counted as a failure of this message only.
@@ -285,45 +274,38 @@ async fn guarded_send<G: Gateway>(gateway: &G, m: &Claimed) -> Result<Accepted, 
         })
 }
 
-/// Records that a provider took `m`: delivered when its acceptance is the last word, else sent
-/// and waiting for the receipt.
-async fn accepted_by(
-    store: &Store,
-    channel: DeliveryChannel,
-    provider: &str,
-    m: &Claimed,
-    a: &Accepted,
-) -> Result<(), StoreError> {
+/// What a provider's acceptance of `m` means: delivered when it is the last word, else sent and
+/// waiting for the receipt.
+fn accepted_by(channel: DeliveryChannel, provider: &str, m: &Claimed, a: &Accepted) -> Step {
     if a.over_budget {
         tracing::warn!(message = %m.id, units = a.billed_units, "outbox: text longer than its template is priced for");
     }
     if a.receipt_expected {
-        store
-            .outbox_accepted(
-                &m.id,
-                channel,
-                provider,
-                a.provider_id.as_deref(),
-                a.billed_units,
-            )
-            .await
+        Step::Accepted {
+            id: m.id.clone(),
+            channel,
+            provider: provider.to_owned(),
+            provider_id: a.provider_id.clone(),
+            billed_units: a.billed_units,
+        }
     } else {
-        store
-            .outbox_delivered(&m.id, provider, a.provider_id.as_deref())
-            .await
+        Step::Delivered {
+            id: m.id.clone(),
+            provider: provider.to_owned(),
+            provider_id: a.provider_id.clone(),
+        }
     }
 }
 
-/// Sends a message through one gateway and records what the provider answered.
+/// Sends a message through one gateway; what the provider answered.
 async fn attempt<G: Gateway>(
-    store: &Store,
     channel: DeliveryChannel,
     gateway: &G,
     m: &Claimed,
     config: WorkerConfig,
-) -> Result<(), StoreError> {
+) -> Step {
     match guarded_send(gateway, m).await {
-        Ok(accepted) => accepted_by(store, channel, gateway.provider(), m, &accepted).await,
+        Ok(accepted) => accepted_by(channel, gateway.provider(), m, &accepted),
         Err(e) => {
             let failure = match e {
                 DeliveryError::Temporary { .. } => Failure::Temporary,
@@ -336,16 +318,14 @@ async fn attempt<G: Gateway>(
                 "outbox: delivery failed");
             let delay = time::Duration::try_from(retry_delay(config.backoff, m.attempts))
                 .unwrap_or(time::Duration::HOUR);
-            store
-                .outbox_failed(
-                    m,
-                    gateway.provider(),
-                    failure,
-                    e.provider_status(),
-                    &e.to_string(),
-                    delay,
-                )
-                .await
+            Step::Failed {
+                message: m.clone(),
+                provider: gateway.provider().to_owned(),
+                failure,
+                provider_status: e.provider_status().map(str::to_owned),
+                error: e.to_string(),
+                retry_in: delay,
+            }
         }
     }
 }

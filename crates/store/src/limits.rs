@@ -182,6 +182,104 @@ impl Store {
         Ok(quota.take(quota_of(old), now).1)
     }
 
+    /// Takes one event of each `(key, quota)` in one transaction (a batch of messages' recipient
+    /// quotas), in order, so a key named twice counts twice; the same answers as [`quota_take`]
+    /// one by one. The rows are created if missing, then read locked (`FOR UPDATE` on
+    /// PostgreSQL; SQLite has one writer), so parallel batches count one after the other.
+    ///
+    /// [`quota_take`]: Store::quota_take
+    pub async fn quota_take_many(
+        &self,
+        takes: &[(String, Quota)],
+    ) -> Result<Vec<Result<(), OffsetDateTime>>, StoreError> {
+        use crate::backend::BeginWrite;
+        use std::collections::BTreeMap;
+        if takes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = OffsetDateTime::now_utc();
+        let keys: Vec<&str> = {
+            let mut k: Vec<&str> = takes.iter().map(|(k, _)| k.as_str()).collect();
+            k.sort_unstable();
+            k.dedup();
+            k
+        };
+        let list = |from: usize| {
+            (0..keys.len())
+                .map(|i| format!("${}", from + i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // A new row's window ends now: an ended window, which the rule reads as none.
+        let create = format!(
+            "INSERT INTO quotas (key, count, window_ends_at, version) VALUES {} \
+             ON CONFLICT (key) DO NOTHING",
+            (0..keys.len())
+                .map(|i| format!("(${}, 0, $1, 0)", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let lock = match self.backend() {
+            crate::Backend::Postgres(_) => " ORDER BY key FOR UPDATE",
+            crate::Backend::Sqlite(_) => "",
+        };
+        let read = format!(
+            "SELECT key, count, window_ends_at FROM quotas WHERE key IN ({}){lock}",
+            list(1)
+        );
+        let mut answers = Vec::with_capacity(takes.len());
+        on_pool!(self.backend(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut q = sqlx::query(&create).bind(now);
+            for k in &keys {
+                q = q.bind(*k);
+            }
+            q.execute(&mut *tx).await?;
+            let mut q = sqlx::query_as::<_, (String, i64, Option<OffsetDateTime>)>(&read);
+            for k in &keys {
+                q = q.bind(*k);
+            }
+            let mut states: BTreeMap<String, State> = q
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(k, c, at)| (k, (c, at)))
+                .collect();
+            for (key, quota) in takes {
+                let old = states.get(key).copied().unwrap_or((0, None));
+                let (new, answer) = quota.take(quota_of(old), now);
+                states.insert(key.clone(), quota_state(new));
+                answers.push(answer);
+            }
+            // One statement writes every row's new state.
+            let mut set_count = String::from("CASE key");
+            let mut set_end = String::from("CASE key");
+            let mut n = 0;
+            for _ in &keys {
+                set_count.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
+                set_end.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 3));
+                n += 3;
+            }
+            let update = format!(
+                "UPDATE quotas SET count = {set_count} END, window_ends_at = {set_end} END, \
+                 version = version + 1 WHERE key IN ({})",
+                list(n + 1)
+            );
+            let mut q = sqlx::query(&update);
+            for k in &keys {
+                let (count, end) = states.get(*k).copied().unwrap_or((0, None));
+                q = q.bind(*k).bind(count).bind(end);
+            }
+            for k in &keys {
+                q = q.bind(*k);
+            }
+            q.execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(answers)
+    }
+
     /// Removes quota windows that have ended and throttle rows with nothing left to remember;
     /// returns how many rows went.
     pub async fn sweep_limits(&self) -> Result<u64, StoreError> {

@@ -227,6 +227,215 @@ pub enum Receipt {
 const INSERT_ATTEMPT: &str = "INSERT INTO outbox_attempts \
      (message_id, at, provider, outcome, provider_status, detail) VALUES ($1, $2, $3, $4, $5, $6)";
 
+/// What came of one attempt on a claimed message, to be recorded with its batch
+/// ([`Store::outbox_record`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `provider` took it and will confirm it by a receipt: it stays "sending" (and is never
+    /// claimed again by a lease's expiry) until the receipt or the sweep.
+    Accepted {
+        /// The message.
+        id: String,
+        /// How it went.
+        channel: DeliveryChannel,
+        /// Who took it.
+        provider: String,
+        /// The provider's id for it.
+        provider_id: Option<String>,
+        /// Units billed.
+        billed_units: u32,
+    },
+    /// The provider took it and that is the last word (SMTP).
+    Delivered {
+        /// The message.
+        id: String,
+        /// Who took it.
+        provider: String,
+        /// The provider's id for it.
+        provider_id: Option<String>,
+    },
+    /// The attempt failed: retried after `retry_in` unless the failure is permanent, the
+    /// attempts are spent or the retry would fall outside the budget; then it ends as a
+    /// permanent or (when our side or the API failed) technical failure.
+    Failed {
+        /// The message as claimed.
+        message: Claimed,
+        /// Who refused it.
+        provider: String,
+        /// Why.
+        failure: Failure,
+        /// The provider's own code, kept as given.
+        provider_status: Option<String>,
+        /// What it said.
+        error: String,
+        /// When to try again.
+        retry_in: Duration,
+    },
+    /// Zalo did not take a notice (no Zalo account, declined, Zalo failing): SMS from now on.
+    ZaloDeclined {
+        /// The message.
+        id: String,
+        /// Zalo's code.
+        provider_status: Option<String>,
+        /// What Zalo said.
+        error: String,
+    },
+    /// Untried, put back until `until` (a quota's window is used up); the claim's attempt is
+    /// given back.
+    Deferred {
+        /// The message.
+        id: String,
+        /// When it may go.
+        until: OffsetDateTime,
+        /// Why it waits.
+        why: String,
+    },
+}
+
+/// A step as statements: the row's update and its history line.
+struct Planned {
+    id: String,
+    provider: String,
+    outcome: Outcome,
+    provider_status: Option<String>,
+    detail: String,
+    update: &'static str,
+    args: Vec<Val>,
+}
+
+/// An owned parameter.
+enum Val {
+    Text(Option<String>),
+    Int(i64),
+    Time(OffsetDateTime),
+}
+
+impl Step {
+    fn plan(&self, now: OffsetDateTime) -> Planned {
+        const ACCEPTED: &str = "UPDATE outbox SET status = 'sending', accepted_at = $1, \
+            provider = $2, provider_ref = $3, billed_units = $4, channel = $5, last_error = NULL, \
+            provider_status = NULL WHERE id = $6 AND status = 'sending'";
+        const DELIVERED: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
+            accepted_at = $1, last_error = NULL, provider = $2, provider_ref = $3 WHERE id = $4";
+        const FAILED: &str = "UPDATE outbox SET status = $1, last_error = $2, \
+            provider_status = $3, provider = $4, next_attempt_at = $5 WHERE id = $6";
+        const ZALO_DECLINED: &str = "UPDATE outbox SET zalo_tried_at = $1 WHERE id = $2";
+        const DEFERRED: &str = "UPDATE outbox SET status = 'temporary_failure', \
+            attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+            next_attempt_at = $1, last_error = $2 WHERE id = $3 AND status = 'sending'";
+        let text = |s: &str| Val::Text(Some(s.to_owned()));
+        match self {
+            Step::Accepted {
+                id,
+                channel,
+                provider,
+                provider_id,
+                billed_units,
+            } => Planned {
+                id: id.clone(),
+                provider: provider.clone(),
+                outcome: Outcome::Accepted,
+                provider_status: None,
+                detail: String::new(),
+                update: ACCEPTED,
+                args: vec![
+                    Val::Time(now),
+                    text(provider),
+                    Val::Text(provider_id.clone()),
+                    Val::Int(i64::from(*billed_units)),
+                    text(channel.as_str()),
+                    text(id),
+                ],
+            },
+            Step::Delivered {
+                id,
+                provider,
+                provider_id,
+            } => Planned {
+                id: id.clone(),
+                provider: provider.clone(),
+                outcome: Outcome::Delivered,
+                provider_status: None,
+                detail: String::new(),
+                update: DELIVERED,
+                args: vec![
+                    Val::Time(now),
+                    text(provider),
+                    Val::Text(provider_id.clone()),
+                    text(id),
+                ],
+            },
+            Step::Failed {
+                message: m,
+                provider,
+                failure,
+                provider_status,
+                error,
+                retry_in,
+            } => {
+                let out_of_budget =
+                    m.attempts >= MAX_ATTEMPTS || now + *retry_in > m.created_at + RETRY_BUDGET;
+                let (status, outcome) = match failure {
+                    Failure::Permanent => {
+                        (OutboxStatus::PermanentFailure, Outcome::PermanentFailure)
+                    }
+                    Failure::Technical if out_of_budget => {
+                        (OutboxStatus::TechnicalFailure, Outcome::TechnicalFailure)
+                    }
+                    Failure::Temporary if out_of_budget => {
+                        (OutboxStatus::PermanentFailure, Outcome::TemporaryFailure)
+                    }
+                    Failure::Technical => {
+                        (OutboxStatus::TemporaryFailure, Outcome::TechnicalFailure)
+                    }
+                    Failure::Temporary => {
+                        (OutboxStatus::TemporaryFailure, Outcome::TemporaryFailure)
+                    }
+                };
+                let error: String = error.chars().take(500).collect();
+                Planned {
+                    id: m.id.clone(),
+                    provider: provider.clone(),
+                    outcome,
+                    provider_status: provider_status.clone(),
+                    detail: error.clone(),
+                    update: FAILED,
+                    args: vec![
+                        text(status.as_str()),
+                        Val::Text(Some(error)),
+                        Val::Text(provider_status.clone()),
+                        text(provider),
+                        Val::Time(now + *retry_in),
+                        text(&m.id),
+                    ],
+                }
+            }
+            Step::ZaloDeclined {
+                id,
+                provider_status,
+                error,
+            } => Planned {
+                id: id.clone(),
+                provider: "zns".to_owned(),
+                outcome: Outcome::FellBack,
+                provider_status: provider_status.clone(),
+                detail: error.chars().take(500).collect(),
+                update: ZALO_DECLINED,
+                args: vec![Val::Time(now), text(id)],
+            },
+            Step::Deferred { id, until, why } => Planned {
+                id: id.clone(),
+                provider: "-".to_owned(),
+                outcome: Outcome::Deferred,
+                provider_status: None,
+                detail: why.clone(),
+                update: DEFERRED,
+                args: vec![Val::Time(*until), text(why), text(id)],
+            },
+        }
+    }
+}
+
 /// One line of history as an update writes it.
 struct Line<'a> {
     provider: &'a str,
@@ -238,7 +447,6 @@ struct Line<'a> {
 /// A parameter of an outbox update.
 enum Arg<'a> {
     Text(Option<&'a str>),
-    Int(i64),
     Time(OffsetDateTime),
 }
 
@@ -409,7 +617,6 @@ impl Store {
             for a in args {
                 q = match a {
                     Arg::Text(v) => q.bind(*v),
-                    Arg::Int(v) => q.bind(*v),
                     Arg::Time(v) => q.bind(*v),
                 };
             }
@@ -430,173 +637,41 @@ impl Store {
         })
     }
 
-    /// Records that `provider` took a message it will confirm by a receipt: it stays "sending"
-    /// (and is never claimed again by a lease's expiry) until the receipt or the sweep.
-    pub async fn outbox_accepted(
-        &self,
-        id: &str,
-        channel: DeliveryChannel,
-        provider: &str,
-        provider_id: Option<&str>,
-        billed_units: u32,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET status = 'sending', accepted_at = $1, provider = $2, \
-            provider_ref = $3, billed_units = $4, channel = $5, last_error = NULL, \
-            provider_status = NULL WHERE id = $6 AND status = 'sending'";
+    /// Records what came of a batch of claimed messages in one transaction: a write (and, on
+    /// SQLite, an fsync) for the batch instead of one per message. Each step changes its
+    /// message's row and adds a line to its history.
+    pub async fn outbox_record(&self, steps: &[Step]) -> Result<(), StoreError> {
+        if steps.is_empty() {
+            return Ok(());
+        }
         let now = OffsetDateTime::now_utc();
-        self.attempt(
-            id,
-            Line {
-                provider,
-                outcome: Outcome::Accepted,
-                provider_status: None,
-                detail: "",
-            },
-            SQL,
-            &[
-                Arg::Time(now),
-                Arg::Text(Some(provider)),
-                Arg::Text(provider_id),
-                Arg::Int(i64::from(billed_units)),
-                Arg::Text(Some(channel.as_str())),
-                Arg::Text(Some(id)),
-            ],
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Records that the provider took a message whose acceptance is the last word (SMTP), with
-    /// its id for the message if it gave one.
-    pub async fn outbox_delivered(
-        &self,
-        id: &str,
-        provider: &str,
-        provider_id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
-            accepted_at = $1, last_error = NULL, provider = $2, provider_ref = $3 WHERE id = $4";
-        self.attempt(
-            id,
-            Line {
-                provider,
-                outcome: Outcome::Delivered,
-                provider_status: None,
-                detail: "",
-            },
-            SQL,
-            &[
-                Arg::Time(OffsetDateTime::now_utc()),
-                Arg::Text(Some(provider)),
-                Arg::Text(provider_id),
-                Arg::Text(Some(id)),
-            ],
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Records a failed attempt of the message claimed as `m`: retried after `retry_in` unless
-    /// the failure is permanent, the attempts are spent or the retry would fall outside the
-    /// budget; then it ends as a permanent or (when our side or the API failed) technical failure.
-    /// `provider_status` is the provider's own code, kept as it was given.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn outbox_failed(
-        &self,
-        m: &Claimed,
-        provider: &str,
-        failure: Failure,
-        provider_status: Option<&str>,
-        error: &str,
-        retry_in: Duration,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET status = $1, last_error = $2, provider_status = $3, \
-            provider = $4, next_attempt_at = $5 WHERE id = $6";
-        let now = OffsetDateTime::now_utc();
-        let out_of_budget =
-            m.attempts >= MAX_ATTEMPTS || now + retry_in > m.created_at + RETRY_BUDGET;
-        let (status, outcome) = match failure {
-            Failure::Permanent => (OutboxStatus::PermanentFailure, Outcome::PermanentFailure),
-            Failure::Technical if out_of_budget => {
-                (OutboxStatus::TechnicalFailure, Outcome::TechnicalFailure)
+        let planned: Vec<Planned> = steps.iter().map(|s| s.plan(now)).collect();
+        on_pool!(self.backend(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            for p in &planned {
+                let mut q = sqlx::query(p.update);
+                for a in &p.args {
+                    q = match a {
+                        Val::Text(v) => q.bind(v.as_deref()),
+                        Val::Int(v) => q.bind(*v),
+                        Val::Time(v) => q.bind(*v),
+                    };
+                }
+                if q.execute(&mut *tx).await?.rows_affected() > 0 {
+                    sqlx::query(INSERT_ATTEMPT)
+                        .bind(p.id.as_str())
+                        .bind(now)
+                        .bind(p.provider.as_str())
+                        .bind(p.outcome.as_str())
+                        .bind(p.provider_status.as_deref())
+                        .bind(p.detail.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
-            Failure::Temporary if out_of_budget => {
-                (OutboxStatus::PermanentFailure, Outcome::TemporaryFailure)
-            }
-            Failure::Technical => (OutboxStatus::TemporaryFailure, Outcome::TechnicalFailure),
-            Failure::Temporary => (OutboxStatus::TemporaryFailure, Outcome::TemporaryFailure),
-        };
-        let error: String = error.chars().take(500).collect();
-        self.attempt(
-            &m.id,
-            Line {
-                provider,
-                outcome,
-                provider_status,
-                detail: &error,
-            },
-            SQL,
-            &[
-                Arg::Text(Some(status.as_str())),
-                Arg::Text(Some(&error)),
-                Arg::Text(provider_status),
-                Arg::Text(Some(provider)),
-                Arg::Time(now + retry_in),
-                Arg::Text(Some(&m.id)),
-            ],
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Records that Zalo did not take a notice (no Zalo account, declined, Zalo failing): it goes
-    /// by SMS from now on.
-    pub async fn outbox_zalo_declined(
-        &self,
-        id: &str,
-        provider_status: Option<&str>,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET zalo_tried_at = $1 WHERE id = $2";
-        self.attempt(
-            id,
-            Line {
-                provider: "zns",
-                outcome: Outcome::FellBack,
-                provider_status,
-                detail: error,
-            },
-            SQL,
-            &[Arg::Time(OffsetDateTime::now_utc()), Arg::Text(Some(id))],
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Puts a claimed message back, untried, until `until` (its recipient's quota for the window
-    /// is used up, or the provider's rate): the claim's attempt is given back.
-    pub async fn outbox_defer(
-        &self,
-        id: &str,
-        until: OffsetDateTime,
-        why: &str,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE outbox SET status = 'temporary_failure', \
-            attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
-            next_attempt_at = $1, last_error = $2 WHERE id = $3 AND status = 'sending'";
-        self.attempt(
-            id,
-            Line {
-                provider: "-",
-                outcome: Outcome::Deferred,
-                provider_status: None,
-                detail: why,
-            },
-            SQL,
-            &[Arg::Time(until), Arg::Text(Some(why)), Arg::Text(Some(id))],
-        )
-        .await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Applies a provider's receipt for the message it knows as `provider_ref`; `false` when no
@@ -905,6 +980,69 @@ impl Store {
             },
         )
         .transpose()
+    }
+
+    /// Queues many messages of one `kind` in one transaction, a thousand rows a statement (a
+    /// campaign's audience, say); a row whose key is already queued is skipped. Each row is
+    /// (recipient, subject, body, key).
+    pub async fn queue_messages(
+        &self,
+        rows: &[(String, String, String, String)],
+        kind: MessageKind,
+    ) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        on_pool!(self.backend(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            for chunk in rows.chunks(1000) {
+                let mut sql = String::from(
+                    "INSERT INTO outbox (id, channel, recipient, subject, body, idempotency_key, \
+                     created_at, next_attempt_at, kind) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    let p = i * 6;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, $1, $1, $2)",
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 7,
+                        p + 8
+                    ));
+                }
+                sql.push_str(" ON CONFLICT (idempotency_key) DO NOTHING");
+                let mut q = sqlx::query(&sql).bind(now).bind(kind.as_str());
+                for (to, subject, body, key) in chunk {
+                    q = q
+                        .bind(crate::ids::row_id())
+                        .bind(DeliveryChannel::for_address(to).as_str())
+                        .bind(to.as_str())
+                        .bind(subject.as_str())
+                        .bind(body.as_str())
+                        .bind(key.as_str());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// From being written to being taken by a provider, for the messages written since `since`
+    /// that a provider took: the delivery latency (`/metrics`, the benchmarks).
+    pub async fn acceptance_delays(
+        &self,
+        since: OffsetDateTime,
+    ) -> Result<Vec<Duration>, StoreError> {
+        const SQL: &str = "SELECT created_at, accepted_at FROM outbox \
+            WHERE created_at >= $1 AND accepted_at IS NOT NULL";
+        let rows: Vec<(OffsetDateTime, OffsetDateTime)> = on_pool!(self.backend(), |p| {
+            sqlx::query_as(SQL).bind(since).fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().map(|(c, a)| a - c).collect())
     }
 
     /// Queues a message outside any other change (a campaign's, an operator's test message): the
