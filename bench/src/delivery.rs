@@ -13,8 +13,8 @@ use motcua_store::{Store, StoreConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Concurrent sends of the bare client: the worker's batch.
-const CONCURRENCY: usize = 20;
+/// Concurrent sends of the bare client: as many as the worker keeps in flight in one batch.
+const CONCURRENCY: usize = 50;
 
 fn gateway(sandbox: &Sandbox) -> anyhow::Result<SmsGateway> {
     let vnpt = VnptSms::new(
@@ -130,7 +130,6 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
     // Latency: messages written one by one at half the rate just measured, worker running.
     let paced = 2_000.min(count);
     let gap = Duration::from_secs_f64(2.0 / rate);
-    let since = time::OffsetDateTime::now_utc();
     let before = sandbox.received().len();
     for i in 0..paced {
         let next = Instant::now() + gap;
@@ -151,7 +150,7 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
     // The acceptance is recorded just after the sandbox logs the message.
     tokio::time::sleep(Duration::from_millis(200)).await;
     worker.abort();
-    let mut delays = store.acceptance_delays(since).await?;
+    let mut delays = store.acceptance_delays(paced as i64).await?;
     delays.sort();
     println!(
         "commit → provider's acceptance at {:.0}/s ({} messages): p50 {:.1} ms  p99 {:.1} ms",

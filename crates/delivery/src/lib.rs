@@ -39,8 +39,14 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Messages claimed at once.
-const BATCH: i64 = 20;
+/// Messages claimed at once: the writes of a batch cost the same whatever its size.
+const BATCH: i64 = 200;
+
+/// Sends in flight at once, within a batch.
+const IN_FLIGHT: usize = 50;
+
+/// Batches in progress at once, per worker.
+const LOOPS: usize = 3;
 
 /// The retry delay after `attempts` attempts.
 pub fn retry_delay(base: Duration, attempts: i64) -> Duration {
@@ -113,25 +119,36 @@ pub fn spawn_worker<R: Route>(
     route: R,
     config: WorkerConfig,
 ) -> tokio::task::JoinHandle<()> {
+    let route = Arc::new(route);
     tokio::spawn(async move {
-        loop {
-            let batch = match store.claim_outbox(channel, BATCH).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, channel = channel.as_str(), "outbox: claim failed");
-                    Vec::new()
+        // Batches overlap: while one is being recorded, the next is claimed and sent. Claims
+        // never overlap (one statement each, rows locked on PostgreSQL).
+        let loops = (0..LOOPS).map(|_| {
+            let (store, route) = (store.clone(), route.clone());
+            async move {
+                loop {
+                    let batch = match store.claim_outbox(channel, BATCH).await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::warn!(error = %e, channel = channel.as_str(), "outbox: claim failed");
+                            Vec::new()
+                        }
+                    };
+                    if batch.is_empty() {
+                        tokio::time::sleep(config.poll).await;
+                        continue;
+                    }
+                    if let Err(e) =
+                        deliver_batch(&store, channel, route.as_ref(), &batch, config).await
+                    {
+                        // The claims' lease runs out and the batch goes again: at least once.
+                        tracing::warn!(error = %e, channel = channel.as_str(), "outbox: a batch's outcome could not be recorded");
+                        tokio::time::sleep(config.poll).await;
+                    }
                 }
-            };
-            if batch.is_empty() {
-                tokio::time::sleep(config.poll).await;
-                continue;
             }
-            if let Err(e) = deliver_batch(&store, channel, &route, &batch, config).await {
-                // The claims' lease runs out and the batch goes again: at least once.
-                tracing::warn!(error = %e, channel = channel.as_str(), "outbox: a batch's outcome could not be recorded");
-                tokio::time::sleep(config.poll).await;
-            }
-        }
+        });
+        futures_util::future::join_all(loops).await;
     })
 }
 
@@ -171,8 +188,10 @@ async fn deliver_batch<R: Route>(
             }
         }
     }
-    for sent in futures_util::future::join_all(sends).await {
-        steps.extend(sent);
+    use futures_util::StreamExt;
+    let mut sent = futures_util::stream::iter(sends).buffer_unordered(IN_FLIGHT);
+    while let Some(s) = sent.next().await {
+        steps.extend(s);
     }
     store.outbox_record(&steps).await
 }

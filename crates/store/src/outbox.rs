@@ -135,6 +135,10 @@ pub const CLAIM_LEASE: Duration = Duration::minutes(1);
 /// After this many attempts a message is given up as a permanent failure.
 pub const MAX_ATTEMPTS: i64 = 10;
 
+/// An accepted message is not due again for this long: it waits for its receipt, and the sweep
+/// ends it as a technical failure once the same time has passed without one.
+pub const AWAIT_RECEIPT: Duration = Duration::days(3);
+
 /// How long a message may be retried, from when it was written: then it fails for good (the
 /// budget of GOV.UK Notify's providers, about four hours).
 pub const RETRY_BUDGET: Duration = Duration::hours(4);
@@ -187,6 +191,8 @@ pub enum Outcome {
     Deferred,
     /// Zalo did not deliver in time: SMS takes over.
     FellBack,
+    /// An operator sent it again.
+    Resent,
 }
 
 impl Outcome {
@@ -200,6 +206,7 @@ impl Outcome {
             Outcome::PermanentFailure => "permanent_failure",
             Outcome::Deferred => "deferred",
             Outcome::FellBack => "fell_back",
+            Outcome::Resent => "resent",
         }
     }
 }
@@ -292,6 +299,47 @@ pub enum Step {
     },
 }
 
+/// The statements that record `n` acceptances at once: the rows' update (parameters: the moment,
+/// the moment it stops being due — far off, so that claims' index scans pass over messages
+/// waiting for receipts — then per message its id, provider, provider's id, billed units and
+/// channel), returning the
+/// ids it moved, and a function giving the history's insert for that many of them (the moment,
+/// then id and provider each).
+fn accept_all_sql(n: usize) -> (String, fn(usize) -> String) {
+    let values: Vec<String> = (0..n)
+        .map(|i| {
+            let p = 3 + i * 5;
+            format!(
+                "(${}, ${}, ${}, CAST(${} AS BIGINT), ${})",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            )
+        })
+        .collect();
+    let update = format!(
+        "UPDATE outbox SET status = 'sending', accepted_at = $1, next_attempt_at = $2, \
+         provider = v.column2, provider_ref = v.column3, billed_units = v.column4, \
+         channel = v.column5, last_error = NULL, provider_status = NULL \
+         FROM (VALUES {}) AS v WHERE outbox.id = v.column1 AND outbox.status = 'sending' \
+         RETURNING outbox.id",
+        values.join(", ")
+    );
+    fn history(n: usize) -> String {
+        let rows: Vec<String> = (0..n)
+            .map(|i| format!("(${}, $1, ${}, 'accepted', NULL, '')", 2 + i * 2, 3 + i * 2))
+            .collect();
+        format!(
+            "INSERT INTO outbox_attempts (message_id, at, provider, outcome, provider_status, \
+             detail) VALUES {}",
+            rows.join(", ")
+        )
+    }
+    (update, history)
+}
+
 /// A step as statements: the row's update and its history line.
 struct Planned {
     id: String,
@@ -313,7 +361,7 @@ enum Val {
 impl Step {
     fn plan(&self, now: OffsetDateTime) -> Planned {
         const ACCEPTED: &str = "UPDATE outbox SET status = 'sending', accepted_at = $1, \
-            provider = $2, provider_ref = $3, billed_units = $4, channel = $5, last_error = NULL, \
+            next_attempt_at = $7, provider = $2, provider_ref = $3, billed_units = $4, channel = $5, last_error = NULL, \
             provider_status = NULL WHERE id = $6 AND status = 'sending'";
         const DELIVERED: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
             accepted_at = $1, last_error = NULL, provider = $2, provider_ref = $3 WHERE id = $4";
@@ -345,6 +393,7 @@ impl Step {
                     Val::Int(i64::from(*billed_units)),
                     text(channel.as_str()),
                     text(id),
+                    Val::Time(now + AWAIT_RECEIPT),
                 ],
             },
             Step::Delivered {
@@ -645,9 +694,61 @@ impl Store {
             return Ok(());
         }
         let now = OffsetDateTime::now_utc();
-        let planned: Vec<Planned> = steps.iter().map(|s| s.plan(now)).collect();
+        // Acceptances are most of a batch: two statements for all of them; the rest one by one.
+        let accepted: Vec<&Step> = steps
+            .iter()
+            .filter(|s| matches!(s, Step::Accepted { .. }))
+            .collect();
+        let planned: Vec<Planned> = steps
+            .iter()
+            .filter(|s| !matches!(s, Step::Accepted { .. }))
+            .map(|s| s.plan(now))
+            .collect();
+        let accept = (!accepted.is_empty()).then(|| accept_all_sql(accepted.len()));
         on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
+            if let Some((update, history)) = &accept {
+                let mut q = sqlx::query_scalar::<_, String>(update)
+                    .bind(now)
+                    .bind(now + AWAIT_RECEIPT);
+                for s in &accepted {
+                    if let Step::Accepted {
+                        id,
+                        channel,
+                        provider,
+                        provider_id,
+                        billed_units,
+                    } = s
+                    {
+                        q = q
+                            .bind(id.as_str())
+                            .bind(provider.as_str())
+                            .bind(provider_id.as_deref())
+                            .bind(i64::from(*billed_units))
+                            .bind(channel.as_str());
+                    }
+                }
+                let moved: Vec<String> = q.fetch_all(&mut *tx).await?;
+                let moved: std::collections::HashSet<&str> =
+                    moved.iter().map(String::as_str).collect();
+                let lines: Vec<(&str, &str)> = accepted
+                    .iter()
+                    .filter_map(|s| match s {
+                        Step::Accepted { id, provider, .. } if moved.contains(id.as_str()) => {
+                            Some((id.as_str(), provider.as_str()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !lines.is_empty() {
+                    let sql = history(lines.len());
+                    let mut q = sqlx::query(&sql).bind(now);
+                    for (id, provider) in &lines {
+                        q = q.bind(*id).bind(*provider);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+            }
             for p in &planned {
                 let mut q = sqlx::query(p.update);
                 for a in &p.args {
@@ -1031,18 +1132,82 @@ impl Store {
         })
     }
 
-    /// From being written to being taken by a provider, for the messages written since `since`
-    /// that a provider took: the delivery latency (`/metrics`, the benchmarks).
-    pub async fn acceptance_delays(
-        &self,
-        since: OffsetDateTime,
-    ) -> Result<Vec<Duration>, StoreError> {
+    /// From being written to being taken by a provider, for the `last` messages a provider took
+    /// most recently: the delivery latency (`/metrics`, the benchmarks).
+    pub async fn acceptance_delays(&self, last: i64) -> Result<Vec<Duration>, StoreError> {
         const SQL: &str = "SELECT created_at, accepted_at FROM outbox \
-            WHERE created_at >= $1 AND accepted_at IS NOT NULL";
+            WHERE accepted_at IS NOT NULL ORDER BY accepted_at DESC LIMIT $1";
         let rows: Vec<(OffsetDateTime, OffsetDateTime)> = on_pool!(self.backend(), |p| {
-            sqlx::query_as(SQL).bind(since).fetch_all(p).await
+            sqlx::query_as(SQL).bind(last).fetch_all(p).await
         })?;
         Ok(rows.into_iter().map(|(c, a)| a - c).collect())
+    }
+
+    /// Sends a message that failed again: due now, its attempts and its Zalo try forgotten, with
+    /// a line in its history naming who asked. `false` when the message is not a failed one.
+    pub async fn outbox_resend(&self, id: &str, by: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE outbox SET status = 'created', attempts = 0, \
+            next_attempt_at = $1, accepted_at = NULL, zalo_tried_at = NULL, last_error = NULL \
+            WHERE id = $2 AND status IN ('permanent_failure', 'technical_failure', 'temporary_failure')";
+        let now = OffsetDateTime::now_utc();
+        let detail = format!("sent again at the request of {by}");
+        let moved = self
+            .attempt(
+                id,
+                Line {
+                    provider: "-",
+                    outcome: Outcome::Resent,
+                    provider_status: None,
+                    detail: &detail,
+                },
+                SQL,
+                &[Arg::Time(now), Arg::Text(Some(id))],
+            )
+            .await?;
+        Ok(moved > 0)
+    }
+
+    /// Messages waiting to go (new, or failed and due again): the queue's depth for `/metrics`.
+    pub async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM outbox \
+            WHERE status IN ('created', 'temporary_failure')";
+        Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
+            .fetch_one(p)
+            .await)?)
+    }
+
+    /// One message as the delivery page shows it.
+    pub async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>, StoreError> {
+        const SQL: &str = "SELECT id, channel, recipient, subject, body, status, created_at \
+            FROM outbox WHERE id = $1";
+        let row: Option<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            OffsetDateTime,
+        )> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(p)
+            .await)?;
+        row.map(
+            |(id, channel, recipient, subject, body, status, created_at)| {
+                Ok(OutboxMessage {
+                    channel: DeliveryChannel::parse(&channel)
+                        .ok_or_else(|| corrupt(&id, "channel", &channel))?,
+                    status: OutboxStatus::parse(&status)
+                        .ok_or_else(|| corrupt(&id, "status", &status))?,
+                    id,
+                    recipient,
+                    subject,
+                    body,
+                    created_at,
+                })
+            },
+        )
+        .transpose()
     }
 
     /// Queues a message outside any other change (a campaign's, an operator's test message): the

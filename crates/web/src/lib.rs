@@ -60,6 +60,7 @@ fn definitions() -> Vec<http::routes::RouteDef> {
         admin::calendar::routes(),
         admin::catalogue::routes(),
         admin::workflows::routes(),
+        admin::delivery::routes(),
         hooks::routes(),
         office::routes(),
         plans::routes(),

@@ -31,6 +31,8 @@ pub enum Permission {
     ReadSecurityLog,
     /// Enter yearly holiday schedules.
     ManageCalendar,
+    /// Watch message deliveries, read a message's history and send it again.
+    MonitorDelivery,
 }
 
 /// What a route requires.
@@ -65,6 +67,7 @@ impl Role {
             ReportPlanProgress => !matches!(self, Role::Citizen | Role::Organisation),
             ReadSecurityLog => matches!(self, Role::SystemAdmin),
             ManageCalendar => matches!(self, Role::SystemAdmin),
+            MonitorDelivery => matches!(self, Role::SystemAdmin),
         }
     }
 }
@@ -96,10 +99,14 @@ mod tests {
                 r == Role::SystemAdmin
             );
             assert_eq!(r.allows(Permission::ManageCalendar), r == Role::SystemAdmin);
+            assert_eq!(
+                r.allows(Permission::MonitorDelivery),
+                r == Role::SystemAdmin
+            );
         }
     }
 
-    const ALL: [Permission; 12] = [
+    const ALL: [Permission; 13] = [
         Permission::OwnAccount,
         Permission::SubmitDossiers,
         Permission::ReceiveDossiers,
@@ -112,5 +119,6 @@ mod tests {
         Permission::ReportPlanProgress,
         Permission::ReadSecurityLog,
         Permission::ManageCalendar,
+        Permission::MonitorDelivery,
     ];
 }

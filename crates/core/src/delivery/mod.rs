@@ -107,6 +107,22 @@ impl MessageKind {
     }
 }
 
+/// An address as pages that watch deliveries show it: enough to tell two apart, not enough to
+/// read who was told: `0912***678`, `an***@example.vn`.
+pub fn mask(address: &str) -> String {
+    let chars: Vec<char> = address.chars().collect();
+    if let Some(at) = address.find('@') {
+        let local: String = address[..at].chars().take(2).collect();
+        return format!("{local}***{}", &address[at..]);
+    }
+    if chars.len() <= 7 {
+        return "***".to_owned();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 3..].iter().collect();
+    format!("{head}***{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +145,13 @@ mod tests {
             assert_eq!(DeliveryChannel::parse(c.as_str()), Some(c));
         }
         assert_eq!(DeliveryChannel::parse("fax"), None);
+    }
+
+    #[test]
+    fn addresses_are_masked_on_watching_pages() {
+        assert_eq!(mask("0912345678"), "0912***678");
+        assert_eq!(mask("an.nguyen@example.vn"), "an***@example.vn");
+        assert_eq!(mask("12345"), "***");
+        assert_eq!(mask("đă@x.vn"), "đă***@x.vn");
     }
 }

@@ -377,6 +377,24 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         Rule::Applicants,
     ),
     (
+        "GET",
+        "/admin/delivery",
+        "/admin/delivery",
+        Rule::SecurityLog,
+    ),
+    (
+        "GET",
+        "/admin/delivery/{id}",
+        "/admin/delivery/not-a-message",
+        Rule::SecurityLog,
+    ),
+    (
+        "POST",
+        "/admin/delivery/{id}/resend",
+        "/admin/delivery/not-a-message/resend",
+        Rule::SecurityLog,
+    ),
+    (
         "POST",
         "/hooks/receipts/sms",
         "/hooks/receipts/sms",

@@ -232,6 +232,73 @@ async fn every_simulated_recipient_ends_in_its_status(db: Db) {
     assert_eq!(d.provider_status.as_deref(), Some("502"));
 }
 
+/// The system admin sees each channel's figures and a failed message's history, with the
+/// recipient masked and no body; sending it again puts it back in the queue.
+async fn the_admin_watches_deliveries_and_sends_a_failed_message_again(db: Db) {
+    let Some((app, sandbox)) = phones(db, time::Duration::minutes(5)).await else {
+        return;
+    };
+    app.store
+        .queue_message(
+            recipients::PERMANENT_FAILURE,
+            "Mã xác thực",
+            "Ma xac thuc la 654321",
+            "admin-test",
+            MessageKind::Code,
+        )
+        .await
+        .unwrap();
+    settle(&app, recipients::PERMANENT_FAILURE, |d| {
+        d.status == OutboxStatus::PermanentFailure
+    })
+    .await;
+    let id = message_to(&app, recipients::PERMANENT_FAILURE)
+        .await
+        .unwrap();
+    let admin = Session::login(&app, "quantri", motcua_store::demo::DEMO_PASSWORD).await;
+    let (status, html, _) = admin.get("/admin/delivery").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Tin nhắn SMS") && html.contains("0900***003"),
+        "{html}"
+    );
+    assert!(!html.contains("0900000003"), "recipients are masked");
+    let (status, html, _) = admin.get(&format!("/admin/delivery/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("permanent_failure") && html.contains("vnpt"),
+        "{html}"
+    );
+    assert!(!html.contains("654321"), "a code is never shown");
+    let (status, _, location) = admin
+        .post(&format!("/admin/delivery/{id}/resend"), &[])
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (303, Some("/admin/delivery?msg=resent"))
+    );
+    // Sent again, and refused again by the same provider.
+    let d = settle(&app, recipients::PERMANENT_FAILURE, |d| {
+        d.status == OutboxStatus::PermanentFailure && d.attempts == 1
+    })
+    .await;
+    assert_eq!(d.provider_status.as_deref(), Some("3"));
+    assert_eq!(
+        texts(&sandbox, recipients::PERMANENT_FAILURE, "vnpt").len(),
+        0,
+        "refused numbers receive nothing"
+    );
+    let history = app.store.outbox_history(&id).await.unwrap();
+    assert!(history
+        .iter()
+        .any(|a| a.outcome == "resent" && a.detail.contains("quantri")));
+    let (status, _, _) = Session::login(&app, "quantricoquan", motcua_store::demo::DEMO_PASSWORD)
+        .await
+        .get("/admin/delivery")
+        .await;
+    assert_eq!(status, 403, "an agency admin does not watch deliveries");
+}
+
 /// Receipts and events must prove where they come from: a wrong token or signature changes
 /// nothing.
 async fn forged_receipts_are_refused(db: Db) {
@@ -297,6 +364,14 @@ async fn every_simulated_recipient_ends_in_its_status_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_simulated_recipient_ends_in_its_status_postgres() {
     every_simulated_recipient_ends_in_its_status(Db::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_watches_deliveries_and_sends_a_failed_message_again_sqlite() {
+    the_admin_watches_deliveries_and_sends_a_failed_message_again(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_watches_deliveries_and_sends_a_failed_message_again_postgres() {
+    the_admin_watches_deliveries_and_sends_a_failed_message_again(Db::Postgres).await;
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_receipts_are_refused_sqlite() {

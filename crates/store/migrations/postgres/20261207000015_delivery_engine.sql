@@ -31,3 +31,4 @@ CREATE TABLE provider_tokens (
     expires_at    BIGINT NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL
 );
+CREATE INDEX outbox_accepted ON outbox (accepted_at);

@@ -31,3 +31,4 @@ CREATE TABLE provider_tokens (
     expires_at    INTEGER NOT NULL,
     updated_at    TEXT NOT NULL
 );
+CREATE INDEX outbox_accepted ON outbox (accepted_at);

@@ -1,7 +1,9 @@
-//! Administration: officials and their roles, and the security audit log.
+//! Administration: officials and their roles, the security audit log, the calendar, the
+//! catalogue, workflows and deliveries.
 
 pub(crate) mod calendar;
 pub(crate) mod catalogue;
+pub(crate) mod delivery;
 pub(crate) mod workflows;
 
 use crate::http::error::WebError;

@@ -46,6 +46,13 @@ pub struct Metrics {
     latency: HistogramFamily,
     pool: Family<PoolLabels, Gauge>,
     refusals: Family<LimitLabels, Counter>,
+    outbox_depth: Gauge,
+    acceptance: Family<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuantileLabels {
+    quantile: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -61,6 +68,19 @@ impl Metrics {
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let pool = Family::<PoolLabels, Gauge>::default();
         let refusals = Family::<LimitLabels, Counter>::default();
+        let outbox_depth = Gauge::default();
+        let acceptance =
+            Family::<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "outbox_depth",
+            "Messages waiting to be sent (new, or failed and due again)",
+            outbox_depth.clone(),
+        );
+        registry.register(
+            "delivery_acceptance_seconds",
+            "From a message's commit to its provider's acceptance, over the last 1,000 accepted",
+            acceptance.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route template, method and status",
@@ -87,6 +107,8 @@ impl Metrics {
             latency,
             pool,
             refusals,
+            outbox_depth,
+            acceptance,
         }
     }
 
@@ -143,6 +165,26 @@ pub(crate) async fn handler(State(state): State<AppState>) -> Response {
     m.pool
         .get_or_create(&PoolLabels { state: "active" })
         .set(i64::from(stats.size.saturating_sub(stats.idle)));
+    // The queue and the latency are read from the database: every node sees the same outbox.
+    match state.store.outbox_depth().await {
+        Ok(n) => {
+            m.outbox_depth.set(n);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: outbox depth unreadable"),
+    }
+    match state.store.acceptance_delays(1000).await {
+        Ok(mut delays) => {
+            delays.sort();
+            for (label, q) in [("0.5", 0.5), ("0.99", 0.99)] {
+                let at = ((delays.len().saturating_sub(1)) as f64 * q).round() as usize;
+                let seconds = delays.get(at).map_or(0.0, |d| d.as_seconds_f64());
+                m.acceptance
+                    .get_or_create(&QuantileLabels { quantile: label })
+                    .set(seconds);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: delivery latency unreadable"),
+    }
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &m.registry) {
         Ok(()) => (

@@ -21,6 +21,8 @@ pub(crate) struct Layout {
     pub work: bool,
     /// Whether they follow or report on the communication plan.
     pub plans: bool,
+    /// May watch deliveries.
+    pub delivery: bool,
     /// The CSRF token every form carries.
     pub csrf: String,
 }
@@ -38,6 +40,7 @@ impl Layout {
             office: false,
             work: false,
             plans: false,
+            delivery: false,
             csrf: String::new(),
         }
     }
@@ -89,6 +92,7 @@ impl Ctx {
             admin: account.is_some_and(|a| {
                 a.can(motcua_core::accounts::Permission::ManageOfficials)
                     || a.can(motcua_core::accounts::Permission::ReadSecurityLog)
+                    || a.can(motcua_core::accounts::Permission::MonitorDelivery)
             }),
             applicant: account
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::SubmitDossiers)),
@@ -98,6 +102,8 @@ impl Ctx {
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::ExamineDossiers)),
             plans: account
                 .is_some_and(|a| a.can(motcua_core::accounts::Permission::ReportPlanProgress)),
+            delivery: account
+                .is_some_and(|a| a.can(motcua_core::accounts::Permission::MonitorDelivery)),
             csrf: self.csrf.clone(),
         }
     }
