@@ -13,6 +13,7 @@ mod tokens;
 pub use tokens::StoreTokens;
 
 use motcua_core::accounts::Quota;
+use motcua_core::delivery::outreach::OutreachRules;
 use motcua_core::delivery::{DeliveryChannel, MessageKind};
 use motcua_gateways::{Accepted, DeliveryError, Gateway, Outgoing};
 use motcua_store::outbox::{Claimed, Failure, Step};
@@ -161,18 +162,53 @@ async fn deliver_batch<R: Route>(
     batch: &[Claimed],
     config: WorkerConfig,
 ) -> Result<(), StoreError> {
-    let turns = recipient_turns(store, batch).await?;
     let mut steps = Vec::new();
+    // Outreach goes only to who agreed, only in the day's hours, labelled (see `outreach`).
+    let rules = OutreachRules::default();
+    let now = time::OffsetDateTime::now_utc();
+    let outreach: Vec<&str> = batch
+        .iter()
+        .filter(|m| m.kind == MessageKind::Outreach)
+        .map(|m| m.recipient.as_str())
+        .collect();
+    let consenting = store.consenting(&outreach, MessageKind::Outreach).await?;
+    let mut ready: Vec<Claimed> = Vec::with_capacity(batch.len());
+    for m in batch {
+        if m.kind != MessageKind::Outreach {
+            ready.push(m.clone());
+        } else if !consenting.contains(&m.recipient) {
+            steps.push(Step::Failed {
+                message: m.clone(),
+                provider: "-".to_owned(),
+                failure: Failure::Permanent,
+                provider_status: None,
+                error: "not sent: the recipient has not agreed to outreach, or opted out"
+                    .to_owned(),
+                retry_in: time::Duration::ZERO,
+            });
+        } else if let Some(until) = rules.held_until(now) {
+            steps.push(Step::Deferred {
+                id: m.id.clone(),
+                until,
+                why: "waiting: outreach goes only between 07:00 and 22:00".to_owned(),
+            });
+        } else {
+            let mut labelled = m.clone();
+            labelled.body = rules.labelled(&m.body);
+            ready.push(labelled);
+        }
+    }
+    let turns = recipient_turns(store, &ready, &rules).await?;
     let mut sends = Vec::new();
-    for (m, turn) in batch.iter().zip(turns) {
+    for (m, turn) in ready.iter().zip(turns) {
         match turn {
             Turn::Send => sends.push(route.send(m, config)),
             Turn::Wait(until) => {
-                tracing::info!(message = %m.id, channel = channel.as_str(), "outbox: recipient's quota for the quarter hour used; delivery waits");
+                tracing::info!(message = %m.id, channel = channel.as_str(), "outbox: a recipient's quota for the window is used; delivery waits");
                 steps.push(Step::Deferred {
                     id: m.id.clone(),
                     until,
-                    why: "waiting: the recipient's quota for this quarter hour is used".to_owned(),
+                    why: "waiting: the recipient's quota for this window is used".to_owned(),
                 });
             }
             Turn::Drop => {
@@ -245,32 +281,49 @@ enum Turn {
     Drop,
 }
 
-/// The turns of a batch's messages, their quotas taken in one transaction.
-async fn recipient_turns(store: &Store, batch: &[Claimed]) -> Result<Vec<Turn>, StoreError> {
-    let takes: Vec<(String, Quota)> = batch
-        .iter()
-        .flat_map(|m| {
-            [
-                (
-                    format!("deliver:day:{}", m.recipient),
-                    Quota::MESSAGES_TO_RECIPIENT_DAILY,
-                ),
-                (
-                    format!("deliver:window:{}", m.recipient),
-                    Quota::MESSAGES_TO_RECIPIENT,
-                ),
-            ]
-        })
-        .collect();
-    let answers = store.quota_take_many(&takes).await?;
-    Ok(answers
-        .chunks(2)
-        .map(|pair| match pair {
-            [Err(_), _] => Turn::Drop,
-            [Ok(()), Err(until)] => Turn::Wait(*until),
+/// The turns of a batch's messages, their quotas taken in one transaction: every message
+/// counts against its recipient's quarter-hour and day, outreach also against its own daily cap
+/// (a message over that cap waits for the window's end).
+async fn recipient_turns(
+    store: &Store,
+    batch: &[Claimed],
+    rules: &OutreachRules,
+) -> Result<Vec<Turn>, StoreError> {
+    let outreach_cap = Quota {
+        max: rules.daily_cap,
+        window: time::Duration::hours(24),
+    };
+    let mut takes: Vec<(String, Quota)> = Vec::with_capacity(batch.len() * 2);
+    for m in batch {
+        takes.push((
+            format!("deliver:day:{}", m.recipient),
+            Quota::MESSAGES_TO_RECIPIENT_DAILY,
+        ));
+        takes.push((
+            format!("deliver:window:{}", m.recipient),
+            Quota::MESSAGES_TO_RECIPIENT,
+        ));
+        if m.kind == MessageKind::Outreach {
+            takes.push((format!("outreach:day:{}", m.recipient), outreach_cap));
+        }
+    }
+    let mut answers = store.quota_take_many(&takes).await?.into_iter();
+    let mut turns = Vec::with_capacity(batch.len());
+    for m in batch {
+        let day = answers.next().unwrap_or(Ok(()));
+        let window = answers.next().unwrap_or(Ok(()));
+        let cap = if m.kind == MessageKind::Outreach {
+            answers.next().unwrap_or(Ok(()))
+        } else {
+            Ok(())
+        };
+        turns.push(match (day, window, cap) {
+            (Err(_), _, _) => Turn::Drop,
+            (Ok(()), Err(until), _) | (Ok(()), Ok(()), Err(until)) => Turn::Wait(until),
             _ => Turn::Send,
-        })
-        .collect())
+        });
+    }
+    Ok(turns)
 }
 
 /// Sends through `gateway`, a panic counted as a failure of this message only.

@@ -1229,3 +1229,107 @@ impl Store {
         })
     }
 }
+
+/// How a consent was given or withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentWay {
+    /// On the account page.
+    Account,
+    /// By the link in a message.
+    Link,
+    /// By an SMS keyword.
+    SmsKeyword,
+}
+
+impl ConsentWay {
+    /// Database identifier.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentWay::Account => "account",
+            ConsentWay::Link => "link",
+            ConsentWay::SmsKeyword => "sms_keyword",
+        }
+    }
+}
+
+impl Store {
+    /// Records that `address` agrees (`granted`) or no longer agrees to messages of `kind`;
+    /// returns the token of its opt-out link.
+    pub async fn set_consent(
+        &self,
+        address: &str,
+        kind: MessageKind,
+        granted: bool,
+        how: ConsentWay,
+    ) -> Result<String, StoreError> {
+        const SQL: &str = "INSERT INTO consents (address, kind, granted, how, at, token) \
+            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (address, kind) \
+            DO UPDATE SET granted = $3, how = $4, at = $5 RETURNING token";
+        let token = crate::accounts::new_secret();
+        Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
+            .bind(address)
+            .bind(kind.as_str())
+            .bind(granted)
+            .bind(how.as_str())
+            .bind(OffsetDateTime::now_utc())
+            .bind(&token)
+            .fetch_one(p)
+            .await)?)
+    }
+
+    /// Whether `address` agrees to messages of `kind` (never asked: no).
+    pub async fn consents(&self, address: &str, kind: MessageKind) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT granted FROM consents WHERE address = $1 AND kind = $2";
+        let granted: Option<bool> = on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
+            .bind(address)
+            .bind(kind.as_str())
+            .fetch_optional(p)
+            .await)?;
+        Ok(granted.unwrap_or(false))
+    }
+
+    /// Of `addresses`, those that agree to messages of `kind`.
+    pub async fn consenting(
+        &self,
+        addresses: &[&str],
+        kind: MessageKind,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if addresses.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let list: Vec<String> = (0..addresses.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT address FROM consents WHERE kind = $1 AND granted AND address IN ({})",
+            list.join(", ")
+        );
+        let rows: Vec<String> = on_pool!(self.backend(), |p| {
+            let mut q = sqlx::query_scalar(&sql).bind(kind.as_str());
+            for a in addresses {
+                q = q.bind(*a);
+            }
+            q.fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The address and kind an opt-out link's `token` stands for.
+    pub async fn consent_of_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(String, MessageKind, bool)>, StoreError> {
+        const SQL: &str = "SELECT address, kind, granted FROM consents WHERE token = $1";
+        let row: Option<(String, String, bool)> = on_pool!(self.backend(), |p| {
+            sqlx::query_as(SQL).bind(token).fetch_optional(p).await
+        })?;
+        row.map(|(address, kind, granted)| {
+            Ok((
+                address,
+                MessageKind::parse(&kind).ok_or_else(|| corrupt("consent", "kind", &kind))?,
+                granted,
+            ))
+        })
+        .transpose()
+    }
+}

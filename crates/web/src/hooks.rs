@@ -21,6 +21,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
     vec![
         post("/hooks/receipts/sms", Access::Public, sms_receipt),
         post("/hooks/receipts/zalo", Access::Public, zalo_event),
+        post("/hooks/inbound/sms", Access::Public, inbound_sms),
     ]
 }
 
@@ -162,5 +163,52 @@ async fn zalo_event(State(state): State<AppState>, headers: HeaderMap, body: Str
         }
         // Other events (follows, messages from users) are not receipts.
         _ => Json(serde_json::json!({"matched": false})).into_response(),
+    }
+}
+
+/// An SMS a person sent to the brandname, as the provider forwards it.
+#[derive(Deserialize)]
+struct Inbound {
+    /// The sender's number (`84…`).
+    from: String,
+    /// What they wrote.
+    text: String,
+}
+
+/// A reply of `TC`, `HUY`, `STOP` or `DUNG` withdraws the number's consent to outreach, at no
+/// cost to the person (Decree 91/2020); anything else is not for this hook.
+async fn inbound_sms(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    body: String,
+) -> Response {
+    let Some(expected) = state.gateways.receipts.sms_token.as_deref() else {
+        return off("this site takes no inbound SMS");
+    };
+    if !q.token.as_deref().is_some_and(|t| same(t, expected)) {
+        return refused("bad_token", "the message's token is wrong");
+    }
+    let m: Inbound = match serde_json::from_str(&body) {
+        Ok(m) => m,
+        Err(e) => return bad("bad_message", format!("the message does not parse: {e}")),
+    };
+    let Ok(phone) = motcua_core::accounts::normalise_phone(&m.from) else {
+        return bad("bad_number", format!("'{}' is not a mobile number", m.from));
+    };
+    if !motcua_core::delivery::outreach::is_opt_out(&m.text) {
+        return Json(serde_json::json!({"opted_out": false})).into_response();
+    }
+    match state
+        .store
+        .set_consent(
+            &phone,
+            motcua_core::delivery::MessageKind::Outreach,
+            false,
+            motcua_store::outbox::ConsentWay::SmsKeyword,
+        )
+        .await
+    {
+        Ok(_) => Json(serde_json::json!({"opted_out": true})).into_response(),
+        Err(e) => crate::http::error::WebError::from(e).into_response(),
     }
 }

@@ -51,6 +51,7 @@ fn definitions() -> Vec<http::routes::RouteDef> {
         portal::routes(),
         portal::procedures::routes(),
         portal::dossiers::routes(),
+        portal::opt_out::routes(),
         http::health::routes(),
         api::routes(),
         api::dossiers::routes(),

@@ -2,6 +2,7 @@
 //! arrived (`dossier::Channel`, the intake channel: online, at the counter, by post) nor with the
 //! plan's outreach channels (portal, newspaper, leaflets, …).
 
+pub mod outreach;
 pub mod sms;
 
 use crate::accounts::normalise_email;

@@ -395,6 +395,25 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         Rule::SecurityLog,
     ),
     (
+        "GET",
+        "/opt-out/{token}",
+        "/opt-out/not-a-token",
+        Rule::Public,
+    ),
+    (
+        "POST",
+        "/opt-out/{token}",
+        "/opt-out/not-a-token",
+        Rule::Public,
+    ),
+    ("POST", "/account/outreach", "/account/outreach", Rule::Own),
+    (
+        "POST",
+        "/hooks/inbound/sms",
+        "/hooks/inbound/sms",
+        Rule::Provider,
+    ),
+    (
         "POST",
         "/hooks/receipts/sms",
         "/hooks/receipts/sms",

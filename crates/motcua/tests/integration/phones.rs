@@ -299,6 +299,107 @@ async fn the_admin_watches_deliveries_and_sends_a_failed_message_again(db: Db) {
     assert_eq!(status, 403, "an agency admin does not watch deliveries");
 }
 
+/// Outreach goes only to who agreed (on the account page), labelled [QC], only in the day's
+/// hours; a reply of TC by SMS and the link in a message both withdraw the consent.
+async fn outreach_needs_consent_and_stops_on_tc_or_the_link(db: Db) {
+    let Some((app, sandbox)) = phones(db, time::Duration::minutes(5)).await else {
+        return;
+    };
+    let phone = motcua_store::demo::DEMO_CITIZEN_PHONE;
+    let outreach = |key: &'static str| {
+        let store = app.store.clone();
+        async move {
+            store
+                .queue_message(
+                    phone,
+                    "Dịch vụ công",
+                    "Nop ho so truc tuyen tai dichvucong",
+                    key,
+                    MessageKind::Outreach,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // Never asked: not sent.
+    outreach("o1").await;
+    let d = settle(&app, phone, |d| d.status == OutboxStatus::PermanentFailure).await;
+    assert!(d.last_error.unwrap_or_default().contains("not agreed"));
+    // Agreed on the account page.
+    let citizen = Session::login(&app, "congdan", motcua_store::demo::DEMO_PASSWORD).await;
+    let (_, _, location) = citizen
+        .post("/account/outreach", &[("outreach", "on")])
+        .await;
+    assert_eq!(location.as_deref(), Some("/account?msg=outreach_on"));
+    let (_, html, _) = citizen.get("/account").await;
+    assert!(
+        html.contains(r#"name="outreach" checked"#),
+        "the choice shows"
+    );
+    outreach("o2").await;
+    let held = motcua_core::delivery::outreach::OutreachRules::default()
+        .held_until(time::OffsetDateTime::now_utc())
+        .is_some();
+    if held {
+        let d = settle(&app, phone, |d| d.status == OutboxStatus::TemporaryFailure).await;
+        assert!(d.last_error.unwrap_or_default().contains("07:00"));
+    } else {
+        settle(&app, phone, |d| d.status == OutboxStatus::Delivered).await;
+        let texts = texts(&sandbox, phone, "vnpt");
+        assert!(
+            texts.iter().any(|t| t.starts_with("[QC] Nop ho so")),
+            "{texts:?}"
+        );
+    }
+    // TC by SMS withdraws it.
+    let r = app
+        .client
+        .post(app.url("/hooks/inbound/sms?token=receipt-token-of-the-tests"))
+        .body(format!(r#"{{"from": "84{}", "text": "TC"}}"#, &phone[1..]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(!app
+        .store
+        .consents(phone, MessageKind::Outreach)
+        .await
+        .unwrap());
+    outreach("o3").await;
+    let d = settle(&app, phone, |d| d.status == OutboxStatus::PermanentFailure).await;
+    assert!(d.last_error.unwrap_or_default().contains("opted out"));
+    // The link: agree again, then withdraw through the link without signing in.
+    let token = app
+        .store
+        .set_consent(
+            phone,
+            MessageKind::Outreach,
+            true,
+            motcua_store::outbox::ConsentWay::Account,
+        )
+        .await
+        .unwrap();
+    let visitor = Session::new(&app);
+    let (status, html, _) = visitor.get(&format!("/opt-out/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("0915***") || html.contains("***"), "{html}");
+    assert!(
+        app.store
+            .consents(phone, MessageKind::Outreach)
+            .await
+            .unwrap(),
+        "a visit changes nothing"
+    );
+    let (status, html, _) = visitor.post(&format!("/opt-out/{token}"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("sẽ không nhận tin"));
+    assert!(!app
+        .store
+        .consents(phone, MessageKind::Outreach)
+        .await
+        .unwrap());
+}
+
 /// Receipts and events must prove where they come from: a wrong token or signature changes
 /// nothing.
 async fn forged_receipts_are_refused(db: Db) {
@@ -372,6 +473,14 @@ async fn the_admin_watches_deliveries_and_sends_a_failed_message_again_sqlite() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_watches_deliveries_and_sends_a_failed_message_again_postgres() {
     the_admin_watches_deliveries_and_sends_a_failed_message_again(Db::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outreach_needs_consent_and_stops_on_tc_or_the_link_sqlite() {
+    outreach_needs_consent_and_stops_on_tc_or_the_link(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outreach_needs_consent_and_stops_on_tc_or_the_link_postgres() {
+    outreach_needs_consent_and_stops_on_tc_or_the_link(Db::Postgres).await;
 }
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_receipts_are_refused_sqlite() {

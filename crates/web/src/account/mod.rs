@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
         post("/password/reset", Access::Anonymous, reset),
         get("/account", own, profile_page),
         post("/account", own, save_profile),
+        post("/account/outreach", own, save_outreach),
         post("/account/logout-everywhere", own, logout_everywhere),
         get("/account/tokens", own, tokens_page),
         post("/account/tokens", own, create_token),
@@ -54,6 +55,8 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "saved" => "Đã lưu thông tin tài khoản.",
         "everywhere" => "Đã đăng xuất khỏi tất cả các thiết bị.",
         "revoked" => "Đã thu hồi khóa truy cập.",
+        "outreach_on" => "Bạn sẽ nhận tin hướng dẫn, tuyên truyền về dịch vụ công.",
+        "outreach_off" => "Bạn sẽ không nhận tin hướng dẫn, tuyên truyền nữa. Tin về hồ sơ của bạn vẫn được gửi.",
         "sso_failed" => {
             "Đăng nhập một lần không thành công. Vui lòng thử lại hoặc đăng nhập bằng mật khẩu."
         }
@@ -899,6 +902,8 @@ struct ProfilePage {
     roles: Vec<String>,
     errors: Vec<String>,
     notice: Option<&'static str>,
+    /// The account's phone or email agrees to outreach.
+    outreach: bool,
 }
 
 async fn units(ctx: &Ctx) -> Result<Vec<(String, String)>, WebError> {
@@ -944,7 +949,59 @@ async fn profile_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<Strin
             .collect(),
         errors: vec![],
         notice: notice(q.msg.as_deref()),
+        outreach: outreach_consent(&ctx, &a).await?,
     })
+}
+
+/// The contacts outreach would reach: the account's phone and email.
+fn contacts(a: &motcua_store::accounts::Account) -> Vec<String> {
+    [a.phone.clone(), a.email.clone()]
+        .into_iter()
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+async fn outreach_consent(
+    ctx: &Ctx,
+    a: &motcua_store::accounts::Account,
+) -> Result<bool, WebError> {
+    let list = contacts(a);
+    let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+    Ok(!ctx
+        .state
+        .store
+        .consenting(&refs, motcua_core::delivery::MessageKind::Outreach)
+        .await?
+        .is_empty())
+}
+
+#[derive(Deserialize)]
+struct OutreachForm {
+    outreach: Option<String>,
+}
+
+/// Gives or withdraws the account's consent to outreach, for each of its contacts.
+async fn save_outreach(ctx: Ctx, Form(f): Form<OutreachForm>) -> Result<Response, WebError> {
+    let a = ctx.account()?.clone();
+    let granted = f.outreach.as_deref() == Some("on");
+    for c in contacts(&a) {
+        ctx.state
+            .store
+            .set_consent(
+                &c,
+                motcua_core::delivery::MessageKind::Outreach,
+                granted,
+                motcua_store::outbox::ConsentWay::Account,
+            )
+            .await?;
+    }
+    Ok(Redirect::to(if granted {
+        "/account?msg=outreach_on"
+    } else {
+        "/account?msg=outreach_off"
+    })
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -1035,6 +1092,7 @@ async fn save_profile(ctx: Ctx, Form(f): Form<ProfileForm>) -> Result<Response, 
             roles: vec![],
             errors,
             notice: None,
+            outreach: outreach_consent(&ctx, &a).await?,
         })?,
     )
         .into_response())

@@ -1,6 +1,7 @@
 //! The citizen portal's public pages.
 
 pub(crate) mod dossiers;
+pub(crate) mod opt_out;
 pub(crate) mod procedures;
 
 use crate::http::error::WebError;
