@@ -600,9 +600,10 @@ impl Store {
         };
         let sql = format!(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1 \
-             WHERE id IN (SELECT id FROM outbox WHERE channel = $2 AND next_attempt_at <= $3 \
-             AND (status IN ('created', 'temporary_failure') \
-             OR (status = 'sending' AND accepted_at IS NULL)) \
+             WHERE id IN (SELECT id FROM outbox \
+             WHERE status IN ('created', 'temporary_failure', 'sending') \
+             AND next_attempt_at <= $3 AND channel = $2 \
+             AND (status <> 'sending' OR accepted_at IS NULL) \
              ORDER BY next_attempt_at LIMIT $4{lock}) \
              RETURNING id, recipient, subject, body, attempts, kind, created_at, zalo_tried_at"
         );

@@ -32,3 +32,7 @@ CREATE TABLE provider_tokens (
     updated_at    TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX outbox_accepted ON outbox (accepted_at);
+-- What may be claimed, in due order: a claim walks this index and stops after its batch, however
+-- many messages wait or were accepted (their next attempt is days away).
+CREATE INDEX outbox_due ON outbox (next_attempt_at)
+    WHERE status IN ('created', 'temporary_failure', 'sending');
