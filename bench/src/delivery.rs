@@ -5,10 +5,10 @@
 //! acceptance, for messages written one by one at half the measured rate while the worker runs.
 
 use motcua_core::delivery::{DeliveryChannel, MessageKind};
-use motcua_gateways::sms::vnpt::{VnptConfig, VnptSms};
-use motcua_gateways::sms::{Contract, SmsGateway};
+use motcua_gateways::sms::vnpt::VnptSms;
+use motcua_gateways::sms::SmsGateway;
 use motcua_gateways::{Gateway, Outgoing};
-use motcua_sandbox::{credentials, Sandbox};
+use motcua_sandbox::Sandbox;
 use motcua_store::{Store, StoreConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,26 +17,8 @@ use std::time::{Duration, Instant};
 const CONCURRENCY: usize = 50;
 
 fn gateway(sandbox: &Sandbox) -> anyhow::Result<SmsGateway> {
-    let vnpt = VnptSms::new(
-        VnptConfig {
-            url: format!("{}/vnpt/send_sms_list", sandbox.url()),
-            contract: Contract {
-                brandname: "UBND LANGSON".into(),
-                unicode: false,
-                max_segments: 2,
-            },
-            label_id: "1".into(),
-            contract_type_id: "1".into(),
-            contract_id: "1".into(),
-            template_id: "1".into(),
-            agent_id: "1".into(),
-            api_user: credentials::VNPT_USER.into(),
-            api_pass: credentials::VNPT_PASS.into(),
-            username: "langson".into(),
-        },
-        Duration::from_secs(10),
-    )
-    .map_err(anyhow::Error::msg)?;
+    let vnpt =
+        VnptSms::new(sandbox.vnpt_config(), Duration::from_secs(10)).map_err(anyhow::Error::msg)?;
     Ok(SmsGateway::Vnpt(vnpt))
 }
 

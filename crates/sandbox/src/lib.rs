@@ -155,6 +155,27 @@ impl Sandbox {
         format!("http://{}", self.addr)
     }
 
+    /// A VNPT SMS client's settings for this sandbox, with its published test credentials and a
+    /// contract without diacritics priced for two segments.
+    pub fn vnpt_config(&self) -> vnpt::VnptConfig {
+        vnpt::VnptConfig {
+            url: format!("{}/vnpt/send_sms_list", self.url()),
+            contract: motcua_gateways::sms::Contract {
+                brandname: "UBND LANGSON".into(),
+                unicode: false,
+                max_segments: 2,
+            },
+            label_id: "1".into(),
+            contract_type_id: "1".into(),
+            contract_id: "1".into(),
+            template_id: "1".into(),
+            agent_id: "1".into(),
+            api_user: credentials::VNPT_USER.into(),
+            api_pass: credentials::VNPT_PASS.into(),
+            username: "langson".into(),
+        }
+    }
+
     /// Messages taken so far, oldest first.
     pub fn received(&self) -> Vec<Received> {
         self.inner

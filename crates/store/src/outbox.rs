@@ -544,6 +544,31 @@ impl Default for ChannelReport {
     }
 }
 
+/// A message's row: id, channel, recipient, subject, body, status, written at.
+type MessageRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+);
+
+fn message_of(row: MessageRow) -> Result<OutboxMessage, StoreError> {
+    let (id, channel, recipient, subject, body, status, created_at) = row;
+    Ok(OutboxMessage {
+        channel: DeliveryChannel::parse(&channel)
+            .ok_or_else(|| corrupt(&id, "channel", &channel))?,
+        status: OutboxStatus::parse(&status).ok_or_else(|| corrupt(&id, "status", &status))?,
+        id,
+        recipient,
+        subject,
+        body,
+        created_at,
+    })
+}
+
 fn corrupt(id: &str, column: &str, value: &str) -> StoreError {
     StoreError::Internal(format!("outbox message {id}: unknown {column} '{value}'"))
 }
@@ -553,36 +578,11 @@ impl Store {
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
         const SQL: &str = "SELECT id, channel, recipient, subject, body, status, created_at \
             FROM outbox ORDER BY created_at DESC LIMIT $1";
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            OffsetDateTime,
-        );
-        let rows: Vec<Row> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+        let rows: Vec<MessageRow> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
             .bind(limit)
             .fetch_all(p)
             .await)?;
-        rows.into_iter()
-            .map(
-                |(id, channel, recipient, subject, body, status, created_at)| {
-                    Ok(OutboxMessage {
-                        channel: DeliveryChannel::parse(&channel)
-                            .ok_or_else(|| corrupt(&id, "channel", &channel))?,
-                        status: OutboxStatus::parse(&status)
-                            .ok_or_else(|| corrupt(&id, "status", &status))?,
-                        id,
-                        recipient,
-                        subject,
-                        body,
-                        created_at,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(message_of).collect()
     }
 
     /// Claims up to `limit` messages of `channel` that are due: new ones, temporary failures whose
@@ -1181,34 +1181,11 @@ impl Store {
     pub async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>, StoreError> {
         const SQL: &str = "SELECT id, channel, recipient, subject, body, status, created_at \
             FROM outbox WHERE id = $1";
-        let row: Option<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            OffsetDateTime,
-        )> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
+        let row: Option<MessageRow> = on_pool!(self.backend(), |p| sqlx::query_as(SQL)
             .bind(id)
             .fetch_optional(p)
             .await)?;
-        row.map(
-            |(id, channel, recipient, subject, body, status, created_at)| {
-                Ok(OutboxMessage {
-                    channel: DeliveryChannel::parse(&channel)
-                        .ok_or_else(|| corrupt(&id, "channel", &channel))?,
-                    status: OutboxStatus::parse(&status)
-                        .ok_or_else(|| corrupt(&id, "status", &status))?,
-                    id,
-                    recipient,
-                    subject,
-                    body,
-                    created_at,
-                })
-            },
-        )
-        .transpose()
+        row.map(message_of).transpose()
     }
 
     /// Queues a message outside any other change (a campaign's, an operator's test message): the

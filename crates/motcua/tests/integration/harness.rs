@@ -368,29 +368,10 @@ pub async fn phone_gateways(
     receipt_token: &str,
     zalo_fallback: time::Duration,
 ) -> motcua_web::Gateways {
-    use motcua_gateways::sms::vnpt::{VnptConfig, VnptSms};
+    use motcua_gateways::sms::vnpt::VnptSms;
     use motcua_sandbox::credentials as c;
     let base = sandbox.url();
-    let vnpt = VnptSms::new(
-        VnptConfig {
-            url: format!("{base}/vnpt/send_sms_list"),
-            contract: motcua_gateways::sms::Contract {
-                brandname: "UBND LANGSON".into(),
-                unicode: false,
-                max_segments: 2,
-            },
-            label_id: "1".into(),
-            contract_type_id: "1".into(),
-            contract_id: "1".into(),
-            template_id: "1".into(),
-            agent_id: "1".into(),
-            api_user: c::VNPT_USER.into(),
-            api_pass: c::VNPT_PASS.into(),
-            username: "langson".into(),
-        },
-        std::time::Duration::from_secs(5),
-    )
-    .unwrap();
+    let vnpt = VnptSms::new(sandbox.vnpt_config(), std::time::Duration::from_secs(5)).unwrap();
     store
         .replace_provider_tokens("zalo", None, "", c::ZALO_FIRST_REFRESH, 0)
         .await
