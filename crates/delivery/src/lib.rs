@@ -49,6 +49,10 @@ const IN_FLIGHT: usize = 50;
 /// Batches in progress at once, per worker.
 const LOOPS: usize = 3;
 
+/// At most this many messages of one worker are between their claim and the record of their
+/// outcome: what a crash can leave sent but unrecorded, to be sent again after the lease.
+pub const MAX_UNRECORDED: usize = BATCH as usize * LOOPS;
+
 /// The retry delay after `attempts` attempts.
 pub fn retry_delay(base: Duration, attempts: i64) -> Duration {
     let factor = 2_u32.saturating_pow(u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0));

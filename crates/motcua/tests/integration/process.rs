@@ -620,7 +620,8 @@ async fn killed_during_submissions_loses_no_acknowledged_dossier_postgres() {
 
 /// SIGKILL in the middle of dispatching 10,000 messages, then a restart: every message ends
 /// delivered (receipts included), none is lost; a message is sent twice only when the kill fell
-/// between the provider's acceptance and its record (at most one claimed batch per worker).
+/// between the provider's acceptance and its record (at most the batches one worker has in
+/// progress).
 async fn killed_during_dispatch_loses_no_message(db: Db) {
     use motcua_core::delivery::MessageKind;
     use motcua_store::outbox::OutboxStatus;
