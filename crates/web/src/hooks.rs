@@ -50,6 +50,12 @@ fn bad(code: &str, message: String) -> Response {
         .into_response()
 }
 
+/// Why `value` of `field` is not a short printable ASCII token, if it is not.
+fn plain(field: &str, value: &str, max: usize) -> Option<String> {
+    let ok = !value.is_empty() && value.len() <= max && value.bytes().all(|b| b.is_ascii_graphic());
+    (!ok).then(|| format!("{field}: expected 1 to {max} printable characters"))
+}
+
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
@@ -84,6 +90,16 @@ async fn sms_receipt(
         Ok(r) => r,
         Err(e) => return bad("bad_receipt", format!("the receipt does not parse: {e}")),
     };
+    if !matches!(r.provider.as_str(), "vnpt" | "viettel") {
+        return bad(
+            "bad_receipt",
+            "provider: expected vnpt or viettel".to_owned(),
+        );
+    }
+    // What is stored from a receipt is short and printable, whoever sent it.
+    if let Some(e) = plain("REQID", &r.request_id, 100).or_else(|| plain("STATUS", &r.status, 32)) {
+        return bad("bad_receipt", e);
+    }
     // DELIVRD is the handset's confirmation; every other final state (EXPIRED, UNDELIV,
     // REJECTD) means it did not reach the phone in the provider's own retry time.
     let receipt = if r.status == "DELIVRD" {
@@ -151,6 +167,10 @@ async fn zalo_event(State(state): State<AppState>, headers: HeaderMap, body: Str
         return refused("bad_signature", "the event's signature is wrong");
     }
     match (event.event_name.as_str(), event.message) {
+        ("user_received_message", Some(m)) if plain("msg_id", &m.msg_id, 100).is_some() => bad(
+            "bad_event",
+            "msg_id: expected up to 100 printable characters".to_owned(),
+        ),
         ("user_received_message", Some(m)) => {
             apply(
                 &state,

@@ -424,14 +424,24 @@ async fn forged_receipts_are_refused(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    let r = app
-        .client
-        .post(app.url("/hooks/receipts/sms?token=receipt-token-of-the-tests"))
-        .body("not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
+    for body in [
+        "not json".to_owned(),
+        r#"{"provider":"vnpt","REQID":"x\u0000y","MOBILE":"1","STATUS":"DELIVRD"}"#.to_owned(),
+        format!(
+            r#"{{"provider":"vnpt","REQID":"x","MOBILE":"1","STATUS":"{}"}}"#,
+            "D".repeat(5000)
+        ),
+        r#"{"provider":"smtp","REQID":"x","MOBILE":"1","STATUS":"DELIVRD"}"#.to_owned(),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/hooks/receipts/sms?token=receipt-token-of-the-tests"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body:.60}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
