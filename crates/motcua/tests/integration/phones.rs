@@ -587,3 +587,66 @@ async fn two_nodes_on_one_postgresql_never_send_a_message_twice() {
     assert_eq!(received.len(), N, "no message was sent twice");
     assert_eq!(one.outbox_duplicate_sends().await.unwrap(), 0);
 }
+
+/// Fifty delivery batches at once, each taking the same recipient's quota of three a quarter
+/// hour: exactly three pass, on both databases (the batched take locks what it reads).
+async fn a_recipient_quota_holds_under_fifty_concurrent_batches(db: Db) {
+    use motcua_core::accounts::Quota;
+    crate::harness::init();
+    let Some(data) = crate::harness::TestData::new(db).await else {
+        return;
+    };
+    let store = std::sync::Arc::new(
+        motcua_store::Store::open_and_migrate(&data.store_config())
+            .await
+            .unwrap(),
+    );
+    // The row exists before they come (a first message went): its lock, not the insert of a
+    // new row, is what must order them.
+    let first = store
+        .quota_take_many(&[(
+            "deliver:window:0912345678".to_owned(),
+            Quota::MESSAGES_TO_RECIPIENT,
+        )])
+        .await
+        .unwrap();
+    assert!(first[0].is_ok());
+    let takes = (0..50).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // Each batch also takes a key of its own, as batches do.
+            store
+                .quota_take_many(&[
+                    (
+                        "deliver:window:0912345678".to_owned(),
+                        Quota::MESSAGES_TO_RECIPIENT,
+                    ),
+                    (
+                        format!("deliver:window:09{i:08}"),
+                        Quota::MESSAGES_TO_RECIPIENT,
+                    ),
+                ])
+                .await
+                .unwrap()
+        })
+    });
+    let mut passed = 0;
+    for t in futures_util::future::join_all(takes).await {
+        let answers = t.unwrap();
+        assert!(answers[1].is_ok(), "a fresh recipient always passes");
+        passed += usize::from(answers[0].is_ok());
+    }
+    assert_eq!(
+        passed, 2,
+        "three a quarter hour, the first included, however many batches ask at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_quota_holds_under_fifty_concurrent_batches_sqlite() {
+    a_recipient_quota_holds_under_fifty_concurrent_batches(Db::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_quota_holds_under_fifty_concurrent_batches_postgres() {
+    a_recipient_quota_holds_under_fifty_concurrent_batches(Db::Postgres).await;
+}
