@@ -37,9 +37,19 @@ pub(crate) async fn answer(
     })?;
     let status = response.status();
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Err(DeliveryError::Temporary {
+        // Retry-After in seconds when given (the HTTP-date form is rare among these providers).
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(Duration::from_secs(1), |s| {
+                Duration::from_secs(s.clamp(1, 3600))
+            });
+        return Err(DeliveryError::Throttled {
             provider_status: Some(status.as_u16().to_string()),
             message: "the provider is throttling: try later".to_owned(),
+            retry_after,
         });
     }
     if !status.is_success() {

@@ -18,6 +18,8 @@ pub struct Accepted {
     pub provider_id: Option<String>,
     /// What the message is billed as: SMS segments, or one ZNS template message.
     pub billed_units: u32,
+    /// What it costs, in đồng: the units at the contract's or the template's price.
+    pub cost: u32,
     /// Whether the provider will confirm delivery later by a receipt: until then the message
     /// stays "sending". SMTP gives none: a relay's acceptance is the last word we get.
     pub receipt_expected: bool,
@@ -45,6 +47,17 @@ pub enum DeliveryError {
         provider_status: Option<String>,
         /// What went wrong.
         message: String,
+    },
+    /// The provider (or our own pace for it) takes no more now: the message goes back in the
+    /// queue for `retry_after`, untried, its attempts not counted — never dropped.
+    #[error("throttled: {message}")]
+    Throttled {
+        /// The provider's own status code, when it answered.
+        provider_status: Option<String>,
+        /// What it said.
+        message: String,
+        /// When to come back.
+        retry_after: std::time::Duration,
     },
     /// Will never succeed as is (no such mailbox or subscriber, refused content).
     #[error("permanent: {message}")]
@@ -89,14 +102,19 @@ impl DeliveryError {
             }
             | DeliveryError::Permanent {
                 provider_status, ..
+            }
+            | DeliveryError::Throttled {
+                provider_status, ..
             } => provider_status.as_deref(),
         }
     }
 }
 
-/// A provider that sends one message at a time: SMTP, SMS brandname (VNPT, Viettel), Zalo ZNS.
+/// A provider that sends one message at a time: SMTP, SMS brandname (VNPT, Viettel), Zalo ZNS
+/// and the Zalo OA.
 pub trait Gateway: Send + Sync + 'static {
-    /// The provider's short name, as the outbox records it (`smtp`, `vnpt`, `viettel`, `zns`).
+    /// The provider's short name, as the outbox records it (`smtp`, `vnpt`, `viettel`, `zns`,
+    /// `zalo_oa`).
     fn provider(&self) -> &'static str;
 
     /// Sends `message`; resolves once the provider accepted or refused it.

@@ -20,6 +20,17 @@ pub struct Contract {
     pub unicode: bool,
     /// Segments the template is priced for: a longer text is sent and reported.
     pub max_segments: usize,
+    /// What one segment costs under the contract, in đồng.
+    pub price_per_segment: u32,
+}
+
+impl Contract {
+    /// What `segments` segments cost.
+    pub fn cost(&self, segments: usize) -> u32 {
+        u32::try_from(segments)
+            .unwrap_or(u32::MAX)
+            .saturating_mul(self.price_per_segment)
+    }
 }
 
 /// The number and text of one SMS, ready for a provider; a number that is not a Vietnamese

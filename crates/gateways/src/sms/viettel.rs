@@ -182,6 +182,7 @@ impl Gateway for ViettelSms {
         Ok(Accepted {
             provider_id: Some(m.id.to_owned()),
             billed_units: u32::try_from(text.measured.segments).unwrap_or(u32::MAX),
+            cost: c.contract.cost(text.measured.segments),
             receipt_expected: true,
             over_budget: text.over_budget,
         })
@@ -200,6 +201,7 @@ mod tests {
                 brandname: "UBND LS".into(),
                 unicode: false,
                 max_segments: 2,
+                price_per_segment: 0,
             },
             user: "u".into(),
             password: "p<&>".into(),

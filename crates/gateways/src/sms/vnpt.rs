@@ -186,6 +186,7 @@ impl Gateway for VnptSms {
         Ok(Accepted {
             provider_id: Some(m.id.to_owned()),
             billed_units: u32::try_from(text.measured.segments).unwrap_or(u32::MAX),
+            cost: c.contract.cost(text.measured.segments),
             receipt_expected: true,
             over_budget: text.over_budget,
         })

@@ -1,13 +1,19 @@
-//! Zalo Notification Service (ZNS): approved template messages to a phone number, whether or not
-//! the person follows the province's Official Account (see the domain notes, §8.1 and
-//! messaging.md). `POST …/message/template` with the OA's `access_token` header; access tokens
-//! last hours and are renewed with a single-use refresh token, so renewal goes through a
-//! [`TokenStore`] that replaces the pair atomically: a node that loses the race reads what the
-//! winner stored instead of spending a spent token.
+//! Zalo, through the province's Official Account (OA): ZNS template messages to a phone number,
+//! whether or not the person follows the OA ([`Zns`]), and messages to the OA's followers
+//! ([`Oa`]), cheaper and richer (see the domain notes, §8.1 and messaging.md). Both use the OA's
+//! `access_token` header; access tokens last hours and are renewed with a single-use refresh
+//! token, so renewal goes through a [`TokenStore`] that replaces the pair atomically: a node that
+//! loses the race reads what the winner stored instead of spending a spent token. The two
+//! gateways share one [`Session`], so one renewal serves both.
 
-use crate::{http, Accepted, DeliveryError, Gateway, Outgoing};
-use motcua_core::delivery::sms::msisdn;
-use serde::{Deserialize, Serialize};
+mod oa;
+mod zns;
+
+pub use oa::{Oa, OaConfig, FOLLOWER_PREFIX};
+pub use zns::Zns;
+
+use crate::{http, DeliveryError};
+use serde::Deserialize;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
@@ -39,6 +45,8 @@ pub trait TokenStore: Send + Sync + 'static {
 /// How to reach Zalo and which template carries the province's notices.
 #[derive(Debug, Clone)]
 pub struct ZnsConfig {
+    /// What one ZNS message of the template costs, in đồng (Zalo prices each template).
+    pub price: u32,
     /// `https://business.openapi.zalo.me` or the sandbox's.
     pub api_base: String,
     /// The OAuth endpoint that renews tokens (`https://oauth.zaloapp.com/v4/oa/access_token`).
@@ -76,34 +84,29 @@ pub mod codes {
     pub const TEMPLATE_NOT_APPROVED: i64 = -131;
     /// The user declined messages from this OA.
     pub const DECLINED: i64 = -139;
+    /// OA API: the parameters are not valid.
+    pub const OA_BAD_PARAMS: i64 = -201;
+    /// OA API: the user does not follow the OA (or never shared the phone with it).
+    pub const OA_NOT_FOLLOWER: i64 = -213;
+    /// OA API: the access token is invalid or expired.
+    pub const OA_TOKEN: i64 = -216;
 }
 
-#[derive(Serialize)]
-struct SendTemplate<'a> {
-    phone: &'a str,
-    template_id: &'a str,
-    template_data: serde_json::Map<String, serde_json::Value>,
-    tracking_id: &'a str,
-}
-
-/// Zalo's answer to a send.
+/// Zalo's answer to a call: 0 or a code, its words, and the call's data.
 #[derive(Debug, Deserialize)]
-pub struct Answer {
+pub struct Answer<D> {
     /// 0 on success.
     pub error: i64,
     /// Zalo's words.
     #[serde(default)]
     pub message: String,
-    /// What was sent.
-    #[serde(default)]
-    pub data: Option<AnswerData>,
+    /// What the call returned.
+    #[serde(default = "none")]
+    pub data: Option<D>,
 }
 
-/// The data of a successful send.
-#[derive(Debug, Deserialize)]
-pub struct AnswerData {
-    /// Zalo's id of the message.
-    pub msg_id: String,
+fn none<D>() -> Option<D> {
+    None
 }
 
 /// Zalo's answer to a renewal.
@@ -132,9 +135,15 @@ pub fn classify(error: i64, message: &str) -> Result<(), DeliveryError> {
             provider_status,
             message,
         }),
-        codes::QUOTA => Err(DeliveryError::Temporary {
+        codes::OA_NOT_FOLLOWER | codes::OA_BAD_PARAMS => Err(DeliveryError::Permanent {
             provider_status,
             message,
+        }),
+        // The OA's quota for the day: the message waits, it is not the recipient's fault.
+        codes::QUOTA => Err(DeliveryError::Throttled {
+            provider_status,
+            message,
+            retry_after: Duration::from_secs(3600),
         }),
         _ => Err(DeliveryError::Technical {
             provider_status,
@@ -152,37 +161,53 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// ZNS through the OA's tokens in `S`.
-pub struct Zns<S: TokenStore> {
-    config: ZnsConfig,
+/// The OA's tokens and the HTTP client both gateways call Zalo with.
+pub struct Session<S: TokenStore> {
+    oauth_url: String,
+    app_id: String,
+    secret_key: String,
     tokens: S,
     http: reqwest::Client,
     /// The tokens in use; renewal holds the lock so one task of this node renews at a time.
     current: Mutex<Option<Tokens>>,
 }
 
-impl<S: TokenStore> std::fmt::Debug for Zns<S> {
+impl<S: TokenStore> std::fmt::Debug for Session<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Zns")
-            .field("api_base", &self.config.api_base)
+        f.debug_struct("Session")
+            .field("oauth_url", &self.oauth_url)
+            .field("app_id", &self.app_id)
             .finish_non_exhaustive()
     }
 }
 
-impl<S: TokenStore> Zns<S> {
-    /// A gateway for `config` with its tokens in `tokens`; `timeout` bounds each request.
-    pub fn new(config: ZnsConfig, tokens: S, timeout: Duration) -> Result<Zns<S>, String> {
-        Ok(Zns {
-            config,
+impl<S: TokenStore> Session<S> {
+    /// A session of the app `app_id` (its secret key `secret_key`) renewing at `oauth_url`, its
+    /// tokens in `tokens`; `timeout` bounds each request.
+    pub fn new(
+        oauth_url: String,
+        app_id: String,
+        secret_key: String,
+        tokens: S,
+        timeout: Duration,
+    ) -> Result<Session<S>, String> {
+        Ok(Session {
+            oauth_url,
+            app_id,
+            secret_key,
             tokens,
             http: http::client(timeout)?,
             current: Mutex::new(None),
         })
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// An access token good for a while: the one held, the stored one, or a renewed one.
     /// `stale` is a token Zalo just refused: it is renewed even if its time is not up.
-    async fn access_token(&self, stale: Option<&str>) -> Result<String, DeliveryError> {
+    pub(crate) async fn access_token(&self, stale: Option<&str>) -> Result<String, DeliveryError> {
         let mut current = self.current.lock().await;
         let fresh = |t: &Tokens| {
             t.expires_at - RENEW_AHEAD > unix_now() && Some(t.access_token.as_str()) != stale
@@ -223,16 +248,15 @@ impl<S: TokenStore> Zns<S> {
     }
 
     async fn renew(&self, refresh_token: &str) -> Result<Tokens, DeliveryError> {
-        let c = &self.config;
         let form = [
             ("refresh_token", refresh_token),
-            ("app_id", c.app_id.as_str()),
+            ("app_id", self.app_id.as_str()),
             ("grant_type", "refresh_token"),
         ];
         let sent = self
             .http
-            .post(&c.oauth_url)
-            .header("secret_key", &c.secret_key)
+            .post(&self.oauth_url)
+            .header("secret_key", &self.secret_key)
             .form(&form)
             .send()
             .await;
@@ -258,60 +282,5 @@ impl<S: TokenStore> Zns<S> {
                 ),
             )),
         }
-    }
-
-    async fn send_with(
-        &self,
-        token: &str,
-        m: &Outgoing<'_>,
-        phone: &str,
-    ) -> Result<Answer, DeliveryError> {
-        let c = &self.config;
-        let mut data = serde_json::Map::new();
-        data.insert(c.title_param.clone(), m.subject.into());
-        data.insert(c.body_param.clone(), m.body.into());
-        let request = SendTemplate {
-            phone,
-            template_id: &c.template_id,
-            template_data: data,
-            tracking_id: m.id,
-        };
-        let url = format!("{}/message/template", c.api_base.trim_end_matches('/'));
-        let sent = self
-            .http
-            .post(url)
-            .header("access_token", token)
-            .json(&request)
-            .send()
-            .await;
-        let body = http::answer(sent).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| DeliveryError::technical(None, format!("Zalo answer unreadable: {e}")))
-    }
-}
-
-impl<S: TokenStore> Gateway for Zns<S> {
-    fn provider(&self) -> &'static str {
-        "zns"
-    }
-
-    async fn send(&self, m: &Outgoing<'_>) -> Result<Accepted, DeliveryError> {
-        let phone = msisdn(m.to).ok_or_else(|| {
-            DeliveryError::refused_here("recipient: not a Vietnamese mobile number")
-        })?;
-        let token = self.access_token(None).await?;
-        let mut answer = self.send_with(&token, m, &phone).await?;
-        if answer.error == codes::TOKEN {
-            // Revoked or expired early: renew once and try again.
-            let token = self.access_token(Some(&token)).await?;
-            answer = self.send_with(&token, m, &phone).await?;
-        }
-        classify(answer.error, &answer.message)?;
-        Ok(Accepted {
-            provider_id: answer.data.map(|d| d.msg_id),
-            billed_units: 1,
-            receipt_expected: true,
-            over_budget: false,
-        })
     }
 }
