@@ -507,7 +507,7 @@ async fn write_one_sqlite(
             .bind(notice.title.as_str())
             .bind(notice.body.as_str());
     }
-    if let Some((to, key)) = &notice.recipient {
+    if let (Some(to), key) = (&notice.recipient, &notice.key) {
         let channel = motcua_core::delivery::DeliveryChannel::for_address(to).as_str();
         q = q
             .bind(crate::ids::row_id())
@@ -627,7 +627,7 @@ impl PgRows {
                 p.bind(user)?,
             ));
         }
-        if let Some((to, key)) = &notice.recipient {
+        if let (Some(to), key) = (&notice.recipient, &notice.key) {
             let channel = motcua_core::delivery::DeliveryChannel::for_address(to).as_str();
             self.outbox.push(format!(
                 "({}, {}, {}, {title}, {body}, {}, {now}, {now})",

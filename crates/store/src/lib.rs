@@ -14,6 +14,7 @@ pub mod dossiers;
 mod error;
 pub mod events;
 mod filing;
+pub mod followers;
 mod ids;
 mod limits;
 mod lock;

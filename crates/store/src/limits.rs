@@ -182,6 +182,54 @@ impl Store {
         Ok(quota.take(quota_of(old), now).1)
     }
 
+    /// Gives back one event of each key (a key named twice, two): for messages a provider sent
+    /// back untried, which must not spend their recipients' quotas. One statement for all.
+    pub async fn quota_give_back(&self, keys: &[String]) -> Result<(), StoreError> {
+        let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for k in keys {
+            *counts.entry(k.as_str()).or_default() += 1;
+        }
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let values: Vec<String> = (0..counts.len())
+            .map(|i| format!("(${}, CAST(${} AS BIGINT))", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE quotas SET count = CASE WHEN quotas.count > v.column2 \
+             THEN quotas.count - v.column2 ELSE 0 END, version = quotas.version + 1 \
+             FROM (VALUES {}) AS v WHERE quotas.key = v.column1",
+            values.join(", ")
+        );
+        on_pool!(self.backend(), |p| {
+            let mut q = sqlx::query(&sql);
+            for (k, n) in &counts {
+                q = q.bind(*k).bind(*n);
+            }
+            q.execute(p).await.map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Takes up to `n` events of `quota` under `key` at once, for a sender that draws its share
+    /// of a budget shared by every node (a provider's rate): how many were granted (0 when the
+    /// window is used up) and when the window ends.
+    pub async fn quota_take_up_to(
+        &self,
+        key: &str,
+        quota: Quota,
+        n: u32,
+    ) -> Result<(u32, OffsetDateTime), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let (old, _) = self
+            .compare_and_set(&QUOTA, key, |s| {
+                Some(quota_state(quota.take_up_to(quota_of(s), n, now).0))
+            })
+            .await?;
+        let (_, granted, ends) = quota.take_up_to(quota_of(old), n, now);
+        Ok((granted, ends))
+    }
+
     /// Takes one event of each `(key, quota)` in one transaction (a batch of messages' recipient
     /// quotas), in order, so a key named twice counts twice; the same answers as [`quota_take`]
     /// one by one. The rows are created if missing, then read locked (`FOR UPDATE` on

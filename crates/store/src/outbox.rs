@@ -102,8 +102,12 @@ pub struct Claimed {
     pub kind: MessageKind,
     /// When it was written: its retry budget runs from here.
     pub created_at: OffsetDateTime,
-    /// Whether Zalo was already tried (and did not deliver): it goes by SMS now.
+    /// Whether Zalo was already tried (and did not deliver), or the person declined Zalo for
+    /// notices: it goes by SMS now.
     pub zalo_tried: bool,
+    /// Whether the person declined SMS for notices: Zalo only, no fallback. Not stored: the
+    /// worker sets it from the consents when it takes the batch.
+    pub sms_declined: bool,
 }
 
 /// What became of a message: status, attempts, the last error, and the provider's id of the
@@ -251,6 +255,8 @@ pub enum Step {
         provider_id: Option<String>,
         /// Units billed.
         billed_units: u32,
+        /// What it cost, in đồng.
+        cost: u32,
     },
     /// The provider took it and that is the last word (SMTP).
     Delivered {
@@ -304,25 +310,27 @@ pub enum Step {
 /// waiting for receipts — then per message its id, provider, provider's id, billed units and
 /// channel), returning the
 /// ids it moved, and a function giving the history's insert for that many of them (the moment,
-/// then id and provider each).
+/// then id and provider each). Per message: id, provider, provider's id, billed units, channel
+/// and cost.
 fn accept_all_sql(n: usize) -> (String, fn(usize) -> String) {
     let values: Vec<String> = (0..n)
         .map(|i| {
-            let p = 3 + i * 5;
+            let p = 3 + i * 6;
             format!(
-                "(${}, ${}, ${}, CAST(${} AS BIGINT), ${})",
+                "(${}, ${}, ${}, CAST(${} AS BIGINT), ${}, CAST(${} AS BIGINT))",
                 p,
                 p + 1,
                 p + 2,
                 p + 3,
-                p + 4
+                p + 4,
+                p + 5
             )
         })
         .collect();
     let update = format!(
         "UPDATE outbox SET status = 'sending', accepted_at = $1, next_attempt_at = $2, \
          provider = v.column2, provider_ref = v.column3, billed_units = v.column4, \
-         channel = v.column5, last_error = NULL, provider_status = NULL \
+         channel = v.column5, cost = v.column6, last_error = NULL, provider_status = NULL \
          FROM (VALUES {}) AS v WHERE outbox.id = v.column1 AND outbox.status = 'sending' \
          RETURNING outbox.id",
         values.join(", ")
@@ -362,7 +370,7 @@ impl Step {
     fn plan(&self, now: OffsetDateTime) -> Planned {
         const ACCEPTED: &str = "UPDATE outbox SET status = 'sending', accepted_at = $1, \
             next_attempt_at = $7, provider = $2, provider_ref = $3, billed_units = $4, channel = $5, last_error = NULL, \
-            provider_status = NULL WHERE id = $6 AND status = 'sending'";
+            provider_status = NULL, cost = $8 WHERE id = $6 AND status = 'sending'";
         const DELIVERED: &str = "UPDATE outbox SET status = 'delivered', delivered_at = $1, \
             accepted_at = $1, last_error = NULL, provider = $2, provider_ref = $3 WHERE id = $4";
         const FAILED: &str = "UPDATE outbox SET status = $1, last_error = $2, \
@@ -379,6 +387,7 @@ impl Step {
                 provider,
                 provider_id,
                 billed_units,
+                cost,
             } => Planned {
                 id: id.clone(),
                 provider: provider.clone(),
@@ -394,6 +403,7 @@ impl Step {
                     text(channel.as_str()),
                     text(id),
                     Val::Time(now + AWAIT_RECEIPT),
+                    Val::Int(i64::from(*cost)),
                 ],
             },
             Step::Delivered {
@@ -523,6 +533,8 @@ pub struct ChannelReport {
     pub by_status: Vec<(OutboxStatus, i64)>,
     /// Units billed (SMS segments, ZNS messages).
     pub billed_units: i64,
+    /// What they cost, in đồng.
+    pub cost: i64,
     /// Messages a provider took (delivered since, or waiting for the receipt).
     pub accepted: i64,
     /// Messages delivered.
@@ -537,6 +549,7 @@ impl Default for ChannelReport {
             channel: DeliveryChannel::Email,
             by_status: Vec::new(),
             billed_units: 0,
+            cost: 0,
             accepted: 0,
             delivered: 0,
             within_10s: 0,
@@ -638,6 +651,7 @@ impl Store {
                         attempts,
                         created_at,
                         zalo_tried: zalo.is_some(),
+                        sms_declined: false,
                     })
                 },
             )
@@ -719,6 +733,7 @@ impl Store {
                         provider,
                         provider_id,
                         billed_units,
+                        cost,
                     } = s
                     {
                         q = q
@@ -726,7 +741,8 @@ impl Store {
                             .bind(provider.as_str())
                             .bind(provider_id.as_deref())
                             .bind(i64::from(*billed_units))
-                            .bind(channel.as_str());
+                            .bind(channel.as_str())
+                            .bind(i64::from(*cost));
                     }
                 }
                 let moved: Vec<String> = q.fetch_all(&mut *tx).await?;
@@ -940,11 +956,12 @@ impl Store {
     ) -> Result<Vec<ChannelReport>, StoreError> {
         const COUNTS: &str = "SELECT channel, status, COUNT(*), \
             CAST(COALESCE(SUM(billed_units), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(cost), 0) AS BIGINT), \
             CAST(COALESCE(SUM(CASE WHEN accepted_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
             FROM outbox WHERE created_at >= $1 GROUP BY channel, status";
         const DELIVERED: &str = "SELECT channel, created_at, delivered_at FROM outbox \
             WHERE created_at >= $1 AND status = 'delivered' AND delivered_at IS NOT NULL";
-        let counts: Vec<(String, String, i64, i64, i64)> = on_pool!(self.backend(), |p| {
+        let counts: Vec<(String, String, i64, i64, i64, i64)> = on_pool!(self.backend(), |p| {
             sqlx::query_as(COUNTS).bind(since).fetch_all(p).await
         })?;
         let delivered: Vec<(String, OffsetDateTime, OffsetDateTime)> =
@@ -959,7 +976,7 @@ impl Store {
                 ..ChannelReport::default()
             })
             .collect();
-        for (channel, status, n, units, accepted) in counts {
+        for (channel, status, n, units, cost, accepted) in counts {
             let Some(r) = out.iter_mut().find(|r| r.channel.as_str() == channel) else {
                 continue;
             };
@@ -967,6 +984,7 @@ impl Store {
                 OutboxStatus::parse(&status).ok_or_else(|| corrupt("-", "status", &status))?;
             r.by_status.push((status, n));
             r.billed_units += units;
+            r.cost += cost;
             r.accepted += accepted;
         }
         for (channel, created, done) in delivered {
@@ -1240,10 +1258,25 @@ impl Store {
         granted: bool,
         how: ConsentWay,
     ) -> Result<String, StoreError> {
-        const SQL: &str = "INSERT INTO consents (address, kind, granted, how, at, token) \
-            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (address, kind) \
+        self.set_channel_consent(address, kind, None, granted, how)
+            .await
+    }
+
+    /// Records that `address` agrees or no longer agrees to messages of `kind` by `channel`
+    /// (`None`: every channel of the address); returns the row's token.
+    pub async fn set_channel_consent(
+        &self,
+        address: &str,
+        kind: MessageKind,
+        channel: Option<DeliveryChannel>,
+        granted: bool,
+        how: ConsentWay,
+    ) -> Result<String, StoreError> {
+        const SQL: &str = "INSERT INTO consents (address, kind, channel, granted, how, at, token) \
+            VALUES ($1, $2, $7, $3, $4, $5, $6) ON CONFLICT (address, kind, channel) \
             DO UPDATE SET granted = $3, how = $4, at = $5 RETURNING token";
         let token = crate::accounts::new_secret();
+        let channel = channel.map_or("", DeliveryChannel::as_str);
         Ok(on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
             .bind(address)
             .bind(kind.as_str())
@@ -1251,13 +1284,58 @@ impl Store {
             .bind(how.as_str())
             .bind(OffsetDateTime::now_utc())
             .bind(&token)
+            .bind(channel)
             .fetch_one(p)
             .await)?)
     }
 
-    /// Whether `address` agrees to messages of `kind` (never asked: no).
+    /// The channels by which `address` declined its dossiers' notices (never asked: none; a
+    /// notice is part of the service asked for).
+    pub async fn declined_notice_channels(
+        &self,
+        address: &str,
+    ) -> Result<Vec<DeliveryChannel>, StoreError> {
+        Ok(self
+            .declined_notices(&[address])
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// Of `addresses`, each one's channels declined for notices.
+    pub async fn declined_notices(
+        &self,
+        addresses: &[&str],
+    ) -> Result<std::collections::HashSet<(String, DeliveryChannel)>, StoreError> {
+        if addresses.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        let list: Vec<String> = (0..addresses.len())
+            .map(|i| format!("${}", i + 1))
+            .collect();
+        let sql = format!(
+            "SELECT address, channel FROM consents WHERE kind = 'notice' AND NOT granted \
+             AND address IN ({})",
+            list.join(", ")
+        );
+        let rows: Vec<(String, String)> = on_pool!(self.backend(), |p| {
+            let mut q = sqlx::query_as(&sql);
+            for a in addresses {
+                q = q.bind(*a);
+            }
+            q.fetch_all(p).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(a, c)| DeliveryChannel::parse(&c).map(|c| (a, c)))
+            .collect())
+    }
+
+    /// Whether `address` agrees to messages of `kind` on all its channels (never asked: no).
     pub async fn consents(&self, address: &str, kind: MessageKind) -> Result<bool, StoreError> {
-        const SQL: &str = "SELECT granted FROM consents WHERE address = $1 AND kind = $2";
+        const SQL: &str =
+            "SELECT granted FROM consents WHERE address = $1 AND kind = $2 AND channel = ''";
         let granted: Option<bool> = on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
             .bind(address)
             .bind(kind.as_str())
@@ -1279,7 +1357,8 @@ impl Store {
             .map(|i| format!("${}", i + 2))
             .collect();
         let sql = format!(
-            "SELECT address FROM consents WHERE kind = $1 AND granted AND address IN ({})",
+            "SELECT address FROM consents WHERE kind = $1 AND channel = '' AND granted \
+             AND address IN ({})",
             list.join(", ")
         );
         let rows: Vec<String> = on_pool!(self.backend(), |p| {

@@ -8,7 +8,7 @@ use crate::backend::{on_tx, WriteTx};
 use crate::dossiers::{ActError, Dossier};
 use crate::events::{chained, last_event, DossierEvent, EventActor, EVENT_TABLE};
 use crate::StoreError;
-use motcua_core::delivery::DeliveryChannel;
+use motcua_core::delivery::{DeliveryChannel, ZALO_FOLLOWER};
 use motcua_core::dossier::{Notice, Transition};
 use time::OffsetDateTime;
 
@@ -86,8 +86,12 @@ pub(crate) async fn record(
         let version = if postgres {
             let mut sql = format!("WITH moved AS ({UPDATE_DOSSIER})");
             for (i, insert) in inserts.iter().enumerate() {
+                let from = insert
+                    .from
+                    .as_deref()
+                    .map_or(String::new(), |f| format!(", {f}"));
                 sql.push_str(&format!(
-                    ", w{i} AS (INSERT INTO {} SELECT {} FROM moved)",
+                    ", w{i} AS (INSERT INTO {} SELECT {} FROM moved{from})",
                     insert.into, insert.values
                 ));
             }
@@ -102,7 +106,10 @@ pub(crate) async fn record(
             if moved.is_some() {
                 let sql: String = inserts
                     .iter()
-                    .map(|i| format!("INSERT INTO {} VALUES ({});", i.into, i.values))
+                    .map(|i| match &i.from {
+                        None => format!("INSERT INTO {} VALUES ({});", i.into, i.values),
+                        Some(f) => format!("INSERT INTO {} SELECT {} FROM {f};", i.into, i.values),
+                    })
                     .collect();
                 rest.query(&sql).execute(&mut **tx).await?;
             }
@@ -172,10 +179,12 @@ fn bind_update(b: &mut Batch, before: &Dossier, after: &Dossier) -> Result<(), S
     Ok(())
 }
 
-/// One row to insert: the table with its columns, and the placeholders of its values.
+/// Rows to insert: the table with its columns, the placeholders (or expressions) of its values,
+/// and, for rows made from other rows, the tables and condition they come from.
 struct Insert {
     into: &'static str,
     values: String,
+    from: Option<String>,
 }
 
 /// The rows a transition writes once its update moved the dossier: its event, then for each
@@ -208,6 +217,7 @@ fn rows_after(
     let mut rows = vec![Insert {
         into: EVENT_TABLE,
         values: values.join(", "),
+        from: None,
     }];
     for n in notices {
         let out = delivery(after, n, now);
@@ -225,22 +235,44 @@ fn rows_after(
             rows.push(Insert {
                 into: NOTIFICATION_TABLE,
                 values: values.join(", "),
+                from: None,
             });
         }
-        if let Some((to, key)) = out.recipient {
+        // The dossier's Zalo followers get the notice too, each with its own message and key.
+        let (row, key) = (
+            b.text(Some(crate::ids::row_id())),
+            b.text(Some(out.key.clone())),
+        );
+        let values = [
+            format!("{row} || f.zalo_user_id"),
+            format!("'{}'", DeliveryChannel::Zalo.as_str()),
+            format!("'{ZALO_FOLLOWER}' || f.zalo_user_id"),
+            title.clone(),
+            body.clone(),
+            format!("{key} || ':zalo:' || f.zalo_user_id"),
+            at.clone(),
+            at.clone(),
+        ];
+        rows.push(Insert {
+            into: OUTBOX_TABLE,
+            values: values.join(", "),
+            from: Some(format!("dossier_followers f WHERE f.dossier_id = {id}")),
+        });
+        if let Some(to) = out.recipient {
             let values = [
                 b.text(Some(crate::ids::row_id())),
                 b.text(Some(DeliveryChannel::for_address(&to).as_str().to_owned())),
                 b.text(Some(to)),
                 title,
                 body,
-                b.text(Some(key)),
+                key,
                 at.clone(),
                 at.clone(),
             ];
             rows.push(Insert {
                 into: OUTBOX_TABLE,
                 values: values.join(", "),
+                from: None,
             });
         }
     }
@@ -325,7 +357,10 @@ pub(crate) struct Delivery {
     pub title: String,
     pub body: String,
     pub user: Option<String>,
-    pub recipient: Option<(String, String)>,
+    /// The applicant's address, if any.
+    pub recipient: Option<String>,
+    /// The message's idempotency key (followers' messages add their id to it).
+    pub key: String,
 }
 
 /// Renders `n` for the applicant of `d`; the idempotency key is the dossier, template and moment.
@@ -336,19 +371,18 @@ pub(crate) fn delivery(d: &Dossier, n: &Notice, now: OffsetDateTime) -> Delivery
         .as_deref()
         .filter(|e| !e.is_empty())
         .or(Some(d.applicant_phone.as_str()).filter(|p| !p.is_empty()))
-        .map(|to| {
-            let key = format!(
-                "dossier:{}:{}:{}",
-                d.id,
-                n.template(),
-                now.unix_timestamp_nanos()
-            );
-            (to.to_owned(), key)
-        });
+        .map(str::to_owned);
+    let key = format!(
+        "dossier:{}:{}:{}",
+        d.id,
+        n.template(),
+        now.unix_timestamp_nanos()
+    );
     Delivery {
         title,
         body,
         user: d.applicant_id.clone(),
         recipient,
+        key,
     }
 }

@@ -194,6 +194,26 @@ impl Quota {
             (next, Ok(()))
         }
     }
+    /// Takes up to `n` events at once at `now` (a sender's share of a provider's rate): the state
+    /// to store, how many were granted (never beyond what is left), and the window's end.
+    pub fn take_up_to(
+        &self,
+        s: QuotaState,
+        n: u32,
+        now: OffsetDateTime,
+    ) -> (QuotaState, u32, OffsetDateTime) {
+        let open = s.window_ends.filter(|end| *end > now);
+        let (used, ends) = match open {
+            Some(end) => (s.count, end),
+            None => (0, now + self.window),
+        };
+        let granted = n.min(self.max.saturating_sub(used));
+        let next = QuotaState {
+            count: used.saturating_add(granted),
+            window_ends: Some(ends),
+        };
+        (next, granted, ends)
+    }
 }
 
 #[cfg(test)]
@@ -201,6 +221,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use time::macros::datetime;
+
+    proptest! {
+        #[test]
+        fn taking_in_chunks_never_grants_more_than_the_window_allows(
+            max in 1_u32..500,
+            chunks in proptest::collection::vec(1_u32..100, 1..40),
+        ) {
+            let q = Quota { max, window: Duration::seconds(1) };
+            let now = datetime!(2026-12-07 10:00 UTC);
+            let mut s = QuotaState::default();
+            let mut total = 0;
+            for n in chunks {
+                let (next, granted, ends) = q.take_up_to(s, n, now);
+                prop_assert!(granted <= n);
+                prop_assert_eq!(ends, now + Duration::seconds(1));
+                total += granted;
+                s = next;
+            }
+            prop_assert!(total <= max);
+            // The next window starts afresh.
+            let (_, granted, _) = q.take_up_to(s, max, now + Duration::seconds(1));
+            prop_assert_eq!(granted, max);
+        }
+    }
 
     #[test]
     fn twenty_failures_lock_for_fifteen_minutes() {

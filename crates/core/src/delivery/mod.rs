@@ -2,10 +2,14 @@
 //! arrived (`dossier::Channel`, the intake channel: online, at the counter, by post) nor with the
 //! plan's outreach channels (portal, newspaper, leaflets, …).
 
+pub mod follow;
 pub mod outreach;
 pub mod sms;
 
 use crate::accounts::normalise_email;
+
+/// How a Zalo follower known by their Zalo id is addressed: `zalo:<id>`.
+pub const ZALO_FOLLOWER: &str = "zalo:";
 
 /// A delivery channel: one way one message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -56,10 +60,12 @@ impl DeliveryChannel {
     }
 
     /// The channel an address is reached by when nothing else is known of the person: an email
-    /// address by email, anything else (a phone number, as the product stores it) by SMS. This is
-    /// the one place that tells them apart.
+    /// address by email, a Zalo follower's id (`zalo:…`) by Zalo, anything else (a phone number,
+    /// as the product stores it) by SMS. This is the one place that tells them apart.
     pub fn for_address(address: &str) -> DeliveryChannel {
-        if normalise_email(address).is_ok() {
+        if address.starts_with(ZALO_FOLLOWER) {
+            DeliveryChannel::Zalo
+        } else if normalise_email(address).is_ok() {
             DeliveryChannel::Email
         } else {
             DeliveryChannel::Sms
