@@ -1,6 +1,8 @@
 //! A sandbox of motcua's messaging providers: local HTTP servers that take the same requests as
-//! VNPT's and Viettel's SMS brandname gateways and Zalo's ZNS (with its OAuth token renewal),
-//! answer in the same shapes and codes, and later post delivery receipts as the providers do.
+//! VNPT's and Viettel's SMS brandname gateways, Zalo's ZNS and Official Account API (with its
+//! OAuth token renewal), answer in the same shapes and codes, and later post delivery receipts
+//! and webhook events as the providers do. Its phone page can also play a person who follows the
+//! OA and writes to it (the events Zalo would post).
 //! `serve --demo` and the tests send through the real client code to it; `motcua sandbox` runs
 //! it alone.
 //!
@@ -8,7 +10,10 @@
 //! is delivered. Latency, a share of requests answered with HTTP 500, and the receipts' delay
 //! are settings.
 
+mod oa;
 pub mod recipients;
+
+pub use oa::user_id as zalo_user_id;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -42,6 +47,8 @@ pub mod credentials {
     pub const ZALO_FIRST_REFRESH: &str = "sandbox-refresh-0";
     /// The approved ZNS template of the demo.
     pub const ZNS_TEMPLATE: &str = "300001";
+    /// The Official Account's id.
+    pub const ZALO_OA_ID: &str = "2000000000000000001";
 }
 
 /// How the sandbox behaves.
@@ -59,6 +66,8 @@ pub struct Settings {
     pub receipt_delay: Duration,
     /// Lifetime of the access tokens it hands out.
     pub token_lifetime: Duration,
+    /// SMS requests a second it takes before answering HTTP 429 (a provider throttling).
+    pub sms_rate_per_second: Option<u32>,
 }
 
 impl Default for Settings {
@@ -70,6 +79,7 @@ impl Default for Settings {
             zalo_webhook: None,
             receipt_delay: Duration::from_millis(200),
             token_lifetime: Duration::from_secs(25 * 3600),
+            sms_rate_per_second: None,
         }
     }
 }
@@ -96,6 +106,10 @@ struct Log {
     requests: u64,
     /// Receipts the receiver acknowledged.
     receipts: u64,
+    /// SMS requests in the current second, and which second.
+    sms_second: (u64, u128),
+    /// Requests answered 429.
+    throttled: u64,
 }
 
 struct Tokens {
@@ -107,6 +121,8 @@ struct Tokens {
 struct Inner {
     settings: Settings,
     log: Mutex<Log>,
+    /// The OA's followers: phone (`84…`) to Zalo user id.
+    followers: Mutex<std::collections::HashMap<String, String>>,
     tokens: Mutex<Tokens>,
     http: reqwest::Client,
 }
@@ -126,6 +142,7 @@ impl Sandbox {
         let inner = Arc::new(Inner {
             settings,
             log: Mutex::new(Log::default()),
+            followers: Mutex::new(oa::first_followers()),
             tokens: Mutex::new(Tokens {
                 access: String::new(),
                 refresh: credentials::ZALO_FIRST_REFRESH.to_owned(),
@@ -164,6 +181,7 @@ impl Sandbox {
                 brandname: "UBND LANGSON".into(),
                 unicode: false,
                 max_segments: 2,
+                price_per_segment: 800,
             },
             label_id: "1".into(),
             contract_type_id: "1".into(),
@@ -194,6 +212,15 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// SMS requests answered 429 (over `sms_rate_per_second`).
+    pub fn throttled(&self) -> u64 {
+        self.inner
+            .log
+            .lock()
+            .map(|l| l.throttled)
+            .unwrap_or_default()
+    }
+
     /// Send requests so far, accepted or not.
     pub fn requests(&self) -> u64 {
         self.inner
@@ -212,10 +239,14 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/viettel/CcApi", post(viettel_send))
         .route("/zalo/message/template", post(zns_send))
         .route("/zalo/oauth/access_token", post(zalo_renew))
+        .route("/zalo/v2.0/oa/getprofile", get(oa::profile))
+        .route("/zalo/v3.0/oa/message/transaction", post(oa::send))
+        .route("/sandbox/zalo/write", post(oa::write))
+        .route("/sandbox/zalo/unfollow", post(oa::unfollow))
         .with_state(inner)
 }
 
-fn now_ms() -> u128 {
+pub(crate) fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
@@ -223,7 +254,7 @@ fn now_ms() -> u128 {
 
 /// The latency and the random 500s every send request goes through; `true` when this request
 /// is to fail.
-async fn before_answer(inner: &Inner) -> bool {
+pub(crate) async fn before_answer(inner: &Inner) -> bool {
     if !inner.settings.latency.is_zero() {
         tokio::time::sleep(inner.settings.latency).await;
     }
@@ -233,7 +264,7 @@ async fn before_answer(inner: &Inner) -> bool {
     inner.settings.failure_rate > 0.0 && rand::random::<f64>() < inner.settings.failure_rate
 }
 
-fn take(inner: &Inner, provider: &'static str, id: &str, to: &str, text: &str) {
+pub(crate) fn take(inner: &Inner, provider: &'static str, id: &str, to: &str, text: &str) {
     if let Ok(mut log) = inner.log.lock() {
         log.received.push(Received {
             provider,
@@ -262,7 +293,7 @@ pub struct SmsReceipt {
     pub status: String,
 }
 
-fn post_later(
+pub(crate) fn post_later(
     inner: &Arc<Inner>,
     url: Option<String>,
     body: String,
@@ -319,7 +350,39 @@ fn sms_receipt(inner: &Arc<Inner>, provider: &str, id: &str, to: &str, behaviour
     }
 }
 
+/// Whether this SMS request is over the sandbox's rate: answered 429 like a throttling provider.
+fn over_sms_rate(inner: &Inner) -> bool {
+    let Some(max) = inner.settings.sms_rate_per_second else {
+        return false;
+    };
+    let second = now_ms() / 1000;
+    let Ok(mut log) = inner.log.lock() else {
+        return false;
+    };
+    if log.sms_second.1 != second {
+        log.sms_second = (0, second);
+    }
+    log.sms_second.0 += 1;
+    let over = log.sms_second.0 > u64::from(max);
+    if over {
+        log.throttled += 1;
+    }
+    over
+}
+
+fn throttled() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [("Retry-After", "1")],
+        "sandbox: rate limit",
+    )
+        .into_response()
+}
+
 async fn vnpt_send(State(inner): State<Arc<Inner>>, body: String) -> Response {
+    if over_sms_rate(&inner) {
+        return throttled();
+    }
     if before_answer(&inner).await {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -374,6 +437,9 @@ fn soap(result: &str, message: &str) -> Response {
 }
 
 async fn viettel_send(State(inner): State<Arc<Inner>>, body: String) -> Response {
+    if over_sms_rate(&inner) {
+        return throttled();
+    }
     if before_answer(&inner).await {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -611,8 +677,14 @@ async fn phone_page(State(inner): State<Arc<Inner>>, Query(q): Query<ToQuery>) -
         "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Điện thoại mô phỏng</title>\
          <h1>Điện thoại mô phỏng (môi trường thử)</h1>\
          <p>Tin nhắn SMS và Zalo mà các nhà cung cấp mô phỏng đã nhận, mới nhất trước.</p>\
-         <form><label>Số điện thoại <input name=\"to\" value=\"{}\"></label> <button>Lọc</button></form>\
-         <table><thead><tr><th>Số nhận</th><th>Kênh</th><th>Nội dung</th></tr></thead><tbody>{rows}</tbody></table></html>",
-        escape_html(q.to.as_deref().unwrap_or_default())
+         <form><label>Số điện thoại <input name=\"to\" value=\"{to}\"></label> <button>Lọc</button></form>\
+         <table><thead><tr><th>Số nhận</th><th>Kênh</th><th>Nội dung</th></tr></thead><tbody>{rows}</tbody></table>\
+         <h2>Nhắn tin tới Official Account trên Zalo</h2>\
+         <p>Người dùng với số này quan tâm OA (nếu chưa) và gửi tin nhắn, ví dụ mã theo dõi hồ sơ «THEODOI …».</p>\
+         <form method=\"post\" action=\"/sandbox/zalo/write\"><label>Số điện thoại <input name=\"phone\" value=\"{to}\" required></label> \
+         <label>Tin nhắn <input name=\"text\" id=\"oa-text\"></label> <button>Gửi tới OA</button></form>\
+         <form method=\"post\" action=\"/sandbox/zalo/unfollow\"><label>Số điện thoại <input name=\"phone\" value=\"{to}\" required></label> \
+         <button>Bỏ quan tâm OA</button></form></html>",
+        to = escape_html(q.to.as_deref().unwrap_or_default())
     ))
 }

@@ -51,3 +51,11 @@ pub fn zalo_behaviour(msisdn: &str) -> Behaviour {
         n => behaviour(n),
     }
 }
+
+/// Follows the province's Official Account from the start: notices reach it as OA messages.
+pub const OA_FOLLOWER: &str = "0900000007";
+
+/// The number in the international form the providers use (`84…`).
+pub fn msisdn(national: &str) -> String {
+    international(national)
+}
