@@ -94,6 +94,7 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
         motcua_delivery::Phone::<SmsGateway, SmsGateway> {
             sms: sms.clone(),
             zalo: None,
+            oa: None,
         },
         motcua_delivery::WorkerConfig {
             poll: Duration::from_millis(20),

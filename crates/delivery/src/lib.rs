@@ -1,15 +1,18 @@
 //! The delivery engine: delivers what handlers wrote to the outbox in their transactions, one
 //! worker per delivery channel, each with its channel's route: email through SMTP; a phone through
-//! Zalo first for notices where ZNS is configured, else (or when Zalo does not take it, or does not
-//! confirm it in time) through the SMS brandname gateway. A sweeper moves on what waits too long
+//! Zalo first for notices where it is configured (the Official Account when the person follows
+//! it, else ZNS), else (or when Zalo does not take it, or does not confirm it in time) through the
+//! SMS brandname gateway; a dossier's Zalo followers through the Official Account. A sweeper moves on what waits too long
 //! for a receipt. Delivery is at least once (a claim is a
 //! lease; a crash means another try) and each message carries its id to the provider, so a
 //! duplicate can be recognised. Failures are retried with exponential backoff; a permanent
 //! refusal or exhausted attempts end the message. What the provider said (its id for an accepted
 //! message, its status code for a refusal) is kept with the message.
 
+mod pace;
 mod tokens;
 
+pub use pace::{Pace, Paced};
 pub use tokens::StoreTokens;
 
 use motcua_core::accounts::Quota;
@@ -76,27 +79,47 @@ impl<G: Gateway> Route for Direct<G> {
     }
 }
 
-/// A phone: Zalo first for notices when ZNS is configured and was not tried yet, SMS otherwise
-/// and whenever Zalo does not take the message. One-time codes go by SMS at once: they are
-/// awaited on a screen and must not wait for a fallback.
-pub struct Phone<S: Gateway, Z: Gateway> {
+/// A phone: Zalo first for notices when it is configured and was not tried yet — the Official
+/// Account if the person follows it (cheaper), else ZNS — SMS otherwise and whenever Zalo does
+/// not take the message, unless the person declined SMS for notices. One-time codes go by SMS at
+/// once: they are awaited on a screen and must not wait for a fallback.
+pub struct Phone<S: Gateway, Z: Gateway, O: Gateway = Z> {
     /// The SMS brandname gateway.
     pub sms: Arc<S>,
     /// ZNS, when configured.
     pub zalo: Option<Arc<Z>>,
+    /// The Official Account's messages to its followers, when configured.
+    pub oa: Option<Arc<O>>,
 }
 
-impl<S: Gateway, Z: Gateway> Route for Phone<S, Z> {
+impl<S: Gateway, Z: Gateway, O: Gateway> Phone<S, Z, O> {
+    /// Zalo's answer to a notice: the OA's if it took it, else ZNS's.
+    async fn zalo(&self, m: &Claimed) -> Option<Result<Step, DeliveryError>> {
+        let mut last = None;
+        if let Some(oa) = &self.oa {
+            match guarded_send(oa.as_ref(), m).await {
+                Ok(a) => return Some(Ok(accepted_by(DeliveryChannel::Zalo, oa.provider(), m, &a))),
+                Err(e) => last = Some(Err(e)),
+            }
+        }
+        if let Some(zns) = &self.zalo {
+            return Some(
+                guarded_send(zns.as_ref(), m)
+                    .await
+                    .map(|a| accepted_by(DeliveryChannel::Zalo, zns.provider(), m, &a)),
+            );
+        }
+        last
+    }
+}
+
+impl<S: Gateway, Z: Gateway, O: Gateway> Route for Phone<S, Z, O> {
     async fn send(&self, m: &Claimed, config: WorkerConfig) -> Vec<Step> {
         let mut steps = Vec::new();
-        let zalo_first = self
-            .zalo
-            .as_ref()
-            .filter(|_| m.kind == MessageKind::Notice && !m.zalo_tried);
-        if let Some(zalo) = zalo_first {
-            match guarded_send(zalo.as_ref(), m).await {
-                Ok(a) => return vec![accepted_by(DeliveryChannel::Zalo, zalo.provider(), m, &a)],
-                Err(e) => {
+        if m.kind == MessageKind::Notice && !m.zalo_tried {
+            match self.zalo(m).await {
+                Some(Ok(step)) => return vec![step],
+                Some(Err(e)) => {
                     tracing::info!(message = %m.id, provider_status = e.provider_status().unwrap_or("-"),
                         "outbox: Zalo did not take a notice; SMS takes over");
                     steps.push(Step::ZaloDeclined {
@@ -105,10 +128,27 @@ impl<S: Gateway, Z: Gateway> Route for Phone<S, Z> {
                         error: e.to_string(),
                     });
                 }
+                None => {}
             }
+        }
+        if m.sms_declined && m.kind == MessageKind::Notice {
+            steps.push(declined(m, "SMS"));
+            return steps;
         }
         steps.push(attempt(DeliveryChannel::Sms, self.sms.as_ref(), m, config).await);
         steps
+    }
+}
+
+/// The end of a notice whose only channels left are ones the person declined.
+fn declined(m: &Claimed, channel: &str) -> Step {
+    Step::Failed {
+        message: m.clone(),
+        provider: "-".to_owned(),
+        failure: Failure::Permanent,
+        provider_status: None,
+        error: format!("not sent: the person declined dossier notices by {channel}"),
+        retry_in: time::Duration::ZERO,
     }
 }
 
@@ -176,9 +216,28 @@ async fn deliver_batch<R: Route>(
         .map(|m| m.recipient.as_str())
         .collect();
     let consenting = store.consenting(&outreach, MessageKind::Outreach).await?;
+    let notices: Vec<&str> = batch
+        .iter()
+        .filter(|m| m.kind == MessageKind::Notice)
+        .map(|m| m.recipient.as_str())
+        .collect();
+    let declined_by = store.declined_notices(&notices).await?;
+    let declines =
+        |m: &Claimed, c: DeliveryChannel| declined_by.contains(&(m.recipient.clone(), c));
     let mut ready: Vec<Claimed> = Vec::with_capacity(batch.len());
     for m in batch {
-        if m.kind != MessageKind::Outreach {
+        if m.kind == MessageKind::Notice && !declined_by.is_empty() {
+            let mut m = m.clone();
+            m.zalo_tried |= declines(&m, DeliveryChannel::Zalo);
+            m.sms_declined = declines(&m, DeliveryChannel::Sms);
+            if declines(&m, DeliveryChannel::Email) && channel == DeliveryChannel::Email {
+                steps.push(declined(&m, "email"));
+            } else if m.zalo_tried && m.sms_declined {
+                steps.push(declined(&m, "Zalo and SMS"));
+            } else {
+                ready.push(m);
+            }
+        } else if m.kind != MessageKind::Outreach {
             ready.push(m.clone());
         } else if !consenting.contains(&m.recipient) {
             steps.push(Step::Failed {
@@ -230,8 +289,22 @@ async fn deliver_batch<R: Route>(
     }
     use futures_util::StreamExt;
     let mut sent = futures_util::stream::iter(sends).buffer_unordered(IN_FLIGHT);
+    let mut untried = Vec::new();
     while let Some(s) = sent.next().await {
+        // A route defers only what its provider sent back untried (throttled).
+        untried.extend(s.iter().filter_map(|step| match step {
+            Step::Deferred { id, .. } => Some(id.clone()),
+            _ => None,
+        }));
         steps.extend(s);
+    }
+    if !untried.is_empty() {
+        let keys: Vec<String> = ready
+            .iter()
+            .filter(|m| untried.contains(&m.id))
+            .flat_map(|m| quota_keys(m, &rules).into_iter().map(|(k, _)| k))
+            .collect();
+        store.quota_give_back(&keys).await?;
     }
     store.outbox_record(&steps).await
 }
@@ -285,6 +358,31 @@ enum Turn {
     Drop,
 }
 
+/// The quotas one message counts against: its recipient's day and quarter hour, and for
+/// outreach the day's cap of the anti-spam rules.
+fn quota_keys(m: &Claimed, rules: &OutreachRules) -> Vec<(String, Quota)> {
+    let mut keys = vec![
+        (
+            format!("deliver:day:{}", m.recipient),
+            Quota::MESSAGES_TO_RECIPIENT_DAILY,
+        ),
+        (
+            format!("deliver:window:{}", m.recipient),
+            Quota::MESSAGES_TO_RECIPIENT,
+        ),
+    ];
+    if m.kind == MessageKind::Outreach {
+        keys.push((
+            format!("outreach:day:{}", m.recipient),
+            Quota {
+                max: rules.daily_cap,
+                window: time::Duration::hours(24),
+            },
+        ));
+    }
+    keys
+}
+
 /// The turns of a batch's messages, their quotas taken in one transaction: every message
 /// counts against its recipient's quarter-hour and day, outreach also against its own daily cap
 /// (a message over that cap waits for the window's end).
@@ -293,24 +391,7 @@ async fn recipient_turns(
     batch: &[Claimed],
     rules: &OutreachRules,
 ) -> Result<Vec<Turn>, StoreError> {
-    let outreach_cap = Quota {
-        max: rules.daily_cap,
-        window: time::Duration::hours(24),
-    };
-    let mut takes: Vec<(String, Quota)> = Vec::with_capacity(batch.len() * 2);
-    for m in batch {
-        takes.push((
-            format!("deliver:day:{}", m.recipient),
-            Quota::MESSAGES_TO_RECIPIENT_DAILY,
-        ));
-        takes.push((
-            format!("deliver:window:{}", m.recipient),
-            Quota::MESSAGES_TO_RECIPIENT,
-        ));
-        if m.kind == MessageKind::Outreach {
-            takes.push((format!("outreach:day:{}", m.recipient), outreach_cap));
-        }
-    }
+    let takes: Vec<(String, Quota)> = batch.iter().flat_map(|m| quota_keys(m, rules)).collect();
     let mut answers = store.quota_take_many(&takes).await?.into_iter();
     let mut turns = Vec::with_capacity(batch.len());
     for m in batch {
@@ -363,6 +444,7 @@ fn accepted_by(channel: DeliveryChannel, provider: &str, m: &Claimed, a: &Accept
             provider: provider.to_owned(),
             provider_id: a.provider_id.clone(),
             billed_units: a.billed_units,
+            cost: a.cost,
         }
     } else {
         Step::Delivered {
@@ -382,9 +464,26 @@ async fn attempt<G: Gateway>(
 ) -> Step {
     match guarded_send(gateway, m).await {
         Ok(accepted) => accepted_by(channel, gateway.provider(), m, &accepted),
+        Err(DeliveryError::Throttled {
+            message,
+            retry_after,
+            ..
+        }) => {
+            // The provider (or our pace for it) takes no more now: back in the queue, untried.
+            tracing::info!(message = %m.id, channel = channel.as_str(), provider = gateway.provider(),
+                "outbox: throttled; the message waits");
+            let wait = time::Duration::try_from(retry_after).unwrap_or(time::Duration::SECOND);
+            Step::Deferred {
+                id: m.id.clone(),
+                until: time::OffsetDateTime::now_utc() + wait,
+                why: format!("waiting: {message}"),
+            }
+        }
         Err(e) => {
             let failure = match e {
-                DeliveryError::Temporary { .. } => Failure::Temporary,
+                DeliveryError::Temporary { .. } | DeliveryError::Throttled { .. } => {
+                    Failure::Temporary
+                }
                 DeliveryError::Technical { .. } => Failure::Technical,
                 DeliveryError::Permanent { .. } => Failure::Permanent,
             };
