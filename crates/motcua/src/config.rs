@@ -116,6 +116,12 @@ pub struct SmsSettings {
     pub command_code: String,
     /// The secret the provider's receipt URL carries (`/hooks/receipts/sms?token=…`).
     pub receipt_token: Option<String>,
+    /// What one segment costs under the contract, in đồng (for the delivery report).
+    pub price_per_segment: u32,
+    /// Messages a second the contract allows, over all nodes (none: no limit).
+    pub rate_per_second: Option<u32>,
+    /// Messages a day the contract allows, over all nodes (none: no limit).
+    pub daily_quota: Option<u32>,
 }
 
 /// `[zalo]`: the OA's app and the approved template of dossier notices.
@@ -141,6 +147,21 @@ pub struct ZaloSettings {
     pub refresh_token: Option<String>,
     /// Seconds Zalo has to confirm a notice before SMS takes over (default 300).
     pub fallback_after_secs: Option<u64>,
+    /// What one ZNS message of the template costs, in đồng.
+    pub zns_price: u32,
+    /// ZNS messages a second, over all nodes (none: no limit).
+    pub rate_per_second: Option<u32>,
+    /// The OA's daily ZNS quota, over all nodes (none: no limit).
+    pub daily_quota: Option<u32>,
+    /// The Official Account's id: with it, notices go to the OA's followers first and applicants
+    /// can follow their dossiers on Zalo.
+    pub oa_id: Option<String>,
+    /// The OA's name as people see it in Zalo (default "Cổng Dịch vụ công").
+    pub oa_name: String,
+    /// OA API base (default `https://openapi.zalo.me`).
+    pub oa_api_base: String,
+    /// What one OA transaction message costs, in đồng.
+    pub oa_price: u32,
 }
 
 /// Names of every setting, for the unknown-key message.

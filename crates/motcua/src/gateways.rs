@@ -7,9 +7,9 @@ use motcua_gateways::secret;
 use motcua_gateways::sms::viettel::{ViettelConfig, ViettelSms};
 use motcua_gateways::sms::vnpt::{VnptConfig, VnptSms};
 use motcua_gateways::sms::{Contract, SmsGateway};
-use motcua_gateways::zalo::{Zns, ZnsConfig};
+use motcua_gateways::zalo::{Oa, OaConfig, Zns, ZnsConfig};
 use motcua_store::Store;
-use motcua_web::Gateways;
+use motcua_web::{Gateways, ZaloFollow};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +52,7 @@ pub fn sms(s: &SmsSettings) -> Result<SmsGateway, ConfigError> {
         brandname: need("sms", "brandname", &s.brandname)?,
         unicode: s.unicode,
         max_segments,
+        price_per_segment: s.price_per_segment,
     };
     let user = need("sms", "user", &s.user)?;
     let password = secret_of("sms", "password", &s.password)?;
@@ -117,6 +118,26 @@ fn zns_config(z: &ZaloSettings) -> Result<ZnsConfig, ConfigError> {
         template_id: need("zalo", "template_id", &z.template_id)?,
         title_param: or(&z.title_param, "tieu_de"),
         body_param: or(&z.body_param, "noi_dung"),
+        price: z.zns_price,
+    })
+}
+
+/// A pace from its settings: a limit of 0 would stop the provider for good, so it is refused.
+fn pace(
+    section: &str,
+    per_second: Option<u32>,
+    per_day: Option<u32>,
+) -> Result<motcua_delivery::Pace, ConfigError> {
+    for (key, v) in [("rate_per_second", per_second), ("daily_quota", per_day)] {
+        if v == Some(0) {
+            return Err(ConfigError(format!(
+                "{section}.{key}: 0 would stop every message; leave it out for no limit"
+            )));
+        }
+    }
+    Ok(motcua_delivery::Pace {
+        per_second,
+        per_day,
     })
 }
 
@@ -144,6 +165,7 @@ pub async fn build(
     };
     if let Some(s) = &sms_settings {
         g.sms = Some(Arc::new(sms(s)?));
+        g.sms_pace = pace("sms", s.rate_per_second, s.daily_quota)?;
         g.receipts.sms_token = s
             .receipt_token
             .as_deref()
@@ -174,6 +196,35 @@ pub async fn build(
         };
         let zns = Zns::new(config, tokens, PROVIDER_TIMEOUT)
             .map_err(|e| ConfigError(format!("zalo: {e}")))?;
+        g.zalo_pace = pace("zalo", z.rate_per_second, z.daily_quota)?;
+        if let Some(oa_id) = &z.oa_id {
+            let oa_id = need("zalo", "oa_id", oa_id)?;
+            if !oa_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError(format!(
+                    "zalo.oa_id: '{oa_id}' is not an Official Account id (digits)"
+                )));
+            }
+            let api_base = if z.oa_api_base.trim().is_empty() {
+                "https://openapi.zalo.me".to_owned()
+            } else {
+                z.oa_api_base.trim().to_owned()
+            };
+            g.oa = Some(Arc::new(Oa::new(
+                OaConfig {
+                    api_base,
+                    price: z.oa_price,
+                },
+                zns.session(),
+            )));
+            g.zalo_follow = Some(ZaloFollow {
+                oa_name: if z.oa_name.trim().is_empty() {
+                    "Cổng Dịch vụ công".to_owned()
+                } else {
+                    z.oa_name.trim().to_owned()
+                },
+                oa_url: format!("https://zalo.me/{oa_id}"),
+            });
+        }
         g.zalo = Some(Arc::new(zns));
         if let Some(secs) = z.fallback_after_secs {
             g.sweep.zalo_fallback_after =
@@ -217,6 +268,7 @@ async fn demo_sandbox(
         agent_id: "244".into(),
         username: "langson".into(),
         receipt_token: Some(token),
+        price_per_segment: 800,
         ..SmsSettings::default()
     };
     let zalo = ZaloSettings {
@@ -227,6 +279,11 @@ async fn demo_sandbox(
         template_id: c::ZNS_TEMPLATE.into(),
         refresh_token: Some(c::ZALO_FIRST_REFRESH.into()),
         fallback_after_secs: Some(30),
+        zns_price: 300,
+        oa_id: Some(c::ZALO_OA_ID.into()),
+        oa_name: "UBND tỉnh Lạng Sơn".into(),
+        oa_api_base: format!("{base}/zalo"),
+        oa_price: 100,
         ..ZaloSettings::default()
     };
     Ok((sms, zalo, base))

@@ -139,11 +139,25 @@ struct ZaloEvent {
     timestamp: String,
     #[serde(default)]
     message: Option<ZaloMessage>,
+    /// Who wrote to the OA (`user_send_text`).
+    #[serde(default)]
+    sender: Option<ZaloUser>,
+    /// Who followed or unfollowed it.
+    #[serde(default)]
+    follower: Option<ZaloUser>,
 }
 
 #[derive(Deserialize)]
 struct ZaloMessage {
+    #[serde(default)]
     msg_id: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ZaloUser {
+    id: String,
 }
 
 async fn zalo_event(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
@@ -172,17 +186,117 @@ async fn zalo_event(State(state): State<AppState>, headers: HeaderMap, body: Str
             "msg_id: expected up to 100 printable characters".to_owned(),
         ),
         ("user_received_message", Some(m)) => {
-            apply(
+            // ZNS and the OA confirm with the same event: the message id tells whose it is.
+            let first = apply(
                 &state,
                 "zns",
                 &m.msg_id,
                 Receipt::Delivered,
                 "user_received_message",
             )
+            .await;
+            if first.status() != StatusCode::CONFLICT {
+                return first;
+            }
+            apply(
+                &state,
+                "zalo_oa",
+                &m.msg_id,
+                Receipt::Delivered,
+                "user_received_message",
+            )
             .await
         }
-        // Other events (follows, messages from users) are not receipts.
+        ("user_send_text", Some(m)) => match (event.sender, m.text) {
+            (Some(sender), Some(text)) => zalo_text(&state, &sender.id, &text).await,
+            _ => bad(
+                "bad_event",
+                "user_send_text: expected sender.id and message.text".to_owned(),
+            ),
+        },
+        ("unfollow", _) => match event.follower {
+            Some(f) if plain("follower.id", &f.id, 64).is_none() => {
+                match state.store.unfollow_dossiers(&f.id).await {
+                    Ok(n) => Json(serde_json::json!({"unfollowed": n})).into_response(),
+                    Err(e) => crate::http::error::WebError::from(e).into_response(),
+                }
+            }
+            _ => bad(
+                "bad_event",
+                "unfollow: expected follower.id of up to 64 printable characters".to_owned(),
+            ),
+        },
+        // Other events (a follow, stickers, images) ask nothing of us: a follow alone links no
+        // dossier until the person sends its code.
         _ => Json(serde_json::json!({"matched": false})).into_response(),
+    }
+}
+
+/// Failed follow codes one Zalo user may send in an hour: a code is 40 bits, and this keeps
+/// guessing one hopeless.
+const FOLLOW_TRIES: motcua_core::accounts::Quota = motcua_core::accounts::Quota {
+    max: 10,
+    window: time::Duration::HOUR,
+};
+
+/// A person wrote to the OA: a follow code links them to its dossier, a stop word unlinks them
+/// from every dossier; each gets an answer through the OA. Anything else is for the people who
+/// read the OA's inbox, not for us.
+async fn zalo_text(state: &AppState, user_id: &str, text: &str) -> Response {
+    use motcua_core::delivery::{follow, outreach, MessageKind, ZALO_FOLLOWER};
+    if let Some(e) = plain("sender.id", user_id, 64) {
+        return bad("bad_event", e);
+    }
+    let to = format!("{ZALO_FOLLOWER}{user_id}");
+    let reply = |key: String, body: String| async move {
+        state
+            .store
+            .queue_message(&to, "Cổng Dịch vụ công", &body, &key, MessageKind::Notice)
+            .await
+    };
+    let result = if outreach::is_opt_out(text) {
+        match state.store.unfollow_dossiers(user_id).await {
+            Ok(n) => reply(
+                format!(
+                    "zalo-unfollow:{user_id}:{}",
+                    crate::http::state::now_in_vietnam().unix_timestamp()
+                ),
+                format!("Bạn đã ngừng nhận thông báo của {n} hồ sơ qua Zalo."),
+            )
+            .await
+            .map(|()| serde_json::json!({"unfollowed": n})),
+            Err(e) => Err(e),
+        }
+    } else if let Some(code) = follow::code_in(text) {
+        match state.store.quota_take(&format!("zalo-follow:{user_id}"), FOLLOW_TRIES).await {
+            Ok(Err(_)) => Ok(serde_json::json!({"followed": false, "reason": "too_many_tries"})),
+            Err(e) => Err(e),
+            Ok(Ok(())) => match state.store.follow_with_code(&code, user_id).await {
+                Ok(Some(f)) => reply(
+                    format!("zalo-follow:{user_id}:{}", f.dossier_id),
+                    format!(
+                        "Bạn sẽ nhận thông báo về hồ sơ {} qua Zalo. Gửi «DUNG» để ngừng nhận.",
+                        f.dossier_code
+                    ),
+                )
+                .await
+                .map(|()| serde_json::json!({"followed": true})),
+                Ok(None) => reply(
+                    format!("zalo-follow-unknown:{user_id}:{code}"),
+                    "Mã theo dõi không đúng hoặc đã hết hạn. Hãy lấy mã mới trên trang hồ sơ hoặc trang tra cứu hồ sơ."
+                        .to_owned(),
+                )
+                .await
+                .map(|()| serde_json::json!({"followed": false})),
+                Err(e) => Err(e),
+            },
+        }
+    } else {
+        Ok(serde_json::json!({"matched": false}))
+    };
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => crate::http::error::WebError::from(e).into_response(),
     }
 }
 

@@ -20,7 +20,8 @@ pub use http::metrics::Metrics;
 pub use http::oidc;
 pub use http::routes::RouteTable;
 pub use http::state::{
-    AppState, DossierSettings, Gateways, ReceiptKeys, Site, ZaloGateway, DEFAULT_CODE_PREFIX,
+    AppState, DossierSettings, Gateways, OaGateway, ReceiptKeys, Site, ZaloFollow, ZaloGateway,
+    DEFAULT_CODE_PREFIX,
 };
 pub use http::{auth, catalogue, routes};
 
@@ -52,6 +53,7 @@ fn definitions() -> Vec<http::routes::RouteDef> {
         portal::procedures::routes(),
         portal::dossiers::routes(),
         portal::opt_out::routes(),
+        portal::zalo_follow::routes(),
         http::health::routes(),
         api::routes(),
         api::dossiers::routes(),
@@ -185,14 +187,32 @@ pub async fn serve(
             g.pace,
         ))
     });
+    // Every provider goes through its pace, shared by the nodes through the database.
+    fn paced<G: motcua_gateways::Gateway>(
+        store: &Arc<Store>,
+        pace: motcua_delivery::Pace,
+    ) -> impl Fn(Arc<G>) -> Arc<motcua_delivery::Paced<G>> + '_ {
+        move |gateway| Arc::new(motcua_delivery::Paced::new(gateway, store.clone(), pace))
+    }
+    let store = &state.store;
+    let oa = g.oa.clone().map(paced(store, g.zalo_pace));
     let _phone_worker = g.sms.clone().map(|sms| {
         AbortOnDrop(motcua_delivery::spawn_worker(
             state.store.clone(),
             motcua_core::delivery::DeliveryChannel::Sms,
             motcua_delivery::Phone {
-                sms,
-                zalo: g.zalo.clone(),
+                sms: paced(store, g.sms_pace)(sms),
+                zalo: g.zalo.clone().map(paced(store, g.zalo_pace)),
+                oa: oa.clone(),
             },
+            g.pace,
+        ))
+    });
+    let _follower_worker = oa.map(|oa| {
+        AbortOnDrop(motcua_delivery::spawn_worker(
+            state.store.clone(),
+            motcua_core::delivery::DeliveryChannel::Zalo,
+            motcua_delivery::Direct(oa),
             g.pace,
         ))
     });

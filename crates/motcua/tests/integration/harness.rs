@@ -196,6 +196,16 @@ impl TestApp {
         sandbox: motcua_sandbox::Settings,
         zalo_fallback: time::Duration,
     ) -> Option<(TestApp, motcua_sandbox::Sandbox)> {
+        Self::start_phones_with(db, sandbox, zalo_fallback, |_| {}).await
+    }
+
+    /// Like [`TestApp::start_phones`], with the gateways changed by `adjust` (a pace, say).
+    pub async fn start_phones_with(
+        db: Db,
+        sandbox: motcua_sandbox::Settings,
+        zalo_fallback: time::Duration,
+        adjust: impl FnOnce(&mut motcua_web::Gateways),
+    ) -> Option<(TestApp, motcua_sandbox::Sandbox)> {
         init();
         let data = TestData::new(db).await?;
         let store = Store::open_and_migrate(&data.store_config())
@@ -216,7 +226,8 @@ impl TestApp {
         .await
         .unwrap();
         let store = Arc::new(store);
-        let gateways = phone_gateways(&store, &sandbox, token, zalo_fallback).await;
+        let mut gateways = phone_gateways(&store, &sandbox, token, zalo_fallback).await;
+        adjust(&mut gateways);
         let app = Self::serve_on(db, data, store, listener, None, None, Some(gateways)).await;
         Some((app, sandbox))
     }
@@ -385,6 +396,7 @@ pub async fn phone_gateways(
             template_id: c::ZNS_TEMPLATE.into(),
             title_param: "tieu_de".into(),
             body_param: "noi_dung".into(),
+            price: 300,
         },
         motcua_delivery::StoreTokens {
             store: store.clone(),
@@ -393,10 +405,24 @@ pub async fn phone_gateways(
         std::time::Duration::from_secs(5),
     )
     .unwrap();
+    let oa = motcua_gateways::zalo::Oa::new(
+        motcua_gateways::zalo::OaConfig {
+            api_base: format!("{base}/zalo"),
+            price: 100,
+        },
+        zns.session(),
+    );
     motcua_web::Gateways {
         email: None,
         sms: Some(Arc::new(motcua_gateways::sms::SmsGateway::Vnpt(vnpt))),
         zalo: Some(Arc::new(zns)),
+        oa: Some(Arc::new(oa)),
+        zalo_follow: Some(motcua_web::ZaloFollow {
+            oa_name: "UBND tỉnh Lạng Sơn".into(),
+            oa_url: format!("https://zalo.me/{}", c::ZALO_OA_ID),
+        }),
+        sms_pace: motcua_delivery::Pace::default(),
+        zalo_pace: motcua_delivery::Pace::default(),
         pace: motcua_delivery::WorkerConfig {
             poll: std::time::Duration::from_millis(50),
             backoff: std::time::Duration::from_millis(100),

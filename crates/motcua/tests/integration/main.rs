@@ -21,3 +21,4 @@ mod phones;
 mod plans;
 mod process;
 mod security;
+mod zalo;

@@ -8,12 +8,12 @@ use motcua_sandbox::{recipients, Sandbox};
 use motcua_store::outbox::{Delivery, OutboxStatus};
 use std::time::Duration;
 
-fn msisdn(national: &str) -> String {
+pub(crate) fn msisdn(national: &str) -> String {
     format!("84{}", &national[1..])
 }
 
 /// The outbox id of the newest message to `recipient`.
-async fn message_to(app: &TestApp, recipient: &str) -> Option<String> {
+pub(crate) async fn message_to(app: &TestApp, recipient: &str) -> Option<String> {
     app.store
         .outbox(500)
         .await
@@ -24,7 +24,11 @@ async fn message_to(app: &TestApp, recipient: &str) -> Option<String> {
 }
 
 /// Waits until the newest message to `recipient` satisfies `done`; its last state either way.
-async fn settle(app: &TestApp, recipient: &str, done: impl Fn(&Delivery) -> bool) -> Delivery {
+pub(crate) async fn settle(
+    app: &TestApp,
+    recipient: &str,
+    done: impl Fn(&Delivery) -> bool,
+) -> Delivery {
     let mut last = None;
     for _ in 0..200 {
         if let Some(id) = message_to(app, recipient).await {
@@ -40,7 +44,7 @@ async fn settle(app: &TestApp, recipient: &str, done: impl Fn(&Delivery) -> bool
 }
 
 /// The texts a number received through `provider`.
-fn texts(sandbox: &Sandbox, national: &str, provider: &str) -> Vec<String> {
+pub(crate) fn texts(sandbox: &Sandbox, national: &str, provider: &str) -> Vec<String> {
     sandbox
         .received()
         .into_iter()
@@ -50,7 +54,7 @@ fn texts(sandbox: &Sandbox, national: &str, provider: &str) -> Vec<String> {
 }
 
 /// Files a dossier through the API whose applicant's phone is `phone` (no email, no account).
-async fn file_for(app: &TestApp, phone: &str) {
+pub(crate) async fn file_for(app: &TestApp, phone: &str) {
     let citizen = app.store.login_record("congdan").await.unwrap().unwrap().id;
     let token = app.store.create_api_token(&citizen, "t", "").await.unwrap();
     let form = serde_json::json!({
@@ -555,6 +559,7 @@ async fn two_nodes_on_one_postgresql_never_send_a_message_twice() {
                 motcua_delivery::Phone::<SmsGateway, SmsGateway> {
                     sms: sms.clone(),
                     zalo: None,
+                    oa: None,
                 },
                 gateways.pace,
             )

@@ -15,6 +15,7 @@ use motcua_core::accounts::{
     check_password, normalise_email, normalise_phone, Access, Attempt, Cccd, Permission, Quota,
     ThrottleRule,
 };
+use motcua_core::delivery::DeliveryChannel;
 use motcua_store::accounts::{AccountKind, CodeError};
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
@@ -904,6 +905,8 @@ struct ProfilePage {
     notice: Option<&'static str>,
     /// The account's phone or email agrees to outreach.
     outreach: bool,
+    /// The channels its dossiers' notices may take: form name, label, chosen.
+    notice_channels: Vec<(&'static str, &'static str, bool)>,
 }
 
 async fn units(ctx: &Ctx) -> Result<Vec<(String, String)>, WebError> {
@@ -950,6 +953,7 @@ async fn profile_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Html<Strin
         errors: vec![],
         notice: notice(q.msg.as_deref()),
         outreach: outreach_consent(&ctx, &a).await?,
+        notice_channels: notice_channels(&ctx, &a).await?,
     })
 }
 
@@ -976,15 +980,66 @@ async fn outreach_consent(
         .is_empty())
 }
 
+/// The channels the account's contacts could receive notices by, each with its form field:
+/// a phone by Zalo (where the province has it) and SMS, an email by email.
+fn notice_routes(
+    ctx: &Ctx,
+    a: &motcua_store::accounts::Account,
+) -> Vec<(&'static str, String, DeliveryChannel)> {
+    let mut out = Vec::new();
+    if let Some(p) = a.phone.clone().filter(|p| !p.is_empty()) {
+        if ctx.state.gateways.zalo.is_some() {
+            out.push(("notice_zalo", p.clone(), DeliveryChannel::Zalo));
+        }
+        out.push(("notice_sms", p, DeliveryChannel::Sms));
+    }
+    if let Some(e) = a.email.clone().filter(|e| !e.is_empty()) {
+        out.push(("notice_email", e, DeliveryChannel::Email));
+    }
+    out
+}
+
+async fn notice_channels(
+    ctx: &Ctx,
+    a: &motcua_store::accounts::Account,
+) -> Result<Vec<(&'static str, &'static str, bool)>, WebError> {
+    let mut out = Vec::new();
+    for (field, address, channel) in notice_routes(ctx, a) {
+        let declined = ctx.state.store.declined_notice_channels(&address).await?;
+        out.push((field, channel.label_vi(), !declined.contains(&channel)));
+    }
+    Ok(out)
+}
+
 #[derive(Deserialize)]
 struct OutreachForm {
     outreach: Option<String>,
+    notice_zalo: Option<String>,
+    notice_sms: Option<String>,
+    notice_email: Option<String>,
 }
 
 /// Gives or withdraws the account's consent to outreach, for each of its contacts.
 async fn save_outreach(ctx: Ctx, Form(f): Form<OutreachForm>) -> Result<Response, WebError> {
     let a = ctx.account()?.clone();
     let granted = f.outreach.as_deref() == Some("on");
+    for (field, address, channel) in notice_routes(&ctx, &a) {
+        let chosen = match field {
+            "notice_zalo" => &f.notice_zalo,
+            "notice_sms" => &f.notice_sms,
+            _ => &f.notice_email,
+        };
+        ctx.state
+            .store
+            .set_channel_consent(
+                &address,
+                motcua_core::delivery::MessageKind::Notice,
+                Some(channel),
+                chosen.as_deref() == Some("on"),
+                motcua_store::outbox::ConsentWay::Account,
+            )
+            .await?;
+    }
     for c in contacts(&a) {
         ctx.state
             .store
@@ -1093,6 +1148,7 @@ async fn save_profile(ctx: Ctx, Form(f): Form<ProfileForm>) -> Result<Response, 
             errors,
             notice: None,
             outreach: outreach_consent(&ctx, &a).await?,
+            notice_channels: notice_channels(&ctx, &a).await?,
         })?,
     )
         .into_response())

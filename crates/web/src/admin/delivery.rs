@@ -43,6 +43,7 @@ struct ChannelRow {
     retrying: i64,
     failed: i64,
     billed_units: i64,
+    cost: String,
 }
 
 struct MessageRow {
@@ -101,6 +102,7 @@ async fn overview(ctx: Ctx, Query(q): Query<Msg>) -> Result<Html<String>, WebErr
                     OutboxStatus::TechnicalFailure,
                 ]),
                 billed_units: r.billed_units,
+                cost: crate::plans::vnd(r.cost),
             }
         })
         .collect();

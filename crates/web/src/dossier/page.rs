@@ -96,6 +96,8 @@ pub(crate) struct DossierPage {
     layout: Layout,
     d: Dossier,
     applicant: bool,
+    /// Whether the applicant may follow it on Zalo (the OA is configured, the dossier is open).
+    zalo_follow: bool,
     desk: bool,
     channel: &'static str,
     offline_reason: Option<&'static str>,
@@ -133,6 +135,7 @@ pub(crate) fn dossier_notice(code: Option<&str>) -> Option<&'static str> {
     Some(match code? {
         "submitted" => "Đã nộp hồ sơ. Hồ sơ đang chờ cơ quan tiếp nhận; bạn sẽ nhận được thông báo khi có kết quả tiếp nhận.",
         "withdrawn" => "Đã rút hồ sơ. Cơ quan đã dừng giải quyết hồ sơ.",
+        "zalo_stopped" => "Đã ngừng gửi thông báo của hồ sơ này qua Zalo.",
         "received" => "Đã tiếp nhận hồ sơ. Giấy tiếp nhận (Mẫu 01) đã sẵn sàng.",
         "supplement" => "Đã gửi yêu cầu bổ sung (Mẫu 02) cho người nộp.",
         "refused" => "Đã từ chối tiếp nhận hồ sơ và thông báo cho người nộp.",
@@ -268,6 +271,10 @@ pub(crate) async fn render_dossier_with(
             d.code.clone().unwrap_or_else(|| d.procedure_name.clone())
         )),
         applicant: viewer == Viewer::Applicant,
+        zalo_follow: viewer == Viewer::Applicant
+            && ctx.state.gateways.zalo_follow.is_some()
+            && d.code.is_some()
+            && d.status.is_open(),
         desk: viewer == Viewer::Desk,
         channel: d.channel.label_vi(),
         offline_reason: d.offline_reason.map(|r| r.label_vi()),

@@ -101,6 +101,18 @@ impl AppState {
 /// ZNS with the OA's tokens in the store.
 pub type ZaloGateway = motcua_gateways::zalo::Zns<motcua_delivery::StoreTokens>;
 
+/// The Official Account's messages to followers, sharing ZNS's tokens.
+pub type OaGateway = motcua_gateways::zalo::Oa<motcua_delivery::StoreTokens>;
+
+/// What the "follow this dossier on Zalo" page shows: where to find the Official Account.
+#[derive(Clone, Debug)]
+pub struct ZaloFollow {
+    /// The OA's name as people see it in Zalo.
+    pub oa_name: String,
+    /// The OA's page (`https://zalo.me/<oa id>`), which its QR code opens.
+    pub oa_url: String,
+}
+
 /// The gateways of each delivery channel that has one; a channel without stays in the outbox.
 #[derive(Clone, Default)]
 pub struct Gateways {
@@ -110,6 +122,15 @@ pub struct Gateways {
     pub sms: Option<Arc<motcua_gateways::sms::SmsGateway>>,
     /// Zalo ZNS, tried first for notices to a phone.
     pub zalo: Option<Arc<ZaloGateway>>,
+    /// The Zalo Official Account, tried before ZNS for its followers, and the way to a
+    /// dossier's Zalo followers.
+    pub oa: Option<Arc<OaGateway>>,
+    /// Where to follow the OA, when it is configured.
+    pub zalo_follow: Option<ZaloFollow>,
+    /// The SMS contract's rate and daily quota.
+    pub sms_pace: motcua_delivery::Pace,
+    /// The OA's ZNS rate and daily quota.
+    pub zalo_pace: motcua_delivery::Pace,
     /// How the workers poll and back off.
     pub pace: motcua_delivery::WorkerConfig,
     /// How long receipts are awaited.

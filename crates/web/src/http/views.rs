@@ -212,17 +212,7 @@ pub(crate) struct ProcedurePage {
     pub mode: Option<motcua_core::catalogue::OnlineMode>,
 }
 
-fn vnd(amount: i64) -> String {
-    let digits = amount.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    format!("{out} đồng")
-}
+use crate::plans::vnd;
 
 pub(crate) fn time_vi(t: motcua_core::calendar::deadline::TimeLimit) -> String {
     use motcua_core::calendar::deadline::TimeUnit;

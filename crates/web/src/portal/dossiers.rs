@@ -554,6 +554,8 @@ struct LookupPage {
     error: Option<&'static str>,
     found: Option<PublicDossier>,
     status: StatusCode,
+    /// Whether the dossier found can be followed on Zalo.
+    zalo: bool,
 }
 
 async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebError> {
@@ -566,6 +568,7 @@ async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebE
         error: None,
         found: None,
         status: StatusCode::OK,
+        zalo: false,
     };
     if !code.is_empty() || !phone.is_empty() {
         match public_lookup(&ctx.state, &ctx.ip, &code, &phone).await? {
@@ -578,6 +581,7 @@ async fn lookup(ctx: Ctx, Query(q): Query<LookupQuery>) -> Result<Response, WebE
                     .get(&d.agency_code)
                     .cloned()
                     .unwrap_or_default();
+                page.zalo = ctx.state.gateways.zalo_follow.is_some() && d.status.is_open();
                 page.found = Some(PublicDossier {
                     code: d.code.clone().unwrap_or_default(),
                     procedure: d.procedure_name.clone(),
