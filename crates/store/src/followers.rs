@@ -10,6 +10,10 @@ use time::{Duration, OffsetDateTime};
 /// How long a follow code can be used.
 pub const FOLLOW_CODE_LIFETIME: Duration = Duration::days(7);
 
+/// Zalo followers one dossier may have: each notice is a paid message to each of them, so a code
+/// passed around widely must not multiply them.
+pub const MAX_FOLLOWERS: i64 = 5;
+
 /// A dossier a Zalo user now follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Followed {
@@ -17,6 +21,17 @@ pub struct Followed {
     pub dossier_id: String,
     /// Its code, for the confirmation.
     pub dossier_code: String,
+}
+
+/// What came of a follow code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// The sender follows the dossier now (or already did).
+    Followed(Followed),
+    /// The dossier has its [`MAX_FOLLOWERS`] already.
+    Full(Followed),
+    /// No live code is that.
+    Unknown,
 }
 
 impl Store {
@@ -63,39 +78,62 @@ impl Store {
         })
     }
 
-    /// Links the Zalo user `zalo_user_id` to the dossier whose live follow code is `code`; the
-    /// dossier, or `None` when no live code is `code`.
+    /// Links the Zalo user `zalo_user_id` to the dossier whose live follow code is `code`, unless
+    /// it has its [`MAX_FOLLOWERS`] already.
     pub async fn follow_with_code(
         &self,
         code: &str,
         zalo_user_id: &str,
-    ) -> Result<Option<Followed>, StoreError> {
-        const FIND: &str = "SELECT d.id, COALESCE(d.code, '') FROM follow_codes f \
-            JOIN dossiers d ON d.id = f.dossier_id WHERE f.code = $1 AND f.expires_at > $2";
+    ) -> Result<Follow, StoreError> {
+        // The code's row is locked on PostgreSQL so that follows of one dossier count one after
+        // the other (SQLite has one writer): the cap holds under concurrent events.
+        let find = format!(
+            "SELECT d.id, COALESCE(d.code, '') FROM follow_codes f \
+             JOIN dossiers d ON d.id = f.dossier_id WHERE f.code = $1 AND f.expires_at > $2{}",
+            match self.backend() {
+                crate::Backend::Postgres(_) => " FOR UPDATE OF f",
+                crate::Backend::Sqlite(_) => "",
+            }
+        );
         const LINK: &str = "INSERT INTO dossier_followers (dossier_id, zalo_user_id, since) \
-            VALUES ($1, $2, $3) ON CONFLICT (dossier_id, zalo_user_id) DO NOTHING";
+            SELECT $1, $2, $3 WHERE (SELECT COUNT(*) FROM dossier_followers \
+            WHERE dossier_id = $1 AND zalo_user_id <> $2) < $4 \
+            ON CONFLICT (dossier_id, zalo_user_id) DO NOTHING";
+        const ALREADY: &str =
+            "SELECT COUNT(*) FROM dossier_followers WHERE dossier_id = $1 AND zalo_user_id = $2";
         let now = OffsetDateTime::now_utc();
         on_pool!(self.backend(), |p| {
             let mut tx = p.begin_write().await?;
-            let found: Option<(String, String)> = sqlx::query_as(FIND)
+            let found: Option<(String, String)> = sqlx::query_as(&find)
                 .bind(code)
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some((dossier_id, dossier_code)) = found else {
-                return Ok(None);
+                return Ok(Follow::Unknown);
             };
             sqlx::query(LINK)
                 .bind(&dossier_id)
                 .bind(zalo_user_id)
                 .bind(now)
+                .bind(MAX_FOLLOWERS)
                 .execute(&mut *tx)
                 .await?;
+            let follows: i64 = sqlx::query_scalar(ALREADY)
+                .bind(&dossier_id)
+                .bind(zalo_user_id)
+                .fetch_one(&mut *tx)
+                .await?;
             tx.commit().await?;
-            Ok(Some(Followed {
+            let f = Followed {
                 dossier_id,
                 dossier_code,
-            }))
+            };
+            Ok(if follows > 0 {
+                Follow::Followed(f)
+            } else {
+                Follow::Full(f)
+            })
         })
     }
 

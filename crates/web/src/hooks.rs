@@ -244,6 +244,7 @@ const FOLLOW_TRIES: motcua_core::accounts::Quota = motcua_core::accounts::Quota 
 /// read the OA's inbox, not for us.
 async fn zalo_text(state: &AppState, user_id: &str, text: &str) -> Response {
     use motcua_core::delivery::{follow, outreach, MessageKind, ZALO_FOLLOWER};
+    use motcua_store::followers::{Follow, MAX_FOLLOWERS};
     if let Some(e) = plain("sender.id", user_id, 64) {
         return bad("bad_event", e);
     }
@@ -272,7 +273,16 @@ async fn zalo_text(state: &AppState, user_id: &str, text: &str) -> Response {
             Ok(Err(_)) => Ok(serde_json::json!({"followed": false, "reason": "too_many_tries"})),
             Err(e) => Err(e),
             Ok(Ok(())) => match state.store.follow_with_code(&code, user_id).await {
-                Ok(Some(f)) => reply(
+                Ok(Follow::Full(f)) => reply(
+                    format!("zalo-follow-full:{user_id}:{}", f.dossier_id),
+                    format!(
+                        "Hồ sơ {} đã có đủ {MAX_FOLLOWERS} tài khoản Zalo theo dõi. Người nộp hồ sơ có thể ngừng gửi cho các tài khoản cũ trên trang hồ sơ.",
+                        f.dossier_code
+                    ),
+                )
+                .await
+                .map(|()| serde_json::json!({"followed": false, "reason": "full"})),
+                Ok(Follow::Followed(f)) => reply(
                     format!("zalo-follow:{user_id}:{}", f.dossier_id),
                     format!(
                         "Bạn sẽ nhận thông báo về hồ sơ {} qua Zalo. Gửi «DUNG» để ngừng nhận.",
@@ -281,7 +291,7 @@ async fn zalo_text(state: &AppState, user_id: &str, text: &str) -> Response {
                 )
                 .await
                 .map(|()| serde_json::json!({"followed": true})),
-                Ok(None) => reply(
+                Ok(Follow::Unknown) => reply(
                     format!("zalo-follow-unknown:{user_id}:{code}"),
                     "Mã theo dõi không đúng hoặc đã hết hạn. Hãy lấy mã mới trên trang hồ sơ hoặc trang tra cứu hồ sơ."
                         .to_owned(),

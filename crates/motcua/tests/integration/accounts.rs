@@ -264,6 +264,19 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
         Rule::Own,
     ),
     ("GET", "/lookup", "/lookup", Rule::Public),
+    ("POST", "/lookup/zalo", "/lookup/zalo", Rule::Public),
+    (
+        "POST",
+        "/dossiers/{id}/zalo",
+        "/dossiers/not-mine/zalo",
+        Rule::Own,
+    ),
+    (
+        "POST",
+        "/dossiers/{id}/zalo/stop",
+        "/dossiers/not-mine/zalo/stop",
+        Rule::Own,
+    ),
     ("GET", "/notifications", "/notifications", Rule::Own),
     ("GET", "/office", "/office", Rule::Reception),
     (

@@ -203,6 +203,31 @@ async fn a_dossier_is_followed_on_zalo_and_unfollowed(db: Db) {
         Some(format!("/dossiers/{id}?notice=zalo_stopped").as_str())
     );
     assert_eq!(app.store.dossier_followers(&id).await.unwrap(), 0);
+
+    // A code passed around widely reaches at most five Zalo accounts (each notice is paid).
+    let crowd: Vec<String> = (0..6).map(|i| format!("098700030{i}")).collect();
+    for p in &crowd {
+        write_to_oa(&sandbox, p, &message).await;
+    }
+    let ids: Vec<String> = crowd
+        .iter()
+        .map(|p| format!("zalo:{}", motcua_sandbox::zalo_user_id(&msisdn(p))))
+        .collect();
+    eventually("six answers", || async {
+        app.store
+            .outbox(500)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| ids.contains(&m.recipient))
+            .count()
+            == 6
+    })
+    .await;
+    assert_eq!(
+        app.store.dossier_followers(&id).await.unwrap(),
+        motcua_store::followers::MAX_FOLLOWERS
+    );
 }
 
 /// The applicant chooses the channels of their dossiers' notices: without Zalo a notice goes by
