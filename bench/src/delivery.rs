@@ -86,7 +86,7 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
         })
         .collect();
     store.queue_messages(&rows, MessageKind::Notice).await?;
-    let before = sandbox.received().len();
+    let before = sandbox.received_count();
     let started = Instant::now();
     let worker = motcua_delivery::spawn_worker(
         store.clone(),
@@ -101,7 +101,7 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
             backoff: Duration::from_secs(30),
         },
     );
-    while sandbox.received().len() - before < count {
+    while sandbox.received_count() - before < count {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let rate = count as f64 / started.elapsed().as_secs_f64();
@@ -113,7 +113,7 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
     // Latency: messages written one by one at half the rate just measured, worker running.
     let paced = 2_000.min(count);
     let gap = Duration::from_secs_f64(2.0 / rate);
-    let before = sandbox.received().len();
+    let before = sandbox.received_count();
     for i in 0..paced {
         let next = Instant::now() + gap;
         store
@@ -127,7 +127,7 @@ async fn one_backend(name: &str, config: StoreConfig, count: usize) -> anyhow::R
             .await?;
         tokio::time::sleep_until(next.into()).await;
     }
-    while sandbox.received().len() - before < paced {
+    while sandbox.received_count() - before < paced {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The acceptance is recorded just after the sandbox logs the message.

@@ -203,6 +203,15 @@ impl Sandbox {
             .unwrap_or_default()
     }
 
+    /// How many messages it took so far (without copying them: a benchmark polls this).
+    pub fn received_count(&self) -> usize {
+        self.inner
+            .log
+            .lock()
+            .map(|l| l.received.len())
+            .unwrap_or_default()
+    }
+
     /// Receipts the receiver acknowledged so far.
     pub fn receipts(&self) -> u64 {
         self.inner

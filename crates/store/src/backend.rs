@@ -245,3 +245,65 @@ mod tests {
         assert_eq!(redact("nonsense"), "nonsense");
     }
 }
+
+/// `sql` as `backend` binds it fastest. SQLite looks up the name of every numbered parameter
+/// (`$7`) in a list as long as the statement's parameters, which makes binding a statement of
+/// n parameters cost n² (a batch of 200 messages binds over a thousand); anonymous `?` are bound
+/// by position at no cost. So where `$1`, `$2`, … each appear once and in order, SQLite gets
+/// `?`; anything else is left as written.
+pub(crate) fn positional(backend: &Backend, sql: String) -> String {
+    if !matches!(backend, Backend::Sqlite(_)) {
+        return sql;
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let (mut expected, mut i, mut last) = (1_u64, 0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let digits = bytes[i + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 {
+                let n: u64 = match sql[i + 1..i + 1 + digits].parse() {
+                    Ok(n) => n,
+                    Err(_) => return sql,
+                };
+                if n != expected {
+                    return sql;
+                }
+                expected += 1;
+                out.push_str(&sql[last..i]);
+                out.push('?');
+                i += 1 + digits;
+                last = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&sql[last..]);
+    out
+}
+
+#[cfg(test)]
+mod positional_tests {
+    use super::*;
+
+    fn sqlite() -> Backend {
+        Backend::Sqlite(sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap())
+    }
+
+    #[tokio::test]
+    async fn parameters_in_order_become_anonymous_and_others_stay() {
+        let b = sqlite();
+        assert_eq!(
+            positional(&b, "SELECT $1, $2 FROM t WHERE a IN ($3, $4)".into()),
+            "SELECT ?, ? FROM t WHERE a IN (?, ?)"
+        );
+        for kept in ["SELECT $1, $1", "SELECT $2, $1", "SELECT $1, $3"] {
+            assert_eq!(positional(&b, kept.into()), kept);
+        }
+        assert_eq!(positional(&b, "SELECT 'a$b'".into()), "SELECT 'a$b'");
+    }
+}

@@ -4,7 +4,7 @@
 //! reads again. So 60 parallel wrong passwords are counted one by one, never all from the same
 //! stale count, on SQLite and PostgreSQL alike.
 
-use crate::backend::on_pool;
+use crate::backend::{on_pool, positional};
 use crate::{Store, StoreError};
 use motcua_core::accounts::{Attempt, Quota, QuotaState, Throttle, ThrottleRule};
 use time::OffsetDateTime;
@@ -195,11 +195,14 @@ impl Store {
         let values: Vec<String> = (0..counts.len())
             .map(|i| format!("(${}, CAST(${} AS BIGINT))", 2 * i + 1, 2 * i + 2))
             .collect();
-        let sql = format!(
-            "UPDATE quotas SET count = CASE WHEN quotas.count > v.column2 \
-             THEN quotas.count - v.column2 ELSE 0 END, version = quotas.version + 1 \
-             FROM (VALUES {}) AS v WHERE quotas.key = v.column1",
-            values.join(", ")
+        let sql = positional(
+            self.backend(),
+            format!(
+                "UPDATE quotas SET count = CASE WHEN quotas.count > v.column2 \
+                 THEN quotas.count - v.column2 ELSE 0 END, version = quotas.version + 1 \
+                 FROM (VALUES {}) AS v WHERE quotas.key = v.column1",
+                values.join(", ")
+            ),
         );
         on_pool!(self.backend(), |p| {
             let mut q = sqlx::query(&sql);
@@ -259,28 +262,34 @@ impl Store {
                 .join(", ")
         };
         // A new row's window ends now: an ended window, which the rule reads as none.
-        let create = format!(
-            "INSERT INTO quotas (key, count, window_ends_at, version) VALUES {} \
-             ON CONFLICT (key) DO NOTHING",
-            (0..keys.len())
-                .map(|i| format!("(${}, 0, $1, 0)", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let create = positional(
+            self.backend(),
+            format!(
+                "INSERT INTO quotas (key, count, window_ends_at, version) VALUES {} \
+                 ON CONFLICT (key) DO NOTHING",
+                (0..keys.len())
+                    .map(|i| format!("(${}, 0, ${}, 0)", 2 * i + 1, 2 * i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         );
         let lock = match self.backend() {
             crate::Backend::Postgres(_) => " ORDER BY key FOR UPDATE",
             crate::Backend::Sqlite(_) => "",
         };
-        let read = format!(
-            "SELECT key, count, window_ends_at FROM quotas WHERE key IN ({}){lock}",
-            list(1)
+        let read = positional(
+            self.backend(),
+            format!(
+                "SELECT key, count, window_ends_at FROM quotas WHERE key IN ({}){lock}",
+                list(1)
+            ),
         );
         let mut answers = Vec::with_capacity(takes.len());
         on_pool!(self.backend(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let mut q = sqlx::query(&create).bind(now);
+            let mut q = sqlx::query(&create);
             for k in &keys {
-                q = q.bind(*k);
+                q = q.bind(*k).bind(now);
             }
             q.execute(&mut *tx).await?;
             let mut q = sqlx::query_as::<_, (String, i64, Option<OffsetDateTime>)>(&read);
@@ -299,27 +308,31 @@ impl Store {
                 states.insert(key.clone(), quota_state(new));
                 answers.push(answer);
             }
-            // One statement writes every row's new state.
-            let mut set_count = String::from("CASE key");
-            let mut set_end = String::from("CASE key");
-            let mut n = 0;
-            for _ in &keys {
-                set_count.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
-                set_end.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 3));
-                n += 3;
-            }
-            let update = format!(
-                "UPDATE quotas SET count = {set_count} END, window_ends_at = {set_end} END, \
-                 version = version + 1 WHERE key IN ({})",
-                list(n + 1)
+            // One statement writes every row's new state, joined from a list of values (a
+            // CASE over the keys would cost keys² per batch).
+            let values: Vec<String> = (0..keys.len())
+                .map(|i| {
+                    format!(
+                        "(${}, CAST(${} AS BIGINT), ${})",
+                        3 * i + 1,
+                        3 * i + 2,
+                        3 * i + 3
+                    )
+                })
+                .collect();
+            let update = positional(
+                self.backend(),
+                format!(
+                    "UPDATE quotas SET count = v.column2, window_ends_at = v.column3, \
+                     version = quotas.version + 1 FROM (VALUES {}) AS v \
+                     WHERE quotas.key = v.column1",
+                    values.join(", ")
+                ),
             );
             let mut q = sqlx::query(&update);
             for k in &keys {
                 let (count, end) = states.get(*k).copied().unwrap_or((0, None));
                 q = q.bind(*k).bind(count).bind(end);
-            }
-            for k in &keys {
-                q = q.bind(*k);
             }
             q.execute(&mut *tx).await?;
             tx.commit().await?;
