@@ -1,6 +1,7 @@
 //! The `motcua` binary: one program that serves the portal and runs every administrative task.
 
 mod audit_cli;
+mod backup_cli;
 mod calendar_cli;
 mod config;
 mod gateways;
@@ -51,6 +52,11 @@ enum Command {
     /// Audit trail of dossiers.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Back up an embedded installation (database and files) while it serves, or check a
+    /// backup (`backup verify PATH`).
+    Backup(BackupArgs),
+    /// Restore a backup into a new or empty data dir.
+    Restore(RestoreArgs),
     /// Run the providers' sandbox alone: VNPT and Viettel SMS brandname, Zalo ZNS and its token
     /// renewal, with simulated recipients and receipts (serve --demo starts one itself).
     Sandbox(SandboxArgs),
@@ -76,6 +82,36 @@ struct SandboxArgs {
     /// Delay of receipts after acceptance, in milliseconds.
     #[arg(long, default_value_t = 200)]
     receipt_delay_ms: u64,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BackupArgs {
+    #[command(subcommand)]
+    command: Option<BackupCommand>,
+    /// Directory to write the backup into: new, or empty.
+    #[arg(long, value_name = "DIR")]
+    to: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum BackupCommand {
+    /// Check a backup: every file against its manifest, the audit chains, the stored files
+    /// (exit status 3 when it is not good).
+    Verify {
+        /// The backup's directory.
+        path: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RestoreArgs {
+    /// The backup's directory.
+    path: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -313,6 +349,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Audit(AuditCommand::Verify { store }) => store.overrides(),
         Command::Sandbox(_) => Overrides::default(),
+        Command::Backup(a) => a.store.overrides(),
+        Command::Restore(a) => a.store.overrides(),
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
@@ -361,6 +399,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 CalendarCommand::Schedules { .. } => calendar_cli::schedule_history(&store).await,
             }
         }
+        Command::Backup(a) => match (a.command, a.to) {
+            (Some(BackupCommand::Verify { path }), _) => backup_cli::verify(&path).await,
+            (None, Some(to)) => backup_cli::backup(&store_config(&settings), &to).await,
+            (None, None) => Err(config_failure(
+                "backup: say where to write it (--to DIR), or check one (backup verify DIR)",
+            )),
+        },
+        Command::Restore(a) => backup_cli::restore(&store_config(&settings), &a.path).await,
         Command::Audit(AuditCommand::Verify { .. }) => {
             audit_cli::verify(&store_config(&settings)).await
         }

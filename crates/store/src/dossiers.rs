@@ -805,6 +805,32 @@ impl Store {
             .map_err(|e| StoreError::Internal(format!("blob write interrupted: {e}")))?
     }
 
+    /// Reads back every stored file and checks it against its hash: how many were checked, or
+    /// the first one that is missing or changed.
+    pub async fn verify_blobs(&self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT sha256 FROM blobs ORDER BY sha256";
+        let all: Vec<String> = on_pool!(self.backend(), |p| sqlx::query_scalar(SQL)
+            .fetch_all(p)
+            .await)?;
+        for sha in &all {
+            let mut f = self.open_blob(sha).await?;
+            let read = tokio::task::spawn_blocking(move || {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                std::io::copy(&mut f, &mut h).map(|_| hex::encode(h.finalize()))
+            })
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?
+            .map_err(|e| StoreError::Internal(format!("stored file {sha} unreadable: {e}")))?;
+            if &read != sha {
+                return Err(StoreError::Internal(format!(
+                    "stored file {sha} does not match its hash (reads as {read})"
+                )));
+            }
+        }
+        Ok(all.len() as u64)
+    }
+
     /// Opens a stored file for reading, wherever it is kept (a file of its own, or a pack),
     /// limited to its length.
     pub async fn open_blob(

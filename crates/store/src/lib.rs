@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod backend;
+pub mod backup;
 pub mod blobs;
 pub mod calendar;
 pub mod catalogue;

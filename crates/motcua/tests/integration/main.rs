@@ -7,6 +7,7 @@
 
 mod accounts;
 mod back_office;
+mod backup;
 mod browser;
 mod calendar_cli;
 mod catalogue;

@@ -1,0 +1,76 @@
+//! `motcua backup`, `motcua backup verify` and `motcua restore` for the embedded installation.
+
+use crate::{config_failure, Failure};
+use motcua_store::backup::{self, BackupError};
+use motcua_store::{Store, StoreConfig};
+use std::path::Path;
+
+/// Exit status when a backup is not good (distinct from configuration and I/O failures).
+const BAD_BACKUP: u8 = 3;
+
+fn failure(what: &str, e: BackupError) -> Failure {
+    Failure {
+        code: if matches!(e, BackupError::Bad(_)) {
+            BAD_BACKUP
+        } else {
+            2
+        },
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Backs the installation up into `to` while a server may be running on it.
+pub async fn backup(config: &StoreConfig, to: &Path) -> Result<(), Failure> {
+    if config.database.is_some() {
+        return Err(failure("backup", BackupError::Postgres));
+    }
+    let store = Store::open_shared(config).await.map_err(config_failure)?;
+    let done = store.backup_to(to).await;
+    store.close().await;
+    let s = done.map_err(|e| failure("backup", e))?;
+    println!(
+        "backup: {} files ({}) written to {}, with {}",
+        s.files,
+        mib(s.bytes),
+        to.display(),
+        backup::MANIFEST
+    );
+    Ok(())
+}
+
+/// Checks a backup: its files, its audit chains, its stored files.
+pub async fn verify(path: &Path) -> Result<(), Failure> {
+    let (s, events, files) = backup::verify(path)
+        .await
+        .map_err(|e| failure("backup verify", e))?;
+    println!(
+        "backup verify: {} files ({}) as the manifest says; {events} events in intact chains; \
+         {files} stored files read back under their hashes",
+        s.files,
+        mib(s.bytes)
+    );
+    Ok(())
+}
+
+/// Restores a backup into the configured data dir, which must be new or empty.
+pub async fn restore(config: &StoreConfig, path: &Path) -> Result<(), Failure> {
+    if config.database.is_some() {
+        return Err(failure("restore", BackupError::Postgres));
+    }
+    let (from, to) = (path.to_owned(), config.data_dir.clone());
+    let s = tokio::task::spawn_blocking(move || backup::restore_files(&from, &to))
+        .await
+        .map_err(config_failure)?
+        .map_err(|e| failure("restore", e))?;
+    println!(
+        "restore: {} files ({}) restored into {}; start the server on it",
+        s.files,
+        mib(s.bytes),
+        config.data_dir.display()
+    );
+    Ok(())
+}

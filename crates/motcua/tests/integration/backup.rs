@@ -1,0 +1,205 @@
+//! Backups of the embedded installation: taken while dossiers are being filed, restored into a
+//! new data dir with every acknowledged dossier and file byte for byte and the audit chains
+//! intact; and the ways a backup or a restore must refuse or fail without leaving anything that
+//! passes for a good backup.
+
+use crate::dossiers::submit_one;
+use crate::harness::{stored_bytes, Db, Session, TestApp};
+use motcua_store::backup::{self, BackupError};
+use motcua_store::demo::DEMO_PASSWORD;
+use motcua_store::{Store, StoreConfig};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_under_load_restores_every_acknowledged_dossier() {
+    let Some(app) = TestApp::start(Db::Sqlite).await else {
+        return;
+    };
+    let app = Arc::new(app);
+    let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+    let mut acknowledged = Vec::new();
+    for _ in 0..2 {
+        acknowledged.push(submit_one(&app, &citizen).await);
+    }
+    // Filings keep coming while the backup runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let filed = Arc::new(Mutex::new(Vec::new()));
+    let load = {
+        let (app, stop, filed) = (app.clone(), stop.clone(), filed.clone());
+        tokio::spawn(async move {
+            let s = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+            while !stop.load(Ordering::Relaxed) {
+                let one = submit_one(&app, &s).await;
+                filed.lock().unwrap().push(one);
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    acknowledged.extend(filed.lock().unwrap().iter().cloned());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("backup");
+    let taken = app.store.backup_to(&dest).await.unwrap();
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
+    assert!(
+        filed.lock().unwrap().len() > acknowledged.len() - 2,
+        "filings went on during the backup"
+    );
+    assert!(taken.files > 1, "{taken:?}");
+
+    let (summary, events, files) = backup::verify(&dest).await.unwrap();
+    assert_eq!(summary, taken);
+    assert!(events > 0 && files > 0, "{events} events, {files} files");
+
+    let restored_dir = dir.path().join("restored");
+    backup::restore_files(&dest, &restored_dir).unwrap();
+    let restored = Store::open_and_migrate(&StoreConfig {
+        data_dir: restored_dir.clone(),
+        database: None,
+    })
+    .await
+    .unwrap();
+    for (id, code) in &acknowledged {
+        let d =
+            restored.dossier(id).await.unwrap().unwrap_or_else(|| {
+                panic!("dossier {code} acknowledged before the backup is in it")
+            });
+        assert_eq!(d.code.as_deref(), Some(code.as_str()));
+        let atts = app.store.attachments(id).await.unwrap();
+        assert!(!atts.is_empty());
+        assert_eq!(restored.attachments(id).await.unwrap(), atts);
+        for a in atts {
+            assert_eq!(
+                stored_bytes(&restored, &a.sha256).await,
+                stored_bytes(&app.store, &a.sha256).await,
+                "{}",
+                a.file_name
+            );
+        }
+    }
+    let (_, broken) = restored.verify_events().await.unwrap();
+    assert!(broken.is_none(), "{broken:?}");
+    restored.close().await;
+
+    // A restore goes only into a new or empty data dir.
+    assert!(matches!(
+        backup::restore_files(&dest, &restored_dir),
+        Err(BackupError::NotEmpty(_))
+    ));
+    // One changed byte of a stored file and the backup is no longer good.
+    let (manifest, _) = backup::check_files(&dest).unwrap();
+    let file = manifest
+        .files
+        .iter()
+        .find(|e| e.path != backup::DATABASE && e.size > 0)
+        .unwrap();
+    let path = dest.join(&file.path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    match backup::verify(&dest).await {
+        Err(BackupError::Bad(why)) => assert!(why.contains(&file.path), "{why}"),
+        other => panic!("a changed byte passed: {other:?}"),
+    }
+}
+
+fn motcua() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"));
+    c.env_remove("MOTCUA_CONFIG");
+    c
+}
+
+/// A backup cut short (here by a file-size limit, as a full disk would) leaves no manifest,
+/// so `backup verify` refuses it; an unwritable place is named; PostgreSQL is sent to its tools.
+#[test]
+fn a_failed_backup_never_passes_for_a_good_one() {
+    crate::harness::init();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = motcua()
+        .args(["migrate", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let cut = dir.path().join("cut");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 64 && exec {} backup --to {} --data-dir {}",
+            env!("CARGO_BIN_EXE_motcua"),
+            cut.display(),
+            data.display()
+        ))
+        .env_remove("MOTCUA_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a backup over the limit failed");
+    let out = motcua()
+        .args(["backup", "verify"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("never completed"), "{err}");
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = motcua()
+        .args(["backup", "--to"])
+        .arg(file.join("backup"))
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a-file/backup") && err.contains("Not a directory"),
+        "{err}"
+    );
+
+    let out = motcua()
+        .args(["backup", "--to"])
+        .arg(dir.path().join("pg"))
+        .args(["--database", "postgres://postgres@127.0.0.1:5432/none"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pg_dump"), "{err}");
+
+    // A good one, for contrast: written, verified, restored once.
+    let good = dir.path().join("good");
+    let out = motcua()
+        .args(["backup", "--to"])
+        .arg(&good)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = motcua()
+        .args(["backup", "verify"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = motcua()
+        .arg("restore")
+        .arg(&good)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a restore over a data dir in use is refused"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+}
