@@ -74,3 +74,45 @@ pub async fn restore(config: &StoreConfig, path: &Path) -> Result<(), Failure> {
     );
     Ok(())
 }
+
+/// The scheduled backups' folder and how many to keep, checked: `None` without `backup_dir`.
+pub fn schedule(
+    settings: &crate::config::Settings,
+) -> Result<Option<(std::path::PathBuf, usize)>, String> {
+    let Some(dir) = settings.backup_dir.clone() else {
+        return Ok(None);
+    };
+    if settings.database.is_some() {
+        return Err(
+            "backup_dir: scheduled backups are for the embedded database; back PostgreSQL up \
+             with pg_dump (docs/operations.md)"
+                .to_owned(),
+        );
+    }
+    if settings.backup_keep == 0 {
+        return Err("backup_keep: 0 would remove every backup; keep at least 1".to_owned());
+    }
+    Ok(Some((dir, settings.backup_keep)))
+}
+
+/// The server's daily backup into `dir`, checked every hour (a backup is taken when the newest
+/// there is a day old), keeping the `keep` newest.
+pub fn spawn_schedule(
+    store: &std::sync::Arc<Store>,
+    dir: std::path::PathBuf,
+    keep: usize,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        loop {
+            match store.scheduled_backup(&dir, keep).await {
+                Ok(Some(path)) => tracing::info!(backup = %path.display(), "backup taken"),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, dir = %dir.display(), "scheduled backup failed")
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    })
+}

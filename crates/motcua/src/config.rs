@@ -77,6 +77,11 @@ pub struct Settings {
     pub sms: Option<SmsSettings>,
     /// Zalo ZNS (`[zalo]`), tried before SMS for dossier notices.
     pub zalo: Option<ZaloSettings>,
+    /// Where the server writes a backup of the embedded installation once a day (none: no
+    /// scheduled backups; `motcua backup` still works).
+    pub backup_dir: Option<PathBuf>,
+    /// Complete backups kept in `backup_dir`; older ones are removed after each new one.
+    pub backup_keep: usize,
 }
 
 /// `[sms]`: which provider, and what the brandname contract says. Secrets (`password`,
@@ -192,6 +197,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "public_url",
     "sms",
     "zalo",
+    "backup_dir",
+    "backup_keep",
 ];
 
 impl Default for Settings {
@@ -223,6 +230,8 @@ impl Default for Settings {
             public_url: None,
             sms: None,
             zalo: None,
+            backup_dir: None,
+            backup_keep: 7,
         }
     }
 }

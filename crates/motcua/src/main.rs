@@ -454,6 +454,7 @@ async fn migrate(settings: Settings) -> Result<(), Failure> {
 async fn serve(settings: Settings) -> Result<(), Failure> {
     // Every setting is checked before anything is bound, opened or written.
     let oidc_config = settings.oidc().map_err(config_failure)?;
+    let backup_schedule = backup_cli::schedule(&settings).map_err(config_failure)?;
     let dossiers = settings.dossiers().map_err(config_failure)?;
     let mailer = settings
         .smtp_url
@@ -554,7 +555,12 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
     tracing::info!(addr = %local, backend = store.backend_name(), "motcua serving");
     println!("motcua: listening on http://{local}");
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let backups = backup_schedule.map(|(dir, keep)| backup_cli::spawn_schedule(&store, dir, keep));
     let served = motcua_web::serve(listener, state, shutdown, grace).await;
+    if let Some(b) = backups {
+        b.abort();
+        let _ = b.await;
+    }
     store.close().await;
     tracing::info!("motcua stopped");
     served.map_err(Failure::from)

@@ -447,3 +447,88 @@ fn tempfile_dir(near: &Path) -> Result<PathBuf, BackupError> {
     std::fs::create_dir_all(&dir).map_err(io(near))?;
     Ok(dir)
 }
+
+/// How often the server takes a scheduled backup.
+pub const EVERY: time::Duration = time::Duration::DAY;
+
+/// A directory of scheduled backups: each complete backup, newest first, with when it was made.
+pub fn complete_backups(dir: &Path) -> Vec<(PathBuf, time::OffsetDateTime)> {
+    let mut found: Vec<(PathBuf, time::OffsetDateTime)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let raw = std::fs::read(e.path().join(MANIFEST)).ok()?;
+            let m: Manifest = serde_json::from_slice(&raw).ok()?;
+            let at = time::OffsetDateTime::parse(
+                &m.created_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()?;
+            Some((e.path(), at))
+        })
+        .collect();
+    found.sort_by_key(|f| std::cmp::Reverse(f.1));
+    found
+}
+
+/// The age of the newest complete backup in `dir`, if there is one (for `/metrics`).
+pub fn newest_age(dir: &Path) -> Option<time::Duration> {
+    complete_backups(dir)
+        .first()
+        .map(|(_, at)| time::OffsetDateTime::now_utc() - *at)
+}
+
+/// Keeps the `keep` newest complete backups of `dir` and removes older ones, and any backup left
+/// incomplete (without a manifest) by a crash; returns how many went.
+pub fn prune(dir: &Path, keep: usize) -> usize {
+    let complete = complete_backups(dir);
+    let mut removed = 0;
+    for (path, _) in complete.iter().skip(keep.max(1)) {
+        if std::fs::remove_dir_all(path).is_ok() {
+            removed += 1;
+        }
+    }
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        let named = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("motcua-"));
+        if named && p.is_dir() && !p.join(MANIFEST).exists() && std::fs::remove_dir_all(&p).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+impl Store {
+    /// Takes a backup into a new folder of `dir` (`motcua-YYYYMMDD-HHMMSS`, UTC) when the newest
+    /// complete one there is older than [`EVERY`], then keeps the `keep` newest; the new folder,
+    /// if one was taken.
+    pub async fn scheduled_backup(
+        &self,
+        dir: &Path,
+        keep: usize,
+    ) -> Result<Option<PathBuf>, BackupError> {
+        if newest_age(dir).is_some_and(|age| age < EVERY) {
+            return Ok(None);
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let now = time::OffsetDateTime::now_utc();
+        let name = format!(
+            "motcua-{:04}{:02}{:02}-{:02}{:02}{:02}",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
+        let dest = dir.join(name);
+        self.backup_to(&dest).await?;
+        prune(dir, keep);
+        Ok(Some(dest))
+    }
+}

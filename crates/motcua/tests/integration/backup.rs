@@ -203,3 +203,52 @@ fn a_failed_backup_never_passes_for_a_good_one() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
 }
+
+/// The server's daily backups: one a day, the newest `backup_keep` kept, crashed ones removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_come_once_a_day_and_only_the_newest_are_kept() {
+    crate::harness::init();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_and_migrate(&StoreConfig {
+        data_dir: dir.path().join("data"),
+        database: None,
+    })
+    .await
+    .unwrap();
+    let backups = dir.path().join("backups");
+    let first = store.scheduled_backup(&backups, 2).await.unwrap().unwrap();
+    assert!(
+        store.scheduled_backup(&backups, 2).await.unwrap().is_none(),
+        "not twice a day"
+    );
+    // Two older complete backups and one a crash left without its manifest.
+    let (manifest, _) = backup::check_files(&first).unwrap();
+    for days in [2, 3] {
+        let old = backups.join(format!("motcua-old-{days}"));
+        std::fs::create_dir_all(&old).unwrap();
+        let mut m = manifest.clone();
+        m.created_at = (time::OffsetDateTime::now_utc() - time::Duration::days(days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        std::fs::write(old.join(backup::MANIFEST), serde_json::to_vec(&m).unwrap()).unwrap();
+    }
+    std::fs::create_dir_all(backups.join("motcua-crashed")).unwrap();
+    assert_eq!(
+        backup::prune(&backups, 2),
+        2,
+        "the oldest and the crashed one"
+    );
+    let kept: Vec<String> = backup::complete_backups(&backups)
+        .iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[1], "motcua-old-2");
+    assert!(!backups.join("motcua-crashed").exists());
+    // A day after the newest, the next one comes.
+    std::fs::remove_dir_all(&first).unwrap();
+    let next = store.scheduled_backup(&backups, 2).await.unwrap();
+    assert!(next.is_some(), "the newest left is two days old");
+    assert_eq!(backup::complete_backups(&backups).len(), 2);
+    store.close().await;
+}
