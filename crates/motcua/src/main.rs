@@ -99,10 +99,13 @@ struct BackupArgs {
 #[derive(Subcommand, Debug)]
 enum BackupCommand {
     /// Check a backup: every file against its manifest, the audit chains, the stored files
-    /// (exit status 3 when it is not good).
+    /// (exit status 3 when it is not good). Without PATH, checks the installation the store flags
+    /// name in place: a PostgreSQL database restored with pg_restore and its data dir's files.
     Verify {
         /// The backup's directory.
-        path: PathBuf,
+        path: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -349,6 +352,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Audit(AuditCommand::Verify { store }) => store.overrides(),
         Command::Sandbox(_) => Overrides::default(),
+        Command::Backup(BackupArgs {
+            command: Some(BackupCommand::Verify { store, .. }),
+            ..
+        }) => store.overrides(),
         Command::Backup(a) => a.store.overrides(),
         Command::Restore(a) => a.store.overrides(),
     };
@@ -400,7 +407,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Backup(a) => match (a.command, a.to) {
-            (Some(BackupCommand::Verify { path }), _) => backup_cli::verify(&path).await,
+            (
+                Some(BackupCommand::Verify {
+                    path: Some(path), ..
+                }),
+                _,
+            ) => backup_cli::verify(&path).await,
+            (Some(BackupCommand::Verify { path: None, .. }), _) => {
+                backup_cli::verify_in_place(&store_config(&settings)).await
+            }
             (None, Some(to)) => backup_cli::backup(&store_config(&settings), &to).await,
             (None, None) => Err(config_failure(
                 "backup: say where to write it (--to DIR), or check one (backup verify DIR)",

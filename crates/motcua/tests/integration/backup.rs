@@ -252,3 +252,97 @@ async fn scheduled_backups_come_once_a_day_and_only_the_newest_are_kept() {
     assert_eq!(backup::complete_backups(&backups).len(), 2);
     store.close().await;
 }
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    if !from.exists() {
+        return;
+    }
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The documented PostgreSQL procedure (docs/operations.md): pg_dump, the data dir's files
+/// after it, pg_restore into an empty database, and `backup verify` on the restored pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgresql_procedure_restores_a_pair_that_verifies() {
+    let Some(app) = TestApp::start(Db::Postgres).await else {
+        return;
+    };
+    let citizen = Session::login(&app, "congdan", DEMO_PASSWORD).await;
+    let mut filed = Vec::new();
+    for _ in 0..2 {
+        filed.push(submit_one(&app, &citizen).await);
+    }
+    let source = app.store_config();
+    let url = source.database.clone().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dump = work.path().join("motcua.dump");
+    let out = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&url)
+        .output()
+        .expect("pg_dump is installed with PostgreSQL");
+    assert!(out.status.success(), "{out:?}");
+    let files = work.path().join("files");
+    for dir in ["blobs", "packs"] {
+        copy_tree(&source.data_dir.join(dir), &files.join(dir));
+    }
+
+    let target = crate::harness::PgDatabase::create().await.unwrap();
+    let out = std::process::Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", &target.url])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let data = work.path().join("data");
+    copy_tree(&files, &data);
+
+    let verify = |data: &std::path::Path| {
+        motcua()
+            .args(["backup", "verify", "--database", &target.url, "--data-dir"])
+            .arg(data)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&data);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("intact chains") && !said.contains(" 0 stored files"),
+        "{said}"
+    );
+
+    let restored = Store::open_and_migrate(&StoreConfig {
+        data_dir: data.clone(),
+        database: Some(target.url.clone()),
+    })
+    .await
+    .unwrap();
+    for (id, code) in &filed {
+        let d = restored.dossier(id).await.unwrap().unwrap();
+        assert_eq!(d.code.as_deref(), Some(code.as_str()));
+        for a in app.store.attachments(id).await.unwrap() {
+            assert_eq!(
+                stored_bytes(&restored, &a.sha256).await,
+                stored_bytes(&app.store, &a.sha256).await
+            );
+        }
+    }
+    restored.close().await;
+
+    // A pair whose files were not restored does not pass.
+    let bare = work.path().join("no-files");
+    std::fs::create_dir_all(&bare).unwrap();
+    let out = verify(&bare);
+    assert!(!out.status.success(), "{out:?}");
+}
