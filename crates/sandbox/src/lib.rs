@@ -563,32 +563,16 @@ async fn zns_send(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Str
             let msg_id = format!("zns{}", rand::random::<u64>());
             take(&inner, "zns", &msg_id, phone, &text);
             if b == Behaviour::Delivered {
-                let ts = now_ms().to_string();
-                let event = serde_json::json!({
-                    "event_name": "user_received_message",
-                    "app_id": credentials::ZALO_APP_ID,
-                    "timestamp": ts,
-                    "message": {
-                        "msg_id": msg_id,
-                        "tracking_id": v["tracking_id"],
-                        "delivery_time": now_ms().to_string(),
-                    },
-                });
-                let body = event.to_string();
-                let mac = zalo_signature(
-                    credentials::ZALO_APP_ID,
-                    &body,
-                    &ts,
-                    credentials::ZALO_SECRET,
-                );
-                post_later(
+                oa::post_event(
                     &inner,
-                    inner.settings.zalo_webhook.clone(),
-                    body,
-                    vec![
-                        ("X-ZEvent-Signature".to_owned(), format!("mac={mac}")),
-                        ("X-ZEvent-Timestamp".to_owned(), ts),
-                    ],
+                    serde_json::json!({
+                        "event_name": "user_received_message",
+                        "message": {
+                            "msg_id": msg_id,
+                            "tracking_id": v["tracking_id"],
+                            "delivery_time": now_ms().to_string(),
+                        },
+                    }),
                 );
             }
             reply(

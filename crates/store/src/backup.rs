@@ -87,10 +87,12 @@ pub struct Summary {
     pub bytes: u64,
 }
 
-/// Copies `from` to `to`, hashing what it copies, and syncs the copy.
-fn copy_hashed(from: &Path, to: &Path) -> Result<(u64, String), BackupError> {
+/// Reads `from` to its end, hashing it and writing it to `to` if given: its size and SHA-256.
+fn read_hashed(
+    from: &Path,
+    mut to: Option<(&Path, &mut File)>,
+) -> Result<(u64, String), BackupError> {
     let mut src = File::open(from).map_err(io(from))?;
-    let mut dst = File::create(to).map_err(io(to))?;
     let mut hash = Sha256::new();
     let mut buf = vec![0_u8; 256 * 1024];
     let mut size = 0_u64;
@@ -100,27 +102,24 @@ fn copy_hashed(from: &Path, to: &Path) -> Result<(u64, String), BackupError> {
             break;
         }
         hash.update(&buf[..n]);
-        dst.write_all(&buf[..n]).map_err(io(to))?;
+        if let Some((path, dst)) = to.as_mut() {
+            dst.write_all(&buf[..n]).map_err(io(path))?;
+        }
         size += n as u64;
     }
-    dst.sync_all().map_err(io(to))?;
     Ok((size, hex::encode(hash.finalize())))
 }
 
+/// Copies `from` to `to`, hashing what it copies, and syncs the copy.
+fn copy_hashed(from: &Path, to: &Path) -> Result<(u64, String), BackupError> {
+    let mut dst = File::create(to).map_err(io(to))?;
+    let hashed = read_hashed(from, Some((to, &mut dst)))?;
+    dst.sync_all().map_err(io(to))?;
+    Ok(hashed)
+}
+
 fn hash_file(path: &Path) -> Result<(u64, String), BackupError> {
-    let mut f = File::open(path).map_err(io(path))?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0_u8; 256 * 1024];
-    let mut size = 0_u64;
-    loop {
-        let n = f.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hex::encode(hash.finalize())))
+    read_hashed(path, None)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), BackupError> {
