@@ -4,6 +4,7 @@ mod audit_cli;
 mod backup_cli;
 mod calendar_cli;
 mod config;
+mod doctor;
 mod gateways;
 mod plans_cli;
 mod procedures_cli;
@@ -57,6 +58,9 @@ enum Command {
     Backup(BackupArgs),
     /// Restore a backup into a new or empty data dir.
     Restore(RestoreArgs),
+    /// Name what this installation still has from the demo or the defaults (placeholder dossier
+    /// code prefix, insecure cookies behind HTTPS, demo accounts, no recent backup; exit 1).
+    Doctor(StoreArgs),
     /// Run the providers' sandbox alone: VNPT and Viettel SMS brandname, Zalo ZNS and its token
     /// renewal, with simulated recipients and receipts (serve --demo starts one itself).
     Sandbox(SandboxArgs),
@@ -358,6 +362,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }) => store.overrides(),
         Command::Backup(a) => a.store.overrides(),
         Command::Restore(a) => a.store.overrides(),
+        Command::Doctor(a) => a.overrides(),
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
@@ -422,6 +427,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             )),
         },
         Command::Restore(a) => backup_cli::restore(&store_config(&settings), &a.path).await,
+        Command::Doctor(_) => doctor::run(&settings).await,
         Command::Audit(AuditCommand::Verify { .. }) => {
             audit_cli::verify(&store_config(&settings)).await
         }

@@ -745,3 +745,30 @@ async fn killed_during_dispatch_loses_no_message_sqlite() {
 async fn killed_during_dispatch_loses_no_message_postgres() {
     killed_during_dispatch_loses_no_message(Db::Postgres).await;
 }
+
+/// `motcua doctor` names what a real installation must not keep from the demo: the demo accounts
+/// with their public password, the placeholder dossier code prefix; exit status 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_demo_accounts_and_placeholders() {
+    crate::harness::init();
+    let data = TestData::new(Db::Sqlite).await.unwrap();
+    let store = motcua_store::Store::open_and_migrate(&data.store_config())
+        .await
+        .unwrap();
+    store.seed_demo().await.unwrap();
+    store.close().await;
+    let out = motcua()
+        .arg("doctor")
+        .arg("--data-dir")
+        .arg(data.dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("demo accounts") && said.contains("quantri"),
+        "{said}"
+    );
+    assert!(said.contains("dossier_code_prefix"), "{said}");
+}
