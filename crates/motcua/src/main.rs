@@ -568,6 +568,9 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
         }
     };
     state = state.with_gateways(gateways);
+    if let Some((dir, _)) = &backup_schedule {
+        state = state.with_backup_dir(dir.clone());
+    }
     if let Some(url) = sandbox {
         println!(
             "motcua: demo SMS and Zalo go to the providers' sandbox; the simulated phones: {url}/"

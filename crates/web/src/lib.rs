@@ -42,6 +42,7 @@ impl AppState {
             gateways: http::state::Gateways::default(),
             metrics: Arc::new(Metrics::new()),
             routes: Arc::new(RouteTable(route_table().to_vec())),
+            backup_dir: None,
         }
     }
 }

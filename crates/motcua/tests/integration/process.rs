@@ -772,3 +772,43 @@ async fn doctor_names_demo_accounts_and_placeholders() {
     );
     assert!(said.contains("dossier_code_prefix"), "{said}");
 }
+
+/// With `backup_dir`, the server takes its first backup at start, and `/metrics` reports its age.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_backs_itself_up_and_reports_the_backups_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let config = dir.path().join("motcua.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "backup_dir = {:?}\nbackup_keep = 3\n",
+            backups.display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = spawn_server(&[
+        "--config".into(),
+        config.display().to_string(),
+        "--data-dir".into(),
+        dir.path().join("data").display().to_string(),
+    ])
+    .await;
+    let mut age = None;
+    for _ in 0..100 {
+        let metrics = server.get("/metrics").await;
+        age = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("motcua_backup_age_seconds "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|a| a.is_finite());
+        if age.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let age = age.expect("a backup was taken at start and /metrics reports its age");
+    assert!(age < 60.0, "{age}");
+    assert_eq!(motcua_store::backup::complete_backups(&backups).len(), 1);
+    server.kill_9().await;
+}

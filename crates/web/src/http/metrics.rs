@@ -48,6 +48,7 @@ pub struct Metrics {
     refusals: Family<LimitLabels, Counter>,
     outbox_depth: Gauge,
     acceptance: Family<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    backup_age: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -69,6 +70,7 @@ impl Metrics {
         let pool = Family::<PoolLabels, Gauge>::default();
         let refusals = Family::<LimitLabels, Counter>::default();
         let outbox_depth = Gauge::default();
+        let backup_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let acceptance =
             Family::<QuantileLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         registry.register(
@@ -97,6 +99,11 @@ impl Metrics {
             pool.clone(),
         );
         registry.register(
+            "backup_age_seconds",
+            "Age of the newest complete scheduled backup (+Inf before the first, NaN without backup_dir)",
+            backup_age.clone(),
+        );
+        registry.register(
             "limit_refusals",
             "Requests refused by a throttle or quota (messages, codes, logins, lookups), by limit",
             refusals.clone(),
@@ -109,6 +116,7 @@ impl Metrics {
             refusals,
             outbox_depth,
             acceptance,
+            backup_age,
         }
     }
 
@@ -165,6 +173,19 @@ pub(crate) async fn handler(State(state): State<AppState>) -> Response {
     m.pool
         .get_or_create(&PoolLabels { state: "active" })
         .set(i64::from(stats.size.saturating_sub(stats.idle)));
+    match state.backup_dir.clone() {
+        Some(dir) => {
+            let age = tokio::task::spawn_blocking(move || motcua_store::backup::newest_age(&dir))
+                .await
+                .ok()
+                .flatten();
+            m.backup_age
+                .set(age.map_or(f64::INFINITY, |a| a.as_seconds_f64()));
+        }
+        None => {
+            m.backup_age.set(f64::NAN);
+        }
+    }
     // The queue and the latency are read from the database: every node sees the same outbox.
     match state.store.outbox_depth().await {
         Ok(n) => {

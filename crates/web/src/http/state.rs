@@ -71,6 +71,8 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// Every route's access rule, which `authorize` enforces.
     pub(crate) routes: Arc<RouteTable>,
+    /// Where the server's scheduled backups go, for `/metrics` to report their age.
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -88,6 +90,12 @@ impl AppState {
     ) -> Self {
         self.gateways.email = Some(Arc::new(mailer));
         self.gateways.pace = config;
+        self
+    }
+
+    /// With scheduled backups into `dir` (their age on `/metrics`).
+    pub fn with_backup_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.backup_dir = Some(dir);
         self
     }
 
