@@ -412,3 +412,85 @@ both!(a_dossier_is_followed_on_zalo_and_unfollowed);
 both!(notices_take_only_the_channels_the_applicant_chose);
 both!(the_contract_rate_is_kept_without_dropping_messages);
 both!(a_throttling_provider_never_loses_a_message);
+
+/// A wrong follow code, distinct for each `i` below 4,096.
+fn wrong_code(i: usize) -> String {
+    let d = |n: usize| char::from(b'2' + u8::try_from(n % 8).unwrap());
+    format!("BBBB{}{}{}{}", d(i / 512), d(i / 64), d(i / 8), d(i))
+}
+
+/// Fifty follow messages with wrong codes from one Zalo user at once: exactly ten are tried and
+/// answered (the quota holds under concurrency); and fifty budget draws at once never grant more
+/// than a provider's window allows.
+async fn limits_hold_under_fifty_at_once(db: Db) {
+    let Some((app, _sandbox)) = phones(db).await else {
+        return;
+    };
+    let uid = "1234567890123456789";
+    let posts = (0..50).map(|i| {
+        let app = &app;
+        async move {
+            let ts = format!("{}", 1_700_000_000_000_u64 + i as u64);
+            let body = serde_json::json!({
+                "event_name": "user_send_text",
+                "app_id": motcua_sandbox::credentials::ZALO_APP_ID,
+                "timestamp": ts,
+                "sender": {"id": uid},
+                "message": {"text": format!("THEODOI {}", wrong_code(i)), "msg_id": format!("m{i}")},
+            })
+            .to_string();
+            let mac = motcua_sandbox::zalo_signature(
+                motcua_sandbox::credentials::ZALO_APP_ID,
+                &body,
+                &ts,
+                motcua_sandbox::credentials::ZALO_SECRET,
+            );
+            app.client
+                .post(app.url("/hooks/receipts/zalo"))
+                .header("X-ZEvent-Signature", format!("mac={mac}"))
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let answered = app
+        .store
+        .outbox(500)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.recipient == format!("zalo:{uid}"))
+        .count();
+    assert_eq!(answered, 10, "ten tries an hour, each answered");
+
+    let quota = motcua_core::accounts::Quota {
+        max: 20,
+        window: time::Duration::minutes(5),
+    };
+    let draws = (0..50).map(|_| {
+        let store = app.store.clone();
+        async move {
+            store
+                .quota_take_up_to("provider:test:second", quota, 3)
+                .await
+                .unwrap()
+                .0
+        }
+    });
+    let granted: u32 = futures_util::future::join_all(draws)
+        .await
+        .into_iter()
+        .sum();
+    assert_eq!(
+        granted, 20,
+        "fifty draws at once share the window's budget exactly"
+    );
+}
+
+both!(limits_hold_under_fifty_at_once);
