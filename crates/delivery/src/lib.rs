@@ -2,10 +2,10 @@
 //! worker per delivery channel, each with its channel's route: email through SMTP; a phone through
 //! Zalo first for notices where it is configured (the Official Account when the person follows
 //! it, else ZNS), else (or when Zalo does not take it, or does not confirm it in time) through the
-//! SMS brandname gateway; a dossier's Zalo followers through the Official Account. A sweeper moves on what waits too long
-//! for a receipt. Delivery is at least once (a claim is a
-//! lease; a crash means another try) and each message carries its id to the provider, so a
-//! duplicate can be recognised. Failures are retried with exponential backoff; a permanent
+//! SMS brandname gateway; a dossier's Zalo followers through the Official Account. A sweeper
+//! moves on what waits too long for a receipt. Delivery is at least once (a claim is a lease; a
+//! crash means another try) and each message carries its id to the provider, so a duplicate can
+//! be recognised. Failures are retried with exponential backoff; a permanent
 //! refusal or exhausted attempts end the message. What the provider said (its id for an accepted
 //! message, its status code for a refusal) is kept with the message.
 
