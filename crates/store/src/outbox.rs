@@ -1309,6 +1309,16 @@ impl Store {
             .collect())
     }
 
+    /// `select` narrowed to `n` addresses, bound from parameter `first` on (positionally on
+    /// SQLite: a batch names hundreds).
+    fn with_addresses(&self, select: &str, first: usize, n: usize) -> String {
+        let list: Vec<String> = (first..first + n).map(|i| format!("${i}")).collect();
+        positional(
+            self.backend(),
+            format!("{select} AND address IN ({})", list.join(", ")),
+        )
+    }
+
     /// Of `addresses`, each one's channels declined for notices.
     pub async fn declined_notices(
         &self,
@@ -1317,16 +1327,10 @@ impl Store {
         if addresses.is_empty() {
             return Ok(std::collections::HashSet::new());
         }
-        let list: Vec<String> = (0..addresses.len())
-            .map(|i| format!("${}", i + 1))
-            .collect();
-        let sql = positional(
-            self.backend(),
-            format!(
-                "SELECT address, channel FROM consents WHERE kind = 'notice' AND NOT granted \
-                 AND address IN ({})",
-                list.join(", ")
-            ),
+        let sql = self.with_addresses(
+            "SELECT address, channel FROM consents WHERE kind = 'notice' AND NOT granted",
+            1,
+            addresses.len(),
         );
         let rows: Vec<(String, String)> = on_pool!(self.backend(), |p| {
             let mut q = sqlx::query_as(&sql);
@@ -1362,16 +1366,10 @@ impl Store {
         if addresses.is_empty() {
             return Ok(std::collections::HashSet::new());
         }
-        let list: Vec<String> = (0..addresses.len())
-            .map(|i| format!("${}", i + 2))
-            .collect();
-        let sql = positional(
-            self.backend(),
-            format!(
-                "SELECT address FROM consents WHERE kind = $1 AND channel = '' AND granted \
-                 AND address IN ({})",
-                list.join(", ")
-            ),
+        let sql = self.with_addresses(
+            "SELECT address FROM consents WHERE kind = $1 AND channel = '' AND granted",
+            2,
+            addresses.len(),
         );
         let rows: Vec<String> = on_pool!(self.backend(), |p| {
             let mut q = sqlx::query_scalar(&sql).bind(kind.as_str());

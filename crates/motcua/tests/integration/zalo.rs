@@ -121,6 +121,15 @@ async fn a_dossier_is_followed_on_zalo_and_unfollowed(db: Db) {
         .post("/lookup/zalo", &[("code", &code), ("phone", "0000")])
         .await;
     assert_eq!(status, 404, "a wrong phone gets nothing");
+    for bad in [
+        vec![],
+        vec![("code", "x".repeat(10_000)), ("phone", "12a4".into())],
+    ] {
+        let fields: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, page, _) = anyone.post("/lookup/zalo", &fields).await;
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("không đúng dạng"), "{page}");
+    }
     // Someone else's dossier page offers nothing.
     let other = Session::login(&app, "doanhnghiep", DEMO_PASSWORD).await;
     assert_eq!(

@@ -78,13 +78,19 @@ fn followable(d: &Dossier) -> bool {
     d.code.is_some() && d.status.as_str() != "draft"
 }
 
+/// The dossier `id` if the signed-in user is its applicant; "not found" otherwise.
+async fn owned(ctx: &Ctx, user: &CurrentUser, id: &str) -> Result<Dossier, WebError> {
+    let (d, _) = load(&ctx.state, user, id).await?;
+    own(user, &d)?;
+    Ok(d)
+}
+
 async fn from_dossier(
     Extension(user): Extension<CurrentUser>,
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (d, _) = load(&ctx.state, &user, &id).await?;
-    own(&user, &d)?;
+    let d = owned(&ctx, &user, &id).await?;
     if !followable(&d) {
         return Err(WebError::NotFound);
     }
@@ -96,15 +102,17 @@ async fn stop(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let (d, _) = load(&ctx.state, &user, &id).await?;
-    own(&user, &d)?;
+    let d = owned(&ctx, &user, &id).await?;
     ctx.state.store.unfollow_dossier(&d.id).await?;
     Ok(Redirect::to(&format!("/dossiers/{}?notice=zalo_stopped", d.id)).into_response())
 }
 
+/// Missing fields read as empty: the lookup then answers "not the right form" in Vietnamese.
 #[derive(Deserialize)]
 struct LookupForm {
+    #[serde(default)]
     code: String,
+    #[serde(default)]
     phone: String,
 }
 
