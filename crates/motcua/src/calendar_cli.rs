@@ -3,11 +3,11 @@
 use crate::{config_failure, Failure};
 use motcua_core::calendar::deadline::{OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
 use motcua_core::calendar::holidays::{HolidayCalendar, YearSchedule};
-use motcua_core::calendar::lunar::{self, LunarDate};
+use motcua_core::calendar::input;
+use motcua_core::calendar::lunar;
 use motcua_store::{Store, StoreConfig};
 use std::sync::Arc;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+use time::{Date, OffsetDateTime, Time};
 
 /// The calendar in force: shipped data plus schedules stored in the data dir, if there is one.
 async fn calendar(config: &StoreConfig) -> Result<Arc<HolidayCalendar>, Failure> {
@@ -39,15 +39,7 @@ fn iso(d: Date) -> String {
 }
 
 fn parse_moment(text: &str) -> Result<OffsetDateTime, Failure> {
-    let with_offset = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute][offset_hour sign:mandatory]:[offset_minute]"
-    );
-    let local = format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    let day = format_description!("[year]-[month]-[day]");
-    OffsetDateTime::parse(text, with_offset)
-        .or_else(|_| PrimitiveDateTime::parse(text, local).map(|t| t.assume_offset(VIETNAM)))
-        .or_else(|_| Date::parse(text, day).map(|d| d.with_time(Time::from_hms(7, 30, 0).unwrap_or(Time::MIDNIGHT)).assume_offset(VIETNAM)))
-        .map_err(|_| config_failure(format!("start: '{text}' is not a moment; use YYYY-MM-DDTHH:MM (Vietnam time) or add an offset like +07:00")))
+    input::parse_moment(text).ok_or_else(|| config_failure(format!("start: '{text}' is not a moment; use YYYY-MM-DDTHH:MM (Vietnam time) or add an offset like +07:00")))
 }
 
 /// Prints the due moment of a dossier received at `start` with processing time `duration`.
@@ -80,35 +72,16 @@ pub async fn due(
 
 /// Prints the lunar date of a solar date.
 pub fn to_lunar(text: &str) -> Result<(), Failure> {
-    let date = Date::parse(text, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| config_failure(format!("date: '{text}' is not a date; use YYYY-MM-DD")))?;
+    let date = input::parse_date(text)
+        .ok_or_else(|| config_failure(format!("date: '{text}' is not a date; use YYYY-MM-DD")))?;
     let l = lunar::to_lunar(date).map_err(|e| config_failure(format!("date: {e}")))?;
     println!("{l}");
     Ok(())
 }
 
-/// Parses `D/M/YYYY` with an optional `L` (leap month) at the end.
-fn parse_lunar(text: &str) -> Option<LunarDate> {
-    let t = text.trim();
-    let (t, leap) = match t.strip_suffix(['L', 'l']) {
-        Some(rest) => (rest, true),
-        None => (t, false),
-    };
-    let mut parts = t.split('/');
-    let day = parts.next()?.parse().ok()?;
-    let month = parts.next()?.parse().ok()?;
-    let year = parts.next()?.parse().ok()?;
-    parts.next().is_none().then_some(LunarDate {
-        year,
-        month,
-        day,
-        leap,
-    })
-}
-
 /// Prints the solar date of a lunar date.
 pub fn to_solar(text: &str) -> Result<(), Failure> {
-    let l = parse_lunar(text).ok_or_else(|| {
+    let l = input::parse_lunar(text).ok_or_else(|| {
         config_failure(format!("date: '{text}' is not a lunar date; use D/M/YYYY, with L after it for a leap month (e.g. 1/6/2025L)"))
     })?;
     let d = lunar::to_solar(l).map_err(|e| config_failure(format!("date: {e}")))?;
@@ -159,35 +132,4 @@ pub async fn schedule_history(config: &StoreConfig) -> Result<(), Failure> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_lunar;
-    use motcua_core::calendar::lunar::LunarDate;
-
-    #[test]
-    fn lunar_dates_parse_with_an_optional_leap_mark() {
-        assert_eq!(
-            parse_lunar("1/6/2025L"),
-            Some(LunarDate {
-                year: 2025,
-                month: 6,
-                day: 1,
-                leap: true
-            })
-        );
-        assert_eq!(
-            parse_lunar("10/3/2026"),
-            Some(LunarDate {
-                year: 2026,
-                month: 3,
-                day: 10,
-                leap: false
-            })
-        );
-        assert_eq!(parse_lunar("10/3"), None);
-        assert_eq!(parse_lunar("a/b/c"), None);
-        assert_eq!(parse_lunar("1/2/3/4"), None);
-    }
 }

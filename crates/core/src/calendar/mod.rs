@@ -3,4 +3,5 @@
 
 pub mod deadline;
 pub mod holidays;
+pub mod input;
 pub mod lunar;

@@ -1,8 +1,8 @@
 //! The procedure catalogue in the store: versioned procedures, import (all or nothing, upsert by
 //! code + agency) and export.
 
-pub mod files;
 pub mod index;
+pub use motcua_core::catalogue::files;
 pub mod published;
 
 use crate::backend::{on_pool, BeginWrite};

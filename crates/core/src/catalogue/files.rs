@@ -2,9 +2,9 @@
 //! the "published list" CSV that provinces publish (read strictly here; see [`super::published`]
 //! for the cleaning that turns it into motcua's format).
 
-use motcua_core::calendar::deadline::{TimeLimit, TimeUnit};
-use motcua_core::catalogue::{Level, OnlineMode, Procedure};
-use motcua_core::text::nfc;
+use crate::calendar::deadline::{TimeLimit, TimeUnit};
+use crate::catalogue::{Level, OnlineMode, Procedure};
+use crate::text::nfc;
 use std::collections::HashMap;
 
 /// One problem in an imported file, located as precisely as the format allows.
@@ -90,19 +90,21 @@ pub enum CsvFormat {
 }
 
 /// Cells of one CSV record, decoded as UTF-8 and NFC, by column name.
-pub(crate) struct Row {
+pub struct Row {
+    /// Line in the file (1 = header).
     pub line: u64,
     cells: HashMap<String, String>,
 }
 
 impl Row {
+    /// The trimmed cell of `column` ("" when the row has none).
     pub fn get(&self, column: &str) -> &str {
         self.cells.get(column).map_or("", |s| s.trim())
     }
 }
 
 /// Reads every record; invalid UTF-8 and ragged rows are errors, located.
-pub(crate) fn read_csv(bytes: &[u8]) -> Result<(CsvFormat, Vec<Row>), Vec<RowError>> {
+pub fn read_csv(bytes: &[u8]) -> Result<(CsvFormat, Vec<Row>), Vec<RowError>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let header: Vec<String> = match reader.byte_headers() {
@@ -169,7 +171,7 @@ pub(crate) fn read_csv(bytes: &[u8]) -> Result<(CsvFormat, Vec<Row>), Vec<RowErr
         for (name, raw) in header.iter().zip(record.iter()) {
             match std::str::from_utf8(raw) {
                 Ok(text) => {
-                    cells.insert(name.clone(), nfc(motcua_core::text::from_csv_cell(text)));
+                    cells.insert(name.clone(), nfc(crate::text::from_csv_cell(text)));
                 }
                 Err(_) => errors.push(RowError {
                     line,
@@ -226,7 +228,7 @@ fn unit_name(u: TimeUnit) -> &'static str {
 }
 
 /// Reads one row of motcua's CSV.
-pub(crate) fn motcua_row(row: &Row, errors: &mut Vec<RowError>) -> Procedure {
+pub fn motcua_row(row: &Row, errors: &mut Vec<RowError>) -> Procedure {
     let err = |errors: &mut Vec<RowError>, column: &str, reason: String| {
         errors.push(RowError {
             line: row.line,
@@ -428,12 +430,7 @@ pub fn write_csv(procedures: &[Procedure]) -> Result<Vec<u8>, csv::Error> {
             &json_cell(&p.required_documents),
             &json_cell(&p.form),
         ];
-        w.write_record(
-            record
-                .map(motcua_core::text::csv_cell)
-                .iter()
-                .map(|c| c.as_ref()),
-        )?;
+        w.write_record(record.map(crate::text::csv_cell).iter().map(|c| c.as_ref()))?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
