@@ -25,6 +25,7 @@ pub async fn serve_bare() -> anyhow::Result<String> {
 
 async fn serve_motcua(dir: &std::path::Path) -> anyhow::Result<String> {
     let store = Store::open_and_migrate(&StoreConfig {
+        files: Default::default(),
         data_dir: dir.to_path_buf(),
         database: None,
     })

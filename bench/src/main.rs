@@ -10,6 +10,7 @@ mod delivery;
 mod http;
 mod lifecycle;
 mod load;
+mod objects;
 mod search;
 mod submit;
 

@@ -70,6 +70,7 @@ async fn synthetic(store: &Store, count: usize) -> anyhow::Result<()> {
 pub async fn run(seconds: u64) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let store = Store::open_and_migrate(&StoreConfig {
+        files: Default::default(),
         data_dir: dir.path().to_path_buf(),
         database: None,
     })

@@ -212,7 +212,16 @@ pub(crate) struct Only {
 }
 
 /// The `--series` names, in the order of [`LABELS`] after the baseline.
-const SERIES: [&str; 6] = ["bare", "upload", "filing", "multipart", "whole", "chunked"];
+const SERIES: [&str; 8] = [
+    "bare",
+    "upload",
+    "filing",
+    "multipart",
+    "whole",
+    "chunked",
+    "multipart-s3",
+    "chunked-s3",
+];
 
 /// The series a comma-separated list names, as indexes into [`LABELS`].
 pub(crate) fn series_named(names: &str) -> anyhow::Result<Vec<usize>> {
@@ -245,6 +254,7 @@ where
     let dir = tempfile::tempdir()?;
     if database != Some(Database::Postgres) {
         let sqlite = StoreConfig {
+            files: Default::default(),
             data_dir: dir.path().join("sqlite"),
             database: None,
         };
@@ -257,6 +267,7 @@ where
         bench(
             "PostgreSQL",
             StoreConfig {
+                files: Default::default(),
                 data_dir: dir.path().join("pg"),
                 database: Some(url),
             },
@@ -413,7 +424,7 @@ async fn file_dossier(
 }
 
 /// What each series measures, the baseline first ([`SERIES`] names the others).
-const LABELS: [&str; 7] = [
+const LABELS: [&str; 9] = [
     "raw: 100 KB file + fsync + row insert (baseline)",
     "  part: 100 KB POST to a bare axum handler",
     "  part: 100 KB upload in one request",
@@ -421,7 +432,12 @@ const LABELS: [&str; 7] = [
     "submission: one multipart request",
     "submission: file in one request + dossier",
     "submission: announce + chunk + dossier",
+    "submission: one multipart request, S3",
+    "submission: announce + chunk + dossier, S3",
 ];
+
+/// The series that need the object store.
+const OBJECT_SERIES: [usize; 2] = [7, 8];
 
 /// A number no operation has used yet.
 fn fresh() -> usize {
@@ -439,6 +455,8 @@ struct Target {
     uploaded: String,
     /// The bare axum handler.
     bare: String,
+    /// A second server on the same database with its files in an object store.
+    objects: String,
 }
 
 async fn one_backend(
@@ -470,14 +488,43 @@ async fn one_backend(
     file_dossier(c, b, t, &one).await?;
 
     let bare = crate::http::serve_bare().await?;
+    // The same database, served again with its files in an object store, when one can be run.
+    let wanted = |i: usize| i == 0 || series_only.is_none_or(|only| only.contains(&i));
+    let object_store = if OBJECT_SERIES.iter().any(|&i| wanted(i)) {
+        match crate::objects::S3sFs::start().await {
+            Ok(s3) => Some(s3),
+            Err(e) => {
+                println!("-- object store series skipped: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let objects = match &object_store {
+        Some(s3) => {
+            let store = Store::open_shared(&StoreConfig {
+                files: motcua_store::files::FilesConfig::Objects(s3.settings()),
+                ..config.clone()
+            })
+            .await?;
+            store.blobs().check().await?;
+            let objects = crate::http::serve_store(Arc::new(store)).await?;
+            submit_multipart(c, &objects, t, fresh()).await?;
+            submit(c, &objects, t, fresh(), true).await?;
+            objects
+        }
+        None => String::new(),
+    };
     let target = Arc::new(Target {
         client,
         base,
         token,
         uploaded: one,
         bare,
+        objects,
     });
-    let runs = |i: usize| i == 0 || series_only.is_none_or(|only| only.contains(&i));
+    let runs = |i: usize| wanted(i) && (object_store.is_some() || !OBJECT_SERIES.contains(&i));
     let mut series: Vec<Series> = LABELS.iter().map(|_| Series::default()).collect();
     let slice = (seconds / SLICES).max(1);
     for _ in 0..SLICES {
@@ -493,7 +540,9 @@ async fn one_backend(
                         3 => file_dossier(c, b, k, &t.uploaded).await,
                         4 => submit_multipart(c, b, k, n).await,
                         5 => submit(c, b, k, n, false).await,
-                        _ => submit(c, b, k, n, true).await,
+                        6 => submit(c, b, k, n, true).await,
+                        7 => submit_multipart(c, &t.objects, k, n).await,
+                        _ => submit(c, &t.objects, k, n, true).await,
                     }
                 }
             };

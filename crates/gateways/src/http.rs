@@ -6,21 +6,35 @@ use crate::DeliveryError;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A client for provider APIs with `timeout` per request.
-pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// A client builder with TLS on ring, trusting the Mozilla roots and `extra_roots` (a
+/// province's own certificate authority, for a service on its private network), and following
+/// no redirect.
+pub fn builder(
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+) -> Result<reqwest::ClientBuilder, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for cert in extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("a trusted certificate is unusable: {e}"))?;
+    }
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .use_preconfigured_tls(tls)
+        .redirect(reqwest::redirect::Policy::none()))
+}
+
+/// A client for provider APIs with `timeout` per request.
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, String> {
+    builder(&[])?
         .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())
 }

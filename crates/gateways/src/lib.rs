@@ -8,7 +8,7 @@ pub mod sms;
 pub mod smtp;
 pub mod zalo;
 
-pub use http::secret;
+pub use http::{builder as http_client_builder, secret};
 pub use smtp::{MailerError, SmtpMailer};
 
 /// What a provider answered to a message it took.

@@ -82,6 +82,30 @@ pub struct Settings {
     pub backup_dir: Option<PathBuf>,
     /// Complete backups kept in `backup_dir`; older ones are removed after each new one.
     pub backup_keep: usize,
+    /// `[files]`: where the files of dossiers are kept (none: in the data dir).
+    pub files: Option<FilesSettings>,
+}
+
+/// `[files]`: `store = "s3"` keeps files in an S3-compatible object store, which several nodes
+/// on one PostgreSQL share; `store = "data_dir"` (the default) keeps them in the data dir. The
+/// secret key is given as `env:NAME` or `file:/path`, or literally.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesSettings {
+    /// `data_dir` or `s3`.
+    pub store: String,
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix inside the bucket.
+    pub prefix: String,
+    /// Endpoint of an S3-compatible server; empty for AWS itself.
+    pub endpoint: String,
+    /// Region (`us-east-1` when empty).
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key (`env:NAME`, `file:/path` or literal).
+    pub secret_access_key: String,
 }
 
 /// `[sms]`: which provider, and what the brandname contract says. Secrets (`password`,
@@ -199,6 +223,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "zalo",
     "backup_dir",
     "backup_keep",
+    "files",
 ];
 
 impl Default for Settings {
@@ -232,6 +257,7 @@ impl Default for Settings {
             zalo: None,
             backup_dir: None,
             backup_keep: 7,
+            files: None,
         }
     }
 }

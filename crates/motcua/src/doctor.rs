@@ -72,9 +72,21 @@ pub fn check_settings(s: &Settings) -> Vec<String> {
 pub async fn run(settings: &Settings) -> Result<(), Failure> {
     let mut findings = check_settings(settings);
     if !settings.demo {
-        let store = Store::open_shared(&crate::store_config(settings))
-            .await
-            .map_err(config_failure)?;
+        let config = crate::store_config(settings)?;
+        let store = Store::open_shared(&config).await.map_err(config_failure)?;
+        if config.database.is_some() && !store.blobs().is_object_store() {
+            findings.push(
+                "files: PostgreSQL with files in the data dir: a file received by one node \
+                 cannot be served by another; set [files] store = \"s3\""
+                    .to_owned(),
+            );
+        }
+        if let Err(e) = store.blobs().check().await {
+            findings.push(format!(
+                "files: {} does not take a file and give it back: {e}",
+                store.blobs().describe()
+            ));
+        }
         let mut demo_left = Vec::new();
         for a in DEMO_ACCOUNTS {
             let record = store.login_record(a.username).await;

@@ -2,12 +2,14 @@
 //! providers' sandbox in this process and points real VNPT SMS and Zalo ZNS clients at it, so that
 //! phone-only registration and Zalo notices work out of the box.
 
-use crate::config::{ConfigError, Settings, SmsSettings, ZaloSettings};
+use crate::config::{ConfigError, FilesSettings, Settings, SmsSettings, ZaloSettings};
 use motcua_gateways::secret;
 use motcua_gateways::sms::viettel::{ViettelConfig, ViettelSms};
 use motcua_gateways::sms::vnpt::{VnptConfig, VnptSms};
 use motcua_gateways::sms::{Contract, SmsGateway};
 use motcua_gateways::zalo::{Oa, OaConfig, Zns, ZnsConfig};
+use motcua_store::files::FilesConfig;
+use motcua_store::objects::ObjectSettings;
 use motcua_store::Store;
 use motcua_web::{Gateways, ZaloFollow};
 use std::sync::Arc;
@@ -29,6 +31,40 @@ fn need(section: &str, key: &str, v: &str) -> Result<String, ConfigError> {
 
 fn secret_of(section: &str, key: &str, v: &str) -> Result<String, ConfigError> {
     secret(&need(section, key, v)?).map_err(|e| ConfigError(format!("{section}.{key}: {e}")))
+}
+
+/// Where `[files]` says the files of dossiers are kept, checked.
+pub fn files(f: Option<&FilesSettings>) -> Result<FilesConfig, ConfigError> {
+    let Some(f) = f else {
+        return Ok(FilesConfig::DataDir);
+    };
+    match f.store.trim() {
+        "" | "data_dir" => return Ok(FilesConfig::DataDir),
+        "s3" => {}
+        other => {
+            return Err(ConfigError(format!(
+                "files.store: '{other}' is neither 'data_dir' nor 's3'"
+            )))
+        }
+    }
+    let endpoint = f.endpoint.trim().trim_end_matches('/').to_owned();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| endpoint.starts_with(p));
+    if !endpoint.is_empty() && !endpoint.starts_with("https://") && !loopback {
+        return Err(ConfigError(format!(
+            "files.endpoint: '{endpoint}' must be an https:// URL (plain http only on this machine)"
+        )));
+    }
+    Ok(FilesConfig::Objects(ObjectSettings {
+        bucket: need("files", "bucket", &f.bucket)?,
+        prefix: f.prefix.trim().to_owned(),
+        endpoint,
+        region: f.region.trim().to_owned(),
+        access_key_id: need("files", "access_key_id", &f.access_key_id)?,
+        secret_access_key: secret_of("files", "secret_access_key", &f.secret_access_key)?,
+        allow_http: loopback,
+    }))
 }
 
 /// The SMS gateway `[sms]` describes, checked.

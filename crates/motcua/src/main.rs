@@ -371,7 +371,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Migrate(_) => migrate(settings).await,
         Command::Sandbox(a) => sandbox(a).await,
         Command::Procedures(c) => {
-            let store = store_config(&settings);
+            let store = store_config(&settings)?;
             match c {
                 ProceduresCommand::Import {
                     file,
@@ -392,7 +392,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Calendar(c) => {
-            let store = store_config(&settings);
+            let store = store_config(&settings)?;
             match c {
                 CalendarCommand::Holidays { year, .. } => {
                     calendar_cli::holidays(&store, year).await
@@ -419,20 +419,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 _,
             ) => backup_cli::verify(&path).await,
             (Some(BackupCommand::Verify { path: None, .. }), _) => {
-                backup_cli::verify_in_place(&store_config(&settings)).await
+                backup_cli::verify_in_place(&store_config(&settings)?).await
             }
-            (None, Some(to)) => backup_cli::backup(&store_config(&settings), &to).await,
+            (None, Some(to)) => backup_cli::backup(&store_config(&settings)?, &to).await,
             (None, None) => Err(config_failure(
                 "backup: say where to write it (--to DIR), or check one (backup verify DIR)",
             )),
         },
-        Command::Restore(a) => backup_cli::restore(&store_config(&settings), &a.path).await,
+        Command::Restore(a) => backup_cli::restore(&store_config(&settings)?, &a.path).await,
         Command::Doctor(_) => doctor::run(&settings).await,
         Command::Audit(AuditCommand::Verify { .. }) => {
-            audit_cli::verify(&store_config(&settings)).await
+            audit_cli::verify(&store_config(&settings)?).await
         }
         Command::Plans(c) => {
-            let store = store_config(&settings);
+            let store = store_config(&settings)?;
             match c {
                 PlansCommand::Import { file, .. } => plans_cli::import(&store, &file).await,
                 PlansCommand::Export { code, .. } => {
@@ -457,15 +457,16 @@ fn init_logging(settings: &Settings) -> Result<(), String> {
     result.map_err(|e| format!("log: {e}"))
 }
 
-fn store_config(settings: &Settings) -> StoreConfig {
-    StoreConfig {
+fn store_config(settings: &Settings) -> Result<StoreConfig, Failure> {
+    Ok(StoreConfig {
         data_dir: settings.data_dir.clone(),
         database: settings.database.clone(),
-    }
+        files: gateways::files(settings.files.as_ref()).map_err(config_failure)?,
+    })
 }
 
 async fn migrate(settings: Settings) -> Result<(), Failure> {
-    let store = Store::open(&store_config(&settings)).await?;
+    let store = Store::open(&store_config(&settings)?).await?;
     let applied = store.migrate().await;
     store.close().await;
     println!("schema up to date ({} migration(s) applied)", applied?);
@@ -495,13 +496,21 @@ async fn serve(settings: Settings) -> Result<(), Failure> {
             _ => config_failure(format!("addr: cannot listen on {}: {e}", settings.addr)),
         })?;
     let local = listener.local_addr()?;
-    let store = Store::open(&store_config(&settings))
+    let store = Store::open(&store_config(&settings)?)
         .await
         .map_err(config_failure)?;
     if let Err(e) = store.migrate().await {
         store.close().await;
         return Err(config_failure(e));
     }
+    if let Err(e) = store.blobs().check().await {
+        store.close().await;
+        return Err(config_failure(format!(
+            "files: {} does not take a file and give it back: {e}",
+            store.blobs().describe()
+        )));
+    }
+    tracing::info!(files = %store.blobs().describe(), "files of dossiers");
     if settings.demo {
         let seeded = match store.seed_demo().await {
             Ok(outcome) => match store

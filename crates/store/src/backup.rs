@@ -242,16 +242,89 @@ impl Store {
                 .await
                 .map_err(|e| BackupError::Store(e.into()))?;
         }
+        let downloaded = if self.blobs().is_object_store() {
+            Some(self.copy_objects(dest).await?)
+        } else {
+            None
+        };
         let data_dir = self.data_dir().to_owned();
         let dest = dest.to_owned();
-        tokio::task::spawn_blocking(move || copy_files(&data_dir, &dest))
+        tokio::task::spawn_blocking(move || copy_files(&data_dir, &dest, downloaded))
             .await
             .map_err(|e| BackupError::Bad(e.to_string()))?
     }
+
+    /// Downloads the files an object store holds into `dest`, in the data dir's layout (a blob
+    /// a file of its own, a pack whole), so that the backup stands alone: it restores into a
+    /// data dir, and its files can be put back into a bucket with any S3 copy tool. Blobs are
+    /// only ever added, so the rows of the database copied before name none that is missing.
+    async fn copy_objects(&self, dest: &Path) -> Result<Vec<Entry>, BackupError> {
+        const SQL: &str = "SELECT sha256, pack FROM blobs ORDER BY sha256";
+        let rows: Vec<(String, Option<i64>)> = match self.backend() {
+            crate::Backend::Sqlite(pool) => sqlx::query_as(SQL)
+                .fetch_all(pool)
+                .await
+                .map_err(|e| BackupError::Store(e.into()))?,
+            crate::Backend::Postgres(_) => return Err(BackupError::Postgres),
+        };
+        let mut entries = Vec::new();
+        let mut packs = std::collections::BTreeSet::new();
+        for (sha, pack) in rows {
+            if let Some(p) = pack {
+                packs.insert(p);
+                continue;
+            }
+            let blob = self.open_blob(&sha).await?;
+            let rel = format!("blobs/{}/{sha}", sha.get(..2).unwrap_or("00"));
+            entries.push(download(blob.reader, dest, rel).await?);
+        }
+        for p in packs {
+            let reader = self.blobs().read_pack(p).await?;
+            entries.push(download(reader, dest, format!("packs/{p:08}.pack")).await?);
+        }
+        Ok(entries)
+    }
 }
 
-/// Copies the data dir's files after the database, then the manifest.
-fn copy_files(data_dir: &Path, dest: &Path) -> Result<Summary, BackupError> {
+/// Writes what `reader` gives to `rel` under `dest`, synced: its entry for the manifest.
+async fn download(
+    mut reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    dest: &Path,
+    rel: String,
+) -> Result<Entry, BackupError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let to = inside(dest, &rel)?;
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let mut file = tokio::fs::File::create(&to).await.map_err(io(&to))?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0_u8; 256 * 1024];
+    let mut size = 0_u64;
+    loop {
+        let n = reader.read(&mut buf).await.map_err(io(&to))?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        file.write_all(&buf[..n]).await.map_err(io(&to))?;
+        size += n as u64;
+    }
+    file.sync_all().await.map_err(io(&to))?;
+    Ok(Entry {
+        path: rel,
+        size,
+        sha256: hex::encode(hash.finalize()),
+    })
+}
+
+/// Copies the data dir's files after the database (or takes the files `downloaded` from an
+/// object store instead), then writes the manifest.
+fn copy_files(
+    data_dir: &Path,
+    dest: &Path,
+    downloaded: Option<Vec<Entry>>,
+) -> Result<Summary, BackupError> {
     let db = dest.join(DATABASE);
     File::open(&db)
         .and_then(|f| f.sync_all())
@@ -262,7 +335,12 @@ fn copy_files(data_dir: &Path, dest: &Path) -> Result<Summary, BackupError> {
         size,
         sha256,
     }];
-    for dir in FILE_DIRS {
+    let dirs = if downloaded.is_some() {
+        &[][..]
+    } else {
+        &FILE_DIRS[..]
+    };
+    for dir in dirs {
         for rel in files_under(data_dir, dir)? {
             let from = inside(data_dir, &rel)?;
             let to = inside(dest, &rel)?;
@@ -277,6 +355,7 @@ fn copy_files(data_dir: &Path, dest: &Path) -> Result<Summary, BackupError> {
             });
         }
     }
+    files.extend(downloaded.unwrap_or_default());
     let mut dirs: Vec<PathBuf> = files
         .iter()
         .filter_map(|e| inside(dest, &e.path).ok()?.parent().map(Path::to_owned))
@@ -406,6 +485,7 @@ pub async fn verify(backup: &Path) -> Result<(Summary, u64, u64), BackupError> {
             .await
             .map_err(|e| BackupError::Bad(e.to_string()))??;
         let store = Store::open_shared(&StoreConfig {
+            files: crate::files::FilesConfig::DataDir,
             data_dir: scratch.clone(),
             database: None,
         })

@@ -25,24 +25,6 @@ use std::path::{Path, PathBuf};
 /// Bytes kept from the start of a file to recognise its type.
 pub const HEAD_BYTES: usize = 512;
 
-/// Where files live. The file-system store serves one machine; an object store can implement the
-/// same trait for many.
-pub trait BlobStore: Send + Sync {
-    /// Moves a finished staging file into the store under its hash (a no-op when that content
-    /// is already there) and makes it durable. Whatever the outcome the staging file is gone
-    /// afterwards: callers have nothing to clean up.
-    fn commit(&self, staged: &Staged) -> Result<(), StoreError>;
-    /// Opens a stored blob for reading.
-    fn open(&self, sha256: &str) -> Result<File, StoreError>;
-    /// Directory for staging files.
-    fn staging_dir(&self) -> &Path;
-    /// Stores files held in memory durably, all with one sync (see [`crate::packs`]), and says
-    /// where each one is.
-    fn append_packed(&self, blobs: &[&InMemory]) -> Result<Vec<PackSpot>, StoreError>;
-    /// Opens a packed blob, positioned at its first byte.
-    fn open_packed(&self, spot: PackSpot) -> Result<File, StoreError>;
-}
-
 /// Largest file a [`Staging::memory_first`] keeps in memory; a larger one goes to a staging file.
 pub const MEMORY_FILE_MAX: usize = 1 << 20;
 
@@ -80,6 +62,16 @@ impl InMemory {
     pub fn chunks(&self) -> impl Iterator<Item = &[u8]> {
         self.chunks.iter().map(|c| c.as_ref())
     }
+
+    /// Its length in bytes.
+    pub fn size(&self) -> u64 {
+        self.chunks.iter().map(|c| c.len() as u64).sum()
+    }
+
+    /// The chunks, shared rather than copied.
+    pub(crate) fn bytes(&self) -> Vec<bytes::Bytes> {
+        self.chunks.clone()
+    }
 }
 
 impl Drop for InMemory {
@@ -114,7 +106,7 @@ enum Content {
     Memory(std::sync::Arc<InMemory>),
 }
 
-/// A fully received file, not yet durable: [`BlobStore::commit`] stores it as a file of its own,
+/// A fully received file, not yet durable: [`FsBlobStore::commit`] stores it as a file of its own,
 /// and a filing stores one held in memory in a pack (see [`crate::packs`]).
 #[derive(Debug, Clone)]
 pub struct Staged {
@@ -287,6 +279,14 @@ impl Staged {
         match &self.content {
             Content::Memory(m) => Ok(m.chunks().flat_map(|c| c.iter().copied()).collect()),
             Content::File(path) => std::fs::read(path).map_err(io(path)),
+        }
+    }
+
+    /// The staging file holding the content, when it is not held in memory.
+    pub(crate) fn staging_path(&self) -> Option<&Path> {
+        match &self.content {
+            Content::File(path) => Some(path),
+            Content::Memory(_) => None,
         }
     }
 
@@ -481,8 +481,11 @@ fn sync_path(path: &Path) -> Result<(), StoreError> {
         .map_err(io(path))
 }
 
-impl BlobStore for FsBlobStore {
-    fn commit(&self, staged: &Staged) -> Result<(), StoreError> {
+impl FsBlobStore {
+    /// Moves a finished staging file into the store under its hash (a no-op when that content
+    /// is already there) and makes it durable. Whatever the outcome the staging file is gone
+    /// afterwards: callers have nothing to clean up.
+    pub fn commit(&self, staged: &Staged) -> Result<(), StoreError> {
         let source = match &staged.content {
             Content::File(path) => path.clone(),
             Content::Memory(m) => spill(&self.staging, m)?,
@@ -494,21 +497,26 @@ impl BlobStore for FsBlobStore {
         done
     }
 
-    fn open(&self, sha256: &str) -> Result<File, StoreError> {
+    /// Opens a stored blob for reading.
+    pub fn open_blob(&self, sha256: &str) -> Result<File, StoreError> {
         let path = self.path_of(sha256)?;
         File::open(&path).map_err(io(&path))
     }
 
-    fn staging_dir(&self) -> &Path {
+    /// Directory for staging files.
+    pub fn staging_dir(&self) -> &Path {
         &self.staging
     }
 
-    fn append_packed(&self, blobs: &[&InMemory]) -> Result<Vec<PackSpot>, StoreError> {
+    /// Stores files held in memory durably, all with one sync (see [`crate::packs`]), and says
+    /// where each one is.
+    pub fn append_packed(&self, blobs: &[&InMemory]) -> Result<Vec<PackSpot>, StoreError> {
         let chunked: Vec<Vec<&[u8]>> = blobs.iter().map(|b| b.chunks().collect()).collect();
         self.packs.append(&chunked)
     }
 
-    fn open_packed(&self, spot: PackSpot) -> Result<File, StoreError> {
+    /// Opens a packed blob, positioned at its first byte.
+    pub fn open_packed(&self, spot: PackSpot) -> Result<File, StoreError> {
         self.packs.open(spot)
     }
 }
@@ -570,7 +578,7 @@ mod tests {
     fn read_back(store: &FsBlobStore, sha256: &str) -> String {
         let mut text = String::new();
         store
-            .open(sha256)
+            .open_blob(sha256)
             .expect("open blob")
             .read_to_string(&mut text)
             .expect("read");
@@ -593,7 +601,7 @@ mod tests {
             std::fs::read_dir(store.staging_dir()).expect("dir").count(),
             0
         );
-        assert!(store.open("../../etc/passwd").is_err());
+        assert!(store.open_blob("../../etc/passwd").is_err());
     }
 
     #[test]
@@ -635,7 +643,7 @@ mod tests {
         assert_eq!(dirs, 256, "every blob directory exists from the start");
         // Opening again finds the layout done and keeps the blob.
         let again = FsBlobStore::open(dir.path()).expect("reopen");
-        assert!(again.open(&sha).is_ok());
+        assert!(again.open_blob(&sha).is_ok());
     }
 
     #[test]
@@ -740,7 +748,7 @@ mod tests {
         store.commit(&large).expect("commit");
         let mut whole = Vec::new();
         store
-            .open(&large.sha256)
+            .open_blob(&large.sha256)
             .expect("open")
             .read_to_end(&mut whole)
             .expect("read");

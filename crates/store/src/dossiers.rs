@@ -6,7 +6,7 @@
 
 use crate::accounts::Account;
 use crate::backend::{on_pool, on_tx, BeginWrite, WriteTx};
-use crate::blobs::{BlobStore, Staged};
+use crate::blobs::Staged;
 use crate::events::{append_event, EventActor};
 use crate::{Store, StoreError};
 use motcua_core::calendar::deadline::{OfficeHours, TimeLimit, WorkCalendar, VIETNAM};
@@ -555,8 +555,8 @@ const INSERT_PAPER: &str = "INSERT INTO dossiers (id, procedure_id, procedure_ve
 
 impl Store {
     /// The blob store of this data directory.
-    pub fn blobs(&self) -> &dyn BlobStore {
-        self.blobs.as_ref()
+    pub fn blobs(&self) -> &crate::files::Files {
+        &self.blobs
     }
 
     async fn dossier_where(&self, clause: &str, arg: &str) -> Result<Option<Dossier>, StoreError> {
@@ -796,13 +796,9 @@ impl Store {
         .await
     }
 
-    /// Makes a staged file a durable blob (off the async threads: it syncs the disk).
+    /// Makes a staged file a durable blob.
     pub async fn commit_blob(&self, staged: &Staged) -> Result<(), StoreError> {
-        let blobs = self.blobs.clone();
-        let s = staged.clone();
-        tokio::task::spawn_blocking(move || blobs.commit(&s))
-            .await
-            .map_err(|e| StoreError::Internal(format!("blob write interrupted: {e}")))?
+        self.blobs.commit(staged).await
     }
 
     /// Reads back every stored file and checks it against its hash: how many were checked, or
@@ -813,15 +809,10 @@ impl Store {
             .fetch_all(p)
             .await)?;
         for sha in &all {
-            let mut f = self.open_blob(sha).await?;
-            let read = tokio::task::spawn_blocking(move || {
-                use sha2::Digest;
-                let mut h = sha2::Sha256::new();
-                std::io::copy(&mut f, &mut h).map(|_| hex::encode(h.finalize()))
-            })
-            .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?
-            .map_err(|e| StoreError::Internal(format!("stored file {sha} unreadable: {e}")))?;
+            let (read, _) =
+                self.open_blob(sha).await?.hash().await.map_err(|e| {
+                    StoreError::Internal(format!("stored file {sha} unreadable: {e}"))
+                })?;
             if &read != sha {
                 return Err(StoreError::Internal(format!(
                     "stored file {sha} does not match its hash (reads as {read})"
@@ -833,10 +824,7 @@ impl Store {
 
     /// Opens a stored file for reading, wherever it is kept (a file of its own, or a pack),
     /// limited to its length.
-    pub async fn open_blob(
-        &self,
-        sha256: &str,
-    ) -> Result<std::io::Take<std::fs::File>, StoreError> {
+    pub async fn open_blob(&self, sha256: &str) -> Result<crate::files::Blob, StoreError> {
         let sql = SELECT_BLOBS_BY_SHA;
         let row: Option<(i64, Option<i64>, Option<i64>)> =
             on_pool!(self.backend(), |p| sqlx::query_as(sql)
@@ -850,12 +838,9 @@ impl Store {
             Some((size, _, _)) => (size, None),
             None => return Err(StoreError::Internal(format!("no stored file {sha256}"))),
         };
-        // Opening and seeking touch metadata only: no blocking hop.
-        let file = match spot {
-            Some(spot) => self.blobs.open_packed(spot)?,
-            None => self.blobs.open(sha256)?,
-        };
-        Ok(std::io::Read::take(file, u64::try_from(size).unwrap_or(0)))
+        self.blobs
+            .read(sha256, spot, u64::try_from(size).unwrap_or(0))
+            .await
     }
 
     /// Attaches a stored blob to a dossier that can still be edited; `None` when it cannot.

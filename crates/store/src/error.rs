@@ -46,6 +46,14 @@ pub enum StoreError {
     /// invariant broken): for the log and an "internal" answer, never for the user to fix.
     #[error("{0}")]
     Internal(String),
+    /// The object store holding the files failed or refused.
+    #[error("object store: {key}: {source}")]
+    Objects {
+        /// The object's key.
+        key: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Any other database error.
     #[error("database: {0}")]
     Sql(#[from] sqlx::Error),

@@ -12,10 +12,11 @@
 
 use crate::accounts::Account;
 use crate::backend::BeginWrite;
-use crate::blobs::{BlobStore, FsBlobStore, InMemory};
+use crate::blobs::InMemory;
 use crate::catalogue::StoredProcedure;
 use crate::dossiers::{micros, ActError, CodeSettings, Dossier, DossierEvent, NewFile};
 use crate::events::{chained, EventActor};
+use crate::files::Files;
 use crate::packs::PackSpot;
 use crate::transitions::{delivery, Delivery};
 use crate::{Backend, Store, StoreError};
@@ -195,11 +196,7 @@ type WriteTurns = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 impl FilingQueue {
     /// Starts the writer tasks for `backend` in the current runtime.
-    pub(crate) fn start(
-        backend: Backend,
-        turns: WriteTurns,
-        blobs: Arc<FsBlobStore>,
-    ) -> FilingQueue {
+    pub(crate) fn start(backend: Backend, turns: WriteTurns, blobs: Arc<Files>) -> FilingQueue {
         let (tx, rx) = mpsc::channel(1024);
         let (packed, packed_rx) = mpsc::channel(PIPELINE);
         tokio::spawn(packer(blobs, rx, packed));
@@ -218,7 +215,7 @@ const PIPELINE: usize = 4;
 
 /// First stage: stores the files that came with the waiting filings, then hands them on.
 async fn packer(
-    blobs: Arc<FsBlobStore>,
+    blobs: Arc<Files>,
     mut rx: mpsc::Receiver<Filing>,
     next: mpsc::Sender<Vec<Filing>>,
 ) {
@@ -249,35 +246,30 @@ async fn sqlite_writer(
     }
 }
 
-/// Stores the in-memory files of `filings` in a pack, all with one sync, and notes where each
-/// one went; the rows that name them are committed afterwards. If the pack cannot be written,
+/// Stores the in-memory files of `filings` durably (in a pack with one sync, or as objects put
+/// side by side), and notes where each one went; the rows that name them are committed
+/// afterwards. If they cannot be stored,
 /// the filings that had such files are answered with the error and left out of the batch.
-async fn pack_files(blobs: &Arc<FsBlobStore>, mut filings: Vec<Filing>) -> Vec<Filing> {
-    let contents: Vec<Arc<InMemory>> = filings
+async fn pack_files(blobs: &Arc<Files>, mut filings: Vec<Filing>) -> Vec<Filing> {
+    let contents: Vec<(String, Arc<InMemory>)> = filings
         .iter()
-        .flat_map(|f| f.files.iter().filter_map(|a| a.in_memory.clone()))
+        .flat_map(|f| {
+            f.files
+                .iter()
+                .filter_map(|a| Some((a.sha256.clone(), a.in_memory.clone()?)))
+        })
         .collect();
     if contents.is_empty() {
         return filings;
     }
-    let store = blobs.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let blobs: Vec<&InMemory> = contents.iter().map(|c| c.as_ref()).collect();
-        store.append_packed(&blobs)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Err(StoreError::Internal(format!(
-            "the pack writer stopped: {e}"
-        )))
-    });
+    let stored = blobs.store_filed(contents).await;
     match stored {
         Ok(spots) => {
             let mut spots = spots.into_iter();
             for a in filings.iter_mut().flat_map(|f| f.files.iter_mut()) {
                 // Taken: the memory is given back as soon as the content is on disk.
                 if a.in_memory.take().is_some() {
-                    a.spot = spots.next();
+                    a.spot = spots.next().flatten();
                 }
             }
             filings

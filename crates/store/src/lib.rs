@@ -14,11 +14,13 @@ mod desks;
 pub mod dossiers;
 mod error;
 pub mod events;
+pub mod files;
 mod filing;
 pub mod followers;
 mod ids;
 mod limits;
 mod lock;
+pub mod objects;
 pub mod outbox;
 pub mod packs;
 pub mod password;
@@ -47,13 +49,15 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     /// `postgres://…` to use PostgreSQL; `None` for embedded SQLite in `data_dir`.
     pub database: Option<String>,
+    /// Where the files of dossiers are kept.
+    pub files: files::FilesConfig,
 }
 
 /// An open store: the database pool plus the data directory it owns.
 pub struct Store {
     backend: Backend,
     data_dir: PathBuf,
-    blobs: std::sync::Arc<blobs::FsBlobStore>,
+    blobs: std::sync::Arc<files::Files>,
     // Started on first use, in the runtime that uses the store.
     filings: std::sync::OnceLock<filing::FilingQueue>,
     // Day numbers reserved on PostgreSQL and not yet given out.
@@ -96,7 +100,7 @@ impl Store {
         };
         Ok(Store {
             backend,
-            blobs: std::sync::Arc::new(blobs::FsBlobStore::open(&config.data_dir)?),
+            blobs: std::sync::Arc::new(files::Files::open(&config.data_dir, &config.files)?),
             filings: std::sync::OnceLock::new(),
             numbers: filing::NumberBlocks::default(),
             desks: desks::DeskCache::default(),

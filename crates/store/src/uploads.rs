@@ -4,11 +4,10 @@
 //! the offset that counts it is committed.
 
 use crate::backend::{on_pool, BeginWrite};
-use crate::blobs::{append_at, stage_existing, Staged};
+use crate::blobs::Staged;
 use crate::dossiers::micros;
 use crate::{Store, StoreError};
 use motcua_core::dossier::FileKind;
-use std::path::PathBuf;
 use time::OffsetDateTime;
 
 const INSERT_UPLOADS: &str =
@@ -132,36 +131,19 @@ impl Store {
     /// before a filing takes an upload, so that a file damaged after it was checked is refused
     /// instead of filed.
     pub async fn blob_matches(&self, sha256: &str, size: i64) -> Result<bool, StoreError> {
-        let mut blob = match self.open_blob(sha256).await {
+        let blob = match self.open_blob(sha256).await {
             Ok(b) => b,
             Err(StoreError::Internal(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let expected = sha256.to_owned();
-        tokio::task::spawn_blocking(move || {
-            use sha2::Digest;
-            use std::io::Read;
-            let mut hasher = sha2::Sha256::new();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut len = 0i64;
-            loop {
-                let n = blob.read(&mut buf).map_err(|e| {
-                    StoreError::Internal(format!("stored file {expected} unreadable: {e}"))
-                })?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                len += i64::try_from(n).unwrap_or(i64::MAX);
+        match blob.hash().await {
+            Ok((hash, len)) => Ok(i64::try_from(len).ok() == Some(size) && hash == sha256),
+            // A file that cannot be read back is not the file that was checked.
+            Err(e) => {
+                tracing::warn!(sha256, error = %e, "a stored upload could not be read back");
+                Ok(false)
             }
-            Ok(len == size && hex::encode(hasher.finalize()) == expected)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("blob check interrupted: {e}")))?
-    }
-
-    fn upload_path(&self, id: &str) -> PathBuf {
-        self.blobs().staging_dir().join(format!("upload-{id}.part"))
+        }
     }
 
     /// Announces an upload of `size` bytes.
@@ -236,11 +218,9 @@ impl Store {
         if end > up.size {
             return Err(ChunkError::PastEnd(up.size));
         }
-        let path = self.upload_path(id);
-        let at = u64::try_from(offset).unwrap_or(0);
-        tokio::task::spawn_blocking(move || append_at(&path, at, &chunk))
-            .await
-            .map_err(|e| StoreError::Internal(format!("upload write interrupted: {e}")))??;
+        self.blobs
+            .write_chunk(id, u64::try_from(offset).unwrap_or(0), chunk)
+            .await?;
         if end == up.size {
             // The last chunk is recorded together with the checked blob (`finish_upload`), in
             // one commit; until then a retry of it simply rewrites it.
@@ -272,12 +252,11 @@ impl Store {
         Ok(up)
     }
 
-    /// Reads back a complete upload for checking (hash, type).
-    pub async fn stage_upload(&self, id: &str) -> Result<Staged, StoreError> {
-        let path = self.upload_path(id);
-        tokio::task::spawn_blocking(move || stage_existing(&path))
+    /// Reads back a complete upload of `size` bytes for checking (hash, type).
+    pub async fn stage_upload(&self, id: &str, size: i64) -> Result<Staged, StoreError> {
+        self.blobs
+            .stage_upload(id, u64::try_from(size).unwrap_or(0))
             .await
-            .map_err(|e| StoreError::Internal(format!("upload read interrupted: {e}")))?
     }
 
     /// Records a complete, checked upload as a blob, together with its last chunk (which began
@@ -317,7 +296,12 @@ impl Store {
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
-        })
+        })?;
+        // The chunks are a blob now (on the data dir the upload's file was renamed to it).
+        if let Err(e) = self.blobs.remove_upload(id).await {
+            tracing::warn!(upload = id, error = %e, "a finished upload's chunks were not removed");
+        }
+        Ok(())
     }
 
     /// Records an upload that arrived whole in one request (already staged and checked): the
@@ -416,7 +400,9 @@ impl Store {
 
     /// Forgets an upload that was refused (wrong type, empty).
     pub async fn drop_upload(&self, id: &str) -> Result<(), StoreError> {
-        let _ = std::fs::remove_file(self.upload_path(id));
+        if let Err(e) = self.blobs.remove_upload(id).await {
+            tracing::warn!(upload = id, error = %e, "an upload's received bytes were not removed");
+        }
         on_pool!(self.backend(), |p| sqlx::query(DELETE_UPLOADS_BY_ID)
             .bind(id)
             .execute(p)

@@ -56,6 +56,7 @@ async fn a_backup_under_load_restores_every_acknowledged_dossier() {
     let restored_dir = dir.path().join("restored");
     backup::restore_files(&dest, &restored_dir).unwrap();
     let restored = Store::open_and_migrate(&StoreConfig {
+        files: Default::default(),
         data_dir: restored_dir.clone(),
         database: None,
     })
@@ -210,6 +211,7 @@ async fn scheduled_backups_come_once_a_day_and_only_the_newest_are_kept() {
     crate::harness::init();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_and_migrate(&StoreConfig {
+        files: Default::default(),
         data_dir: dir.path().join("data"),
         database: None,
     })
@@ -323,6 +325,7 @@ async fn the_postgresql_procedure_restores_a_pair_that_verifies() {
     );
 
     let restored = Store::open_and_migrate(&StoreConfig {
+        files: Default::default(),
         data_dir: data.clone(),
         database: Some(target.url.clone()),
     })

@@ -110,6 +110,8 @@ pub async fn demo_store(db: Db) -> Option<(TestData, Store)> {
 pub struct TestData {
     pub dir: TempDir,
     pub pg: Option<PgDatabase>,
+    /// Where the files go (the data dir unless a test says otherwise).
+    pub files: motcua_store::files::FilesConfig,
 }
 
 impl TestData {
@@ -121,11 +123,13 @@ impl TestData {
         Some(TestData {
             dir: tempfile::tempdir().expect("temp dir"),
             pg,
+            files: Default::default(),
         })
     }
 
     pub fn store_config(&self) -> StoreConfig {
         StoreConfig {
+            files: self.files.clone(),
             data_dir: self.dir.path().to_path_buf(),
             database: self.pg.as_ref().map(|p| p.url.clone()),
         }
@@ -448,10 +452,8 @@ pub struct Session {
 
 /// The whole content of a stored blob, read back through the store.
 pub async fn stored_bytes(store: &Store, sha256: &str) -> Vec<u8> {
-    let mut blob = store.open_blob(sha256).await.unwrap();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut blob, &mut bytes).unwrap();
-    bytes
+    let blob = store.open_blob(sha256).await.unwrap();
+    blob.into_bytes().await.unwrap()
 }
 
 /// The `csrf` hidden field of a page.

@@ -16,6 +16,7 @@ mod dossiers;
 mod harness;
 mod history;
 mod http;
+mod objects;
 mod oidc;
 mod outbox;
 mod phones;

@@ -522,6 +522,7 @@ async fn two_nodes_on_one_postgresql_never_send_a_message_twice() {
     let other_dir = tempfile::tempdir().unwrap();
     let two = std::sync::Arc::new(
         motcua_store::Store::open(&motcua_store::StoreConfig {
+            files: Default::default(),
             data_dir: other_dir.path().to_path_buf(),
             database: data.store_config().database,
         })

@@ -14,19 +14,19 @@ fn motcua() -> Command {
     c
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     banner: Vec<String>,
 }
 
 /// Starts `motcua serve` on a random port and waits for its "listening" line.
-async fn spawn_server(extra: &[String]) -> Server {
+pub(crate) async fn spawn_server(extra: &[String]) -> Server {
     spawn_server_on(extra, "127.0.0.1:0").await
 }
 
 /// Starts `motcua serve` on `addr` and waits for its "listening" line.
-async fn spawn_server_on(extra: &[String], addr: &str) -> Server {
+pub(crate) async fn spawn_server_on(extra: &[String], addr: &str) -> Server {
     crate::harness::init();
     let mut child = motcua()
         .args(["serve", "--addr", addr])
@@ -63,7 +63,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown code runs.
-    async fn kill_9(mut self) {
+    pub(crate) async fn kill_9(mut self) {
         self.child.start_kill().unwrap();
         self.child.wait().await.unwrap();
     }
@@ -92,7 +92,7 @@ fn assert_one_line_error(result: (i32, Vec<String>), key: &str, words: &str) {
     assert!(line.contains(words), "{line} should mention '{words}'");
 }
 
-fn strings(args: &[&str]) -> Vec<String> {
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| (*s).to_owned()).collect()
 }
 
@@ -392,7 +392,8 @@ async fn a_newer_schema_is_refused_and_left_alone_postgres() {
 }
 
 /// Signs in as the demo citizen over HTTP and creates an API token.
-async fn citizen_token(base: &str) -> String {
+/// A client signed in as the demo citizen on the server at `base` (a cookie session).
+pub(crate) async fn citizen_client(base: &str) -> reqwest::Client {
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -418,6 +419,12 @@ async fn citizen_token(base: &str) -> String {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    client
+}
+
+/// A bearer token of the demo citizen, made on the server at `base`.
+pub(crate) async fn citizen_token(base: &str) -> String {
+    let client = citizen_client(base).await;
     // Signing in issues a fresh CSRF token.
     let page = client
         .get(format!("{base}/account/tokens"))
@@ -442,7 +449,7 @@ async fn citizen_token(base: &str) -> String {
 /// One submission through the API with a 100 KB attachment, uploaded first and then named by
 /// the filing, or (`multipart`) sent in the filing's own request, which stores it in a pack with
 /// the filing's batch. `Some(code)` when the server said it succeeded.
-async fn submit_via_api(
+pub(crate) async fn submit_via_api(
     client: &reqwest::Client,
     base: &str,
     token: &str,

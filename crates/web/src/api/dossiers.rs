@@ -337,7 +337,11 @@ pub(crate) async fn put_upload_chunk(
     if !up.is_complete() {
         return Ok(Json(UploadState::from(up)).into_response());
     }
-    let staged = state.store.stage_upload(&id).await.map_err(store_failed)?;
+    let staged = state
+        .store
+        .stage_upload(&id, up.size)
+        .await
+        .map_err(store_failed)?;
     match crate::dossier::files::check_content(&state, &up.file_name, &staged, Held::default())
         .await
     {

@@ -309,9 +309,8 @@ pub(crate) async fn serve_attachment(
     a: &Attachment,
 ) -> Result<Response, WebError> {
     let blob = state.store.open_blob(&a.sha256).await?;
-    let length = blob.limit();
-    let file = tokio::fs::File::from_std(blob.into_inner());
-    let stream = tokio_util::io::ReaderStream::new(tokio::io::AsyncReadExt::take(file, length));
+    let length = blob.size;
+    let stream = tokio_util::io::ReaderStream::new(blob.reader);
     let checked = FileKind::from_media_type(&a.media_type);
     let kind = checked.map_or("application/octet-stream", FileKind::media_type);
     // The name's extension is the checked type's, whatever the sender called it.
@@ -327,6 +326,7 @@ pub(crate) async fn serve_attachment(
     Ok((
         [
             (header::CONTENT_TYPE, kind.to_owned()),
+            (header::CONTENT_LENGTH, length.to_string()),
             (header::CONTENT_DISPOSITION, disposition),
             (
                 header::HeaderName::from_static("x-content-type-options"),
