@@ -55,6 +55,9 @@ pub struct Settings {
     pub oidc_claim_email: String,
     /// Claim with the phone number.
     pub oidc_claim_phone: String,
+    /// PEM file of certificate authorities to trust for the provider, besides the public ones
+    /// (a provider on the province's own network).
+    pub oidc_ca_file: Option<PathBuf>,
     /// SMTP server for outbox email: `smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://user:pass@host:465`. Without it, email waits in the outbox.
     pub smtp_url: Option<String>,
@@ -212,6 +215,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "oidc_claim_name",
     "oidc_claim_email",
     "oidc_claim_phone",
+    "oidc_ca_file",
     "smtp_url",
     "mail_from",
     "dossier_code_prefix",
@@ -246,6 +250,7 @@ impl Default for Settings {
             oidc_claim_name: "name".to_owned(),
             oidc_claim_email: "email".to_owned(),
             oidc_claim_phone: "phone_number".to_owned(),
+            oidc_ca_file: None,
             smtp_url: None,
             mail_from: "Cổng Dịch vụ công <no-reply@localhost>".to_owned(),
             dossier_code_prefix: motcua_web::DEFAULT_CODE_PREFIX.to_owned(),
@@ -298,6 +303,16 @@ impl Settings {
                 .filter(|s| !s.trim().is_empty())
                 .ok_or_else(|| ConfigError(format!("{key}: required when oidc_issuer is set")))
         };
+        if let Some(path) = &self.oidc_ca_file {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError(format!("oidc_ca_file: {}: {e}", path.display())))?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(ConfigError(format!(
+                    "oidc_ca_file: {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+        }
         Ok(Some(motcua_web::oidc::OidcConfig {
             issuer,
             client_id: need("oidc_client_id", &self.oidc_client_id)?,
@@ -307,6 +322,7 @@ impl Settings {
             claim_name: self.oidc_claim_name.clone(),
             claim_email: self.oidc_claim_email.clone(),
             claim_phone: self.oidc_claim_phone.clone(),
+            ca_file: self.oidc_ca_file.clone(),
         }))
     }
 }

@@ -23,4 +23,5 @@ mod phones;
 mod plans;
 mod process;
 mod security;
+mod sso;
 mod zalo;

@@ -166,6 +166,7 @@ impl Provider {
             claim_name: "name".into(),
             claim_email: "email".into(),
             claim_phone: "phone_number".into(),
+            ca_file: None,
         }
     }
 }

@@ -215,6 +215,21 @@ async fn single_sign_on_needs_every_setting_and_https() {
     )
     .unwrap();
     assert_one_line_error(run(&args).await, "oidc_issuer", "must be an https:// URL");
+    // The authority to trust for the provider must be a certificate, and say so otherwise.
+    let not_pem = dir.path().join("ca.txt");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "addr = \"127.0.0.1:0\"\noidc_issuer = \"https://sso.example.vn\"\n\
+             oidc_client_id = \"motcua\"\noidc_client_secret = \"s\"\n\
+             oidc_redirect_url = \"https://dvc.example.vn/login/oidc/callback\"\n\
+             oidc_ca_file = \"{}\"\n",
+            not_pem.display()
+        ),
+    )
+    .unwrap();
+    assert_one_line_error(run(&args).await, "oidc_ca_file", "holds no PEM certificate");
 }
 
 #[tokio::test]

@@ -61,6 +61,9 @@ fn notice(code: Option<&str>) -> Option<&'static str> {
         "sso_failed" => {
             "Đăng nhập một lần không thành công. Vui lòng thử lại hoặc đăng nhập bằng mật khẩu."
         }
+        "sso_denied" => {
+            "Bạn chưa đồng ý chia sẻ thông tin với Cổng Dịch vụ công nên chưa đăng nhập được. Bạn có thể thử lại hoặc đăng nhập bằng mật khẩu."
+        }
         _ => return None,
     })
 }

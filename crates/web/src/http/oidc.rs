@@ -13,7 +13,6 @@ use base64::Engine;
 use motcua_core::accounts::{normalise_email, normalise_phone, Access};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 const FLOW_COOKIE: &str = "motcua_oidc";
@@ -37,6 +36,8 @@ pub struct OidcConfig {
     pub claim_email: String,
     /// Claim holding the phone number.
     pub claim_phone: String,
+    /// PEM file of certificate authorities to trust besides the public ones.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for OidcConfig {
@@ -76,24 +77,31 @@ pub enum OidcError {
     Rejected(String),
 }
 
-fn http_client() -> Result<reqwest::Client, OidcError> {
-    // TLS on ring with the Mozilla roots, set here rather than through a process-wide provider.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+/// The provider's HTTP client: TLS on ring with the Mozilla roots, plus the certificates in
+/// `ca_file` (a provider on the province's network, signed by its own authority).
+fn http_client(ca_file: Option<&std::path::Path>) -> Result<reqwest::Client, OidcError> {
+    use rustls::pki_types::pem::PemObject;
+    let extra = match ca_file {
+        Some(path) => rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(|e| OidcError::Provider(format!("{}: {e}", path.display())))?,
+        None => Vec::new(),
     };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| OidcError::Provider(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
+    if ca_file.is_some() && extra.is_empty() {
+        return Err(OidcError::Provider(
+            "the CA file holds no PEM certificate".into(),
+        ));
+    }
+    motcua_gateways::http_client_builder(&extra)
+        .map_err(OidcError::Provider)?
         .timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| OidcError::Provider(e.to_string()))
 }
+
+/// How far the provider's clock may be from ours: a few minutes happen between two machines
+/// without a common time source, and are no reason to refuse a citizen.
+pub const CLOCK_SKEW: u64 = 300;
 
 fn random() -> String {
     let mut bytes = [0_u8; 32];
@@ -110,8 +118,8 @@ impl Oidc {
     /// A provider client for `config`.
     pub fn new(config: OidcConfig) -> Result<Oidc, OidcError> {
         Ok(Oidc {
+            http: http_client(config.ca_file.as_deref())?,
             config,
-            http: http_client()?,
             discovery: OnceCell::new(),
         })
     }
@@ -248,6 +256,7 @@ impl Oidc {
         validation.set_issuer(&[d.issuer.as_str()]);
         validation.set_audience(&[self.config.client_id.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = CLOCK_SKEW;
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             &tokens.id_token,
             &decoding,
@@ -256,6 +265,15 @@ impl Oidc {
         .map_err(|e| OidcError::Rejected(format!("id_token: {e}")))?;
         if data.claims.get("nonce").and_then(|v| v.as_str()) != Some(nonce) {
             return Err(OidcError::Rejected("nonce does not match".into()));
+        }
+        // A token from further in the future than a clock's drift was not made for this login.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let issued = data.claims.get("iat").and_then(serde_json::Value::as_i64);
+        if issued.is_some_and(|iat| iat > now + CLOCK_SKEW as i64) {
+            return Err(OidcError::Rejected(format!(
+                "id_token issued {} s in the future (more than the {CLOCK_SKEW} s a clock may drift)",
+                issued.unwrap_or(now) - now
+            )));
         }
         Ok(data.claims)
     }
@@ -272,6 +290,11 @@ fn failed(ctx: &Ctx, why: &OidcError) -> Response {
     tracing::warn!(error = %why, "single sign-on failed");
     let _ = ctx;
     Redirect::to("/login?msg=sso_failed").into_response()
+}
+
+/// The person said no at the provider (or withdrew the consent given before): nothing failed.
+fn denied() -> Response {
+    Redirect::to("/login?msg=sso_denied").into_response()
 }
 
 async fn begin(ctx: Ctx) -> Result<Response, WebError> {
@@ -314,6 +337,9 @@ async fn callback(
         parts.next().unwrap_or_default(),
         parts.next().unwrap_or_default(),
     );
+    if q.error.as_deref() == Some("access_denied") {
+        return Ok(denied());
+    }
     if let Some(e) = q.error {
         return Ok(failed(
             &ctx,
