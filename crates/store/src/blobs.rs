@@ -63,11 +63,6 @@ impl InMemory {
         self.chunks.iter().map(|c| c.as_ref())
     }
 
-    /// Its length in bytes.
-    pub fn size(&self) -> u64 {
-        self.chunks.iter().map(|c| c.len() as u64).sum()
-    }
-
     /// The chunks, shared rather than copied.
     pub(crate) fn bytes(&self) -> Vec<bytes::Bytes> {
         self.chunks.clone()

@@ -9,6 +9,7 @@
 use crate::blobs::{FsBlobStore, InMemory, Staged, Staging};
 use crate::objects::{ObjectFiles, ObjectSettings};
 use crate::packs::PackSpot;
+use crate::uploads::LastChunk;
 use crate::StoreError;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -129,7 +130,7 @@ impl Files {
                 let stored = match staged.in_memory() {
                     Some(m) => {
                         let chunks = m.bytes();
-                        objects.put_blob(&staged.sha256, staged.size, chunks).await
+                        objects.put_blob(&staged.sha256, chunks).await
                     }
                     None => match staged.staging_path() {
                         Some(path) => {
@@ -182,11 +183,20 @@ impl Files {
                 let n = blobs.len();
                 let puts = blobs
                     .iter()
-                    .map(|(sha, m)| (sha.clone(), m.size(), m.bytes()))
+                    .map(|(sha, m)| (sha.clone(), m.bytes()))
                     .collect();
                 objects.put_blobs(puts).await?;
                 Ok(vec![None; n])
             }
+        }
+    }
+
+    /// The size of a blob stored as an object of its own (`None` on the data dir, or when the
+    /// object is not there).
+    pub async fn object_size(&self, sha256: &str) -> Result<Option<u64>, StoreError> {
+        match self {
+            Files::DataDir(_) => Ok(None),
+            Files::Objects { objects, .. } => objects.size(sha256).await,
         }
     }
 
@@ -254,9 +264,15 @@ impl Files {
         }
     }
 
-    /// Reads a complete upload of `size` bytes back into a staging file, hashing it, for the
-    /// checks of its type before it becomes a blob.
-    pub async fn stage_upload(&self, upload: &str, size: u64) -> Result<Staged, StoreError> {
+    /// Reads a complete upload of `size` bytes back, hashing it, for the checks of its type
+    /// before it becomes a blob; `last` is its last chunk when the store did not keep it. An
+    /// upload that came in one chunk is staged from memory and never touches a disk.
+    pub async fn stage_upload(
+        &self,
+        upload: &str,
+        size: u64,
+        last: Option<LastChunk>,
+    ) -> Result<Staged, StoreError> {
         match self {
             Files::DataDir(_) => {
                 let path = self.upload_path(upload);
@@ -265,7 +281,18 @@ impl Files {
                     .map_err(interrupted("upload read"))?
             }
             Files::Objects { objects, staging } => {
-                let stream = objects.read_upload(upload, size).await?;
+                let (before, last) = match last {
+                    Some(l) => (l.offset, Some(l.chunk)),
+                    None => (size, None),
+                };
+                if before == 0 {
+                    let mut s = Staging::memory_first(staging);
+                    if let Some(bytes) = last {
+                        s.write_bytes(bytes.into())?;
+                    }
+                    return s.finish();
+                }
+                let stream = objects.read_upload(upload, before).await?;
                 let mut reader =
                     tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
                 let dir = staging.clone();
@@ -280,6 +307,9 @@ impl Files {
                             break;
                         }
                         s.write(&buf[..n])?;
+                    }
+                    if let Some(bytes) = last {
+                        s.write(&bytes)?;
                     }
                     s.finish()
                 })

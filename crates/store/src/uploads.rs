@@ -70,6 +70,15 @@ impl Upload {
     }
 }
 
+/// The last chunk of an upload, held in memory until the whole file is staged.
+#[derive(Debug)]
+pub struct LastChunk {
+    /// Where it starts.
+    pub offset: u64,
+    /// Its bytes.
+    pub chunk: Vec<u8>,
+}
+
 /// Why a chunk was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum ChunkError {
@@ -131,6 +140,12 @@ impl Store {
     /// before a filing takes an upload, so that a file damaged after it was checked is refused
     /// instead of filed.
     pub async fn blob_matches(&self, sha256: &str, size: i64) -> Result<bool, StoreError> {
+        // An object store keeps an object whole and checks its bytes itself, and nothing but
+        // motcua writes under a key that names the content: what can still happen is an object
+        // removed or replaced by hand, which its size shows without reading it back.
+        if let Some(stored) = self.blobs.object_size(sha256).await? {
+            return Ok(i64::try_from(stored).ok() == Some(size));
+        }
         let blob = match self.open_blob(sha256).await {
             Ok(b) => b,
             Err(StoreError::Internal(_)) => return Ok(false),
@@ -196,14 +211,16 @@ impl Store {
         })?)
     }
 
-    /// Takes a chunk starting at `offset`.
+    /// Takes a chunk starting at `offset`. The last chunk comes back when the store did not
+    /// keep it (an object store: it goes into the file being staged from memory, not into an
+    /// object that would only be read back at once); pass it to [`Store::stage_upload`].
     pub async fn append_upload(
         &self,
         id: &str,
         owner_id: &str,
         offset: i64,
         chunk: Vec<u8>,
-    ) -> Result<Upload, ChunkError> {
+    ) -> Result<(Upload, Option<LastChunk>), ChunkError> {
         let mut up = self
             .upload(id, owner_id)
             .await?
@@ -218,15 +235,18 @@ impl Store {
         if end > up.size {
             return Err(ChunkError::PastEnd(up.size));
         }
-        self.blobs
-            .write_chunk(id, u64::try_from(offset).unwrap_or(0), chunk)
-            .await?;
+        let at = u64::try_from(offset).unwrap_or(0);
         if end == up.size {
             // The last chunk is recorded together with the checked blob (`finish_upload`), in
             // one commit; until then a retry of it simply rewrites it.
             up.received = end;
-            return Ok(up);
+            if self.blobs.is_object_store() {
+                return Ok((up, Some(LastChunk { offset: at, chunk })));
+            }
+            self.blobs.write_chunk(id, at, chunk).await?;
+            return Ok((up, None));
         }
+        self.blobs.write_chunk(id, at, chunk).await?;
         let turn = self.write_turn().await;
         let n = on_pool!(self.backend(), |p| sqlx::query(UPDATE_UPLOADS_RECEIVED)
             .bind(end)
@@ -249,13 +269,19 @@ impl Store {
             });
         }
         up.received = end;
-        Ok(up)
+        Ok((up, None))
     }
 
-    /// Reads back a complete upload of `size` bytes for checking (hash, type).
-    pub async fn stage_upload(&self, id: &str, size: i64) -> Result<Staged, StoreError> {
+    /// Reads back a complete upload of `size` bytes for checking (hash, type), ending with
+    /// `last` when the store did not keep it.
+    pub async fn stage_upload(
+        &self,
+        id: &str,
+        size: i64,
+        last: Option<LastChunk>,
+    ) -> Result<Staged, StoreError> {
         self.blobs
-            .stage_upload(id, u64::try_from(size).unwrap_or(0))
+            .stage_upload(id, u64::try_from(size).unwrap_or(0), last)
             .await
     }
 
@@ -297,9 +323,12 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(())
         })?;
-        // The chunks are a blob now (on the data dir the upload's file was renamed to it).
-        if let Err(e) = self.blobs.remove_upload(id).await {
-            tracing::warn!(upload = id, error = %e, "a finished upload's chunks were not removed");
+        // The chunks before the last are a blob now. (On the data dir the upload's file was
+        // renamed to it; an upload in one chunk left no object behind.)
+        if self.blobs.is_object_store() && last_offset > 0 {
+            if let Err(e) = self.blobs.remove_upload(id).await {
+                tracing::warn!(upload = id, error = %e, "a finished upload's chunks were not removed");
+            }
         }
         Ok(())
     }

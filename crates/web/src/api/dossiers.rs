@@ -311,12 +311,12 @@ pub(crate) async fn put_upload_chunk(
     // One request at a time for this upload, from the write of the chunk to the commit (or the
     // refusal) of the whole file: a retried last chunk finds the upload complete, never half.
     let _one_at_a_time = state.store.lock_upload(&id).await;
-    let up = match state
+    let (up, last) = match state
         .store
         .append_upload(&id, &user.account.id, offset, body.to_vec())
         .await
     {
-        Ok(up) => up,
+        Ok(appended) => appended,
         Err(ChunkError::NotFound) => return Err(not_found()),
         Err(e @ ChunkError::Offset { .. }) => {
             return Err(crate::http::api_error::conflict(
@@ -339,7 +339,7 @@ pub(crate) async fn put_upload_chunk(
     }
     let staged = state
         .store
-        .stage_upload(&id, up.size)
+        .stage_upload(&id, up.size, last)
         .await
         .map_err(store_failed)?;
     match crate::dossier::files::check_content(&state, &up.file_name, &staged, Held::default())
