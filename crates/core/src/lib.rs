@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod delivery;
 pub mod dossier;
+pub mod indicators;
 pub mod plan;
 pub mod role;
 pub mod text;

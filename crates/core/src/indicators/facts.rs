@@ -1,0 +1,118 @@
+//! What the indicators need to know of a dossier, read from its events by the store, and the
+//! period they are computed for.
+
+use crate::calendar::deadline::VIETNAM;
+use crate::catalogue::OnlineMode;
+use time::{Date, Month, OffsetDateTime, Time};
+
+/// A span of time, `start` included, `end` excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// First moment in it.
+    pub start: OffsetDateTime,
+    /// First moment after it.
+    pub end: OffsetDateTime,
+}
+
+/// Midnight of `day`, Vietnam time: periods are Vietnam's months, quarters and years.
+fn midnight(day: Date) -> OffsetDateTime {
+    day.with_time(Time::MIDNIGHT).assume_offset(VIETNAM)
+}
+
+impl Period {
+    /// A calendar month, Vietnam time; `None` for a month that does not exist.
+    pub fn month(year: i32, month: u8) -> Option<Period> {
+        let m = Month::try_from(month).ok()?;
+        let first = Date::from_calendar_date(year, m, 1).ok()?;
+        let next = match m {
+            Month::December => Date::from_calendar_date(year.checked_add(1)?, Month::January, 1),
+            _ => Date::from_calendar_date(year, m.next(), 1),
+        }
+        .ok()?;
+        Some(Period {
+            start: midnight(first),
+            end: midnight(next),
+        })
+    }
+
+    /// Quarter `q` (1–4) of `year`.
+    pub fn quarter(year: i32, q: u8) -> Option<Period> {
+        if !(1..=4).contains(&q) {
+            return None;
+        }
+        let first = Period::month(year, (q - 1) * 3 + 1)?;
+        let last = Period::month(year, q * 3)?;
+        Some(Period {
+            start: first.start,
+            end: last.end,
+        })
+    }
+
+    /// A calendar year.
+    pub fn year(year: i32) -> Option<Period> {
+        Some(Period {
+            start: Period::month(year, 1)?.start,
+            end: Period::month(year, 12)?.end,
+        })
+    }
+
+    /// Whether `at` falls in it.
+    pub fn contains(&self, at: OffsetDateTime) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+/// One received dossier as the indicators see it. Dossiers refused at reception and drafts
+/// never received have none: they were never in anyone's hands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DossierFacts {
+    /// The procedure's code.
+    pub procedure: String,
+    /// How far the procedure could be done online when the dossier was filed.
+    pub mode: OnlineMode,
+    /// Filed online.
+    pub online: bool,
+    /// Filed, handled and returned online (toàn trình): filed online, result given electronically,
+    /// and any fee paid online.
+    pub full_online: bool,
+    /// When the competent agency received it (its clock started).
+    pub received: OffsetDateTime,
+    /// The due moment in force: restarted after a supplement (Decree 61 art. 19(4)), never moved
+    /// by a reschedule (an apology and a new date do not make a late dossier on time).
+    pub due: OffsetDateTime,
+    /// The new date promised when it was rescheduled (Mẫu 04), if it was.
+    pub rescheduled_to: Option<OffsetDateTime>,
+    /// Each request for a supplement: when asked, and when the supplement came back (if it did).
+    pub supplements: Vec<(OffsetDateTime, Option<OffsetDateTime>)>,
+    /// When its result was decided (national status 9).
+    pub decided: Option<OffsetDateTime>,
+    /// When it was withdrawn (or stopped) without a result.
+    pub withdrawn: Option<OffsetDateTime>,
+}
+
+impl DossierFacts {
+    /// The moment its time is judged by (see [`DossierFacts::due`]).
+    pub(crate) fn due_unextended(&self) -> OffsetDateTime {
+        self.due
+    }
+
+    /// Received in the period.
+    pub(crate) fn counted_as_received_in(&self, period: &Period) -> bool {
+        period.contains(self.received)
+    }
+
+    /// In someone's hands during the period: received before it ended, not resolved before it
+    /// began, and not withdrawn before it ended (a withdrawn dossier owes nobody a result).
+    pub(crate) fn handled_in(&self, period: &Period) -> bool {
+        self.received < period.end
+            && self.decided.is_none_or(|at| at >= period.start)
+            && self.withdrawn.is_none_or(|at| at >= period.end)
+    }
+
+    /// Waiting for the applicant's supplement at `at` (its clock stopped).
+    pub(crate) fn awaiting_supplement_at(&self, at: OffsetDateTime) -> bool {
+        self.supplements
+            .iter()
+            .any(|(asked, back)| *asked <= at && back.is_none_or(|b| b > at))
+    }
+}
