@@ -3,6 +3,9 @@
 
 use crate::calendar::deadline::VIETNAM;
 use crate::catalogue::OnlineMode;
+use crate::dossier::lifecycle::{Lifecycle, ReplayError};
+use crate::dossier::status::{Channel, HandOverMethod, Status};
+use crate::dossier::{Detail, Payload};
 use time::{Date, Month, OffsetDateTime, Time};
 
 /// A span of time, `start` included, `end` excluded.
@@ -90,7 +93,61 @@ pub struct DossierFacts {
     pub withdrawn: Option<OffsetDateTime>,
 }
 
+/// One event of a dossier's history as stored: when, the status after it, and its payload.
+pub type Step<'a> = (OffsetDateTime, Status, &'a Payload);
+
 impl DossierFacts {
+    /// The facts of a dossier from its history (oldest first), folded as the store folds it; `None`
+    /// for a dossier never received (a draft, one refused at reception).
+    pub fn from_history(
+        procedure: &str,
+        mode: OnlineMode,
+        channel: Channel,
+        history: &[Step<'_>],
+    ) -> Result<Option<DossierFacts>, ReplayError> {
+        let mut state = Lifecycle::blank();
+        let mut supplements: Vec<(OffsetDateTime, Option<OffsetDateTime>)> = Vec::new();
+        for (at, status, payload) in history {
+            state = state.apply(*status, &payload.changes)?;
+            match payload.detail {
+                Detail::SupplementRequested { .. } => supplements.push((*at, None)),
+                Detail::Resubmitted => {
+                    if let Some(open) = supplements.iter_mut().rev().find(|(_, b)| b.is_none()) {
+                        open.1 = Some(*at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (Some(received), Some(due_in_force)) = (state.received_at, state.due_at) else {
+            return Ok(None);
+        };
+        let rescheduled = state.reschedules > 0;
+        let online = channel == Channel::Online;
+        let paper_result = matches!(
+            state.hand_over_method,
+            Some(HandOverMethod::Counter | HandOverMethod::Post)
+        );
+        Ok(Some(DossierFacts {
+            procedure: procedure.to_owned(),
+            mode,
+            online,
+            full_online: online && mode == OnlineMode::Full && !paper_result,
+            received,
+            due: if rescheduled {
+                state.original_due_at.unwrap_or(due_in_force)
+            } else {
+                due_in_force
+            },
+            rescheduled_to: rescheduled.then_some(due_in_force),
+            supplements,
+            decided: state.decided_at,
+            withdrawn: (state.status == Status::Withdrawn)
+                .then_some(state.closed_at)
+                .flatten(),
+        }))
+    }
+
     /// The moment its time is judged by (see [`DossierFacts::due`]).
     pub(crate) fn due_unextended(&self) -> OffsetDateTime {
         self.due

@@ -201,3 +201,156 @@ fn periods_are_vietnam_months_quarters_and_years() {
         (17, 1)
     );
 }
+
+/// Builds a stored history the way the store writes one: each event the state fields it changed.
+struct History {
+    state: crate::dossier::lifecycle::Lifecycle,
+    events: Vec<(
+        OffsetDateTime,
+        crate::dossier::status::Status,
+        crate::dossier::Payload,
+    )>,
+}
+
+impl History {
+    fn new() -> History {
+        History {
+            state: crate::dossier::lifecycle::Lifecycle::blank(),
+            events: Vec::new(),
+        }
+    }
+
+    fn then(
+        &mut self,
+        at: OffsetDateTime,
+        status: crate::dossier::status::Status,
+        detail: crate::dossier::Detail,
+        change: impl FnOnce(&mut crate::dossier::lifecycle::Lifecycle),
+    ) {
+        let mut after = self.state.clone();
+        after.status = status;
+        change(&mut after);
+        let changes = self.state.changes_to(&after).expect("changes");
+        self.events
+            .push((at, status, crate::dossier::Payload { detail, changes }));
+        self.state = after;
+    }
+
+    fn facts(&self, channel: crate::dossier::status::Channel) -> Option<DossierFacts> {
+        let steps: Vec<_> = self.events.iter().map(|(a, s, p)| (*a, *s, p)).collect();
+        DossierFacts::from_history("1.001", OnlineMode::Full, channel, &steps).expect("folds")
+    }
+}
+
+#[test]
+fn a_stored_history_folds_into_the_facts_the_indicators_count() {
+    use crate::dossier::status::{Channel, HandOverMethod, Status};
+    use crate::dossier::Detail;
+    let mut h = History::new();
+    h.then(nov(3, 8), Status::Submitted, Detail::Submitted, |s| {
+        s.submitted_at = Some(nov(3, 8));
+    });
+    h.then(
+        nov(3, 9),
+        Status::Received,
+        Detail::Received {
+            time_limit: "3d".parse().expect("limit"),
+            workflow_version: 0,
+        },
+        |s| {
+            s.received_at = Some(nov(3, 9));
+            s.due_at = Some(nov(6, 17));
+        },
+    );
+    h.then(
+        nov(4, 9),
+        Status::SupplementRequested,
+        Detail::SupplementRequested {
+            items: vec!["Bản sao giấy khai sinh".into()],
+        },
+        |s| s.supplement_requests = 1,
+    );
+    h.then(nov(5, 9), Status::Received, Detail::Resubmitted, |s| {
+        s.due_at = Some(nov(10, 17));
+    });
+    h.then(
+        nov(9, 9),
+        Status::InProgress,
+        Detail::Rescheduled {
+            new_due: nov(14, 17),
+        },
+        |s| {
+            s.original_due_at = Some(nov(10, 17));
+            s.due_at = Some(nov(14, 17));
+            s.reschedules = 1;
+        },
+    );
+    h.then(
+        nov(13, 9),
+        Status::Decided,
+        Detail::ResultIssued {
+            file_name: "ket-qua.pdf".into(),
+            sha256: "ab".repeat(32),
+        },
+        |s| s.decided_at = Some(nov(13, 9)),
+    );
+    h.then(
+        nov(13, 10),
+        Status::HandedOver,
+        Detail::HandedOver {
+            method: HandOverMethod::Online,
+        },
+        |s| {
+            s.hand_over_method = Some(HandOverMethod::Online);
+            s.closed_at = Some(nov(13, 10));
+        },
+    );
+    let f = h.facts(Channel::Online).expect("received");
+    assert_eq!(f.received, nov(3, 9));
+    assert_eq!(
+        f.due,
+        nov(10, 17),
+        "restarted after the supplement, not moved by the reschedule"
+    );
+    assert_eq!(f.rescheduled_to, Some(nov(14, 17)));
+    assert_eq!(f.supplements, vec![(nov(4, 9), Some(nov(5, 9)))]);
+    assert_eq!((f.decided, f.withdrawn), (Some(nov(13, 9)), None));
+    assert!(f.online && f.full_online);
+    let month = Period::month(2026, 11).expect("November");
+    assert_eq!(
+        on_time(std::slice::from_ref(&f), &month),
+        ratio(0, 1),
+        "late by its first date"
+    );
+    // Collected at the counter, the same dossier was not done entirely online.
+    assert!(!h.facts(Channel::Counter).expect("received").full_online);
+
+    let mut refused = History::new();
+    refused.then(nov(3, 8), Status::Submitted, Detail::Submitted, |s| {
+        s.submitted_at = Some(nov(3, 8));
+    });
+    refused.then(nov(3, 9), Status::Refused, Detail::Refused, |s| {
+        s.closed_at = Some(nov(3, 9));
+    });
+    assert_eq!(refused.facts(Channel::Online), None, "never received");
+
+    let mut withdrawn = History::new();
+    withdrawn.then(
+        nov(3, 9),
+        Status::Received,
+        Detail::Received {
+            time_limit: "3d".parse().expect("limit"),
+            workflow_version: 0,
+        },
+        |s| {
+            s.received_at = Some(nov(3, 9));
+            s.due_at = Some(nov(6, 17));
+        },
+    );
+    withdrawn.then(nov(4, 9), Status::Withdrawn, Detail::Withdrawn, |s| {
+        s.closed_at = Some(nov(4, 9));
+    });
+    let f = withdrawn.facts(Channel::Counter).expect("received");
+    assert_eq!(f.withdrawn, Some(nov(4, 9)));
+    assert_eq!(on_time(&[f], &month), ratio(0, 0), "owed no result");
+}
