@@ -6,6 +6,7 @@ mod calendar_cli;
 mod config;
 mod doctor;
 mod gateways;
+mod indicators_cli;
 mod plans_cli;
 mod procedures_cli;
 
@@ -61,9 +62,30 @@ enum Command {
     /// Name what this installation still has from the demo or the defaults (placeholder dossier
     /// code prefix, insecure cookies behind HTTPS, demo accounts, no recent backup; exit 1).
     Doctor(StoreArgs),
+    /// The Decision 766 index for a month, quarter or year, of the province, an agency or a
+    /// commune, recounted from the dossiers' histories.
+    Indicators(IndicatorsArgs),
     /// Run the providers' sandbox alone: VNPT and Viettel SMS brandname, Zalo ZNS and its token
     /// renewal, with simulated recipients and receipts (serve --demo starts one itself).
     Sandbox(SandboxArgs),
+}
+
+#[derive(Args, Debug)]
+struct IndicatorsArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The period: a month (2026-11), a quarter (2026-Q4) or a year (2026).
+    #[arg(long)]
+    period: String,
+    /// Only this competent agency (its code).
+    #[arg(long)]
+    agency: Option<String>,
+    /// Only the applicants of this commune or ward (its code).
+    #[arg(long)]
+    commune: Option<String>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -363,6 +385,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Backup(a) => a.store.overrides(),
         Command::Restore(a) => a.store.overrides(),
         Command::Doctor(a) => a.overrides(),
+        Command::Indicators(a) => a.store.overrides(),
     };
     let settings = config::load(cli.config.as_deref(), &overrides).map_err(config_failure)?;
     init_logging(&settings).map_err(config_failure)?;
@@ -428,6 +451,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         },
         Command::Restore(a) => backup_cli::restore(&store_config(&settings)?, &a.path).await,
         Command::Doctor(_) => doctor::run(&settings).await,
+        Command::Indicators(a) => {
+            let scope = motcua_store::indicators::Scope {
+                agency: a.agency,
+                commune: a.commune,
+            };
+            indicators_cli::run(&store_config(&settings)?, &a.period, scope, a.json).await
+        }
         Command::Audit(AuditCommand::Verify { .. }) => {
             audit_cli::verify(&store_config(&settings)?).await
         }

@@ -18,6 +18,7 @@ pub mod files;
 mod filing;
 pub mod followers;
 mod ids;
+pub mod indicators;
 mod limits;
 mod lock;
 pub mod objects;

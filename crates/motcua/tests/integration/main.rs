@@ -16,6 +16,7 @@ mod dossiers;
 mod harness;
 mod history;
 mod http;
+mod indicators;
 mod objects;
 mod oidc;
 mod outbox;

@@ -1,0 +1,162 @@
+//! The Decision 766 index recounted from the stored histories of the demo's year of dossiers, on
+//! both databases: the period filter of the recount loses no dossier that a count over every
+//! history finds, the agencies' parts add up to the province, and what cannot be measured says so.
+
+use crate::harness::{demo_store, Db};
+use motcua_core::catalogue::OnlineMode;
+use motcua_core::dossier::status::Status;
+use motcua_core::dossier::Payload;
+use motcua_core::indicators::{score, DossierFacts, Period};
+use motcua_store::indicators::{IndexError, Scope};
+use motcua_store::Store;
+
+/// Every received dossier's facts, read one history at a time.
+async fn every_dossier(store: &Store) -> Vec<(String, DossierFacts)> {
+    let sql = "SELECT id FROM dossiers WHERE received_at IS NOT NULL";
+    let ids: Vec<String> = match store.backend() {
+        motcua_store::Backend::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        motcua_store::Backend::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap();
+    let mut all = Vec::new();
+    for id in ids {
+        let d = store.dossier(&id).await.unwrap().unwrap();
+        let mode = store
+            .procedure(&d.procedure_code, &d.agency_code)
+            .await
+            .unwrap()
+            .and_then(|p| p.procedure.online_mode)
+            .unwrap_or(OnlineMode::None);
+        let events = store.dossier_events(&id).await.unwrap();
+        let payloads: Vec<(time::OffsetDateTime, Status, Payload)> = events
+            .iter()
+            .map(|e| (e.at, e.status, e.payload().expect("typed history")))
+            .collect();
+        let steps: Vec<_> = payloads.iter().map(|(a, s, p)| (*a, *s, p)).collect();
+        if let Some(f) =
+            DossierFacts::from_history(&d.procedure_code, mode, d.channel, &steps).unwrap()
+        {
+            all.push((d.agency_code.clone(), f));
+        }
+    }
+    all
+}
+
+async fn the_index_recounts_the_histories(db: Db) {
+    let Some((_data, store)) = demo_store(db).await else {
+        return;
+    };
+    let all = every_dossier(&store).await;
+    assert!(all.len() > 50, "the demo's year of dossiers: {}", all.len());
+    let facts: Vec<DossierFacts> = all.iter().map(|(_, f)| f.clone()).collect();
+    let today = time::OffsetDateTime::now_utc().to_offset(motcua_core::calendar::deadline::VIETNAM);
+    let mut months_with_data = 0;
+    for back in 1..=6 {
+        let (mut y, mut m) = (today.year(), u8::from(today.month()) as i32 - back);
+        while m < 1 {
+            m += 12;
+            y -= 1;
+        }
+        let month = Period::month(y, m as u8).unwrap();
+        let index = match store.index(&month, &Scope::default()).await {
+            Ok(i) => i,
+            Err(IndexError::NotCovered(_)) => continue,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(index.unreadable, 0);
+        let offered: Vec<String> = Vec::new();
+        let expected = score(
+            &facts,
+            &month,
+            &offered.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let got = &index.score;
+        for (e, g) in expected.indicators.iter().zip(&got.indicators) {
+            assert_eq!(e.ratio, g.ratio, "{y}-{m}: indicator {}", e.code);
+        }
+        match (expected.average_days, got.average_days) {
+            // Summed in another order: equal to the last bits.
+            (Some(e), Some(g)) => assert!((e - g).abs() < 1e-9, "{y}-{m}: 2.2 {e} {g}"),
+            (e, g) => assert_eq!(e, g, "{y}-{m}: 2.2"),
+        }
+        assert_eq!(expected.online_share, got.online_share, "{y}-{m}");
+        if got
+            .indicators
+            .iter()
+            .any(|i| i.ratio.is_some_and(|r| r.denominator > 0))
+        {
+            months_with_data += 1;
+        }
+        // The agencies' parts add up to the province.
+        let province = got
+            .indicators
+            .iter()
+            .find(|i| i.code == "2.1")
+            .and_then(|i| i.ratio)
+            .unwrap();
+        let mut sum = (0, 0);
+        let agencies: std::collections::BTreeSet<&str> =
+            all.iter().map(|(a, _)| a.as_str()).collect();
+        for a in agencies {
+            let scope = Scope {
+                agency: Some(a.to_owned()),
+                commune: None,
+            };
+            match store.index(&month, &scope).await {
+                Ok(i) => {
+                    let r = i
+                        .score
+                        .indicators
+                        .iter()
+                        .find(|i| i.code == "2.1")
+                        .unwrap()
+                        .ratio
+                        .unwrap();
+                    sum = (sum.0 + r.numerator, sum.1 + r.denominator);
+                }
+                Err(IndexError::NotCovered(_)) => {}
+                Err(e) => panic!("{a}: {e}"),
+            }
+        }
+        assert_eq!(sum, (province.numerator, province.denominator), "{y}-{m}");
+    }
+    assert!(months_with_data >= 3, "the demo covers the recent months");
+
+    // What cannot be measured says why, instead of a zero.
+    let month = Period::month(today.year(), u8::from(today.month())).unwrap();
+    let unknown = Scope {
+        agency: Some("khong-ton-tai".into()),
+        commune: None,
+    };
+    assert!(matches!(
+        store.index(&month, &unknown).await,
+        Err(IndexError::UnknownAgency(_))
+    ));
+    let unknown = Scope {
+        agency: None,
+        commune: Some("00000".into()),
+    };
+    assert!(matches!(
+        store.index(&month, &unknown).await,
+        Err(IndexError::UnknownCommune(_))
+    ));
+    let long_ago = Period::year(2001).unwrap();
+    let e = store.index(&long_ago, &Scope::default()).await.unwrap_err();
+    assert!(e.to_string().contains("the data starts on"), "{e}");
+    let ahead = Period::year(today.year() + 2).unwrap();
+    assert!(matches!(
+        store.index(&ahead, &Scope::default()).await,
+        Err(IndexError::NotCovered(_))
+    ));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_index_recounts_the_histories_sqlite() {
+    the_index_recounts_the_histories(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_index_recounts_the_histories_postgres() {
+    the_index_recounts_the_histories(Db::Postgres).await;
+}
