@@ -324,3 +324,58 @@ async fn demo_sandbox(
     };
     Ok((sms, zalo, base))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3(edit: impl FnOnce(&mut FilesSettings)) -> Result<FilesConfig, ConfigError> {
+        let mut f = FilesSettings {
+            store: "s3".into(),
+            bucket: "motcua".into(),
+            prefix: "langson".into(),
+            endpoint: "https://s3.langson.gov.vn".into(),
+            region: String::new(),
+            access_key_id: "motcua".into(),
+            secret_access_key: "bi-mat".into(),
+        };
+        edit(&mut f);
+        files(Some(&f))
+    }
+
+    fn error(r: Result<FilesConfig, ConfigError>) -> String {
+        match r {
+            Err(e) => e.0,
+            Ok(c) => panic!("accepted: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn object_store_settings_are_checked_and_each_fault_is_named() {
+        assert_eq!(files(None).ok(), Some(FilesConfig::DataDir));
+        assert!(matches!(s3(|_| {}), Ok(FilesConfig::Objects(o)) if !o.allow_http));
+        assert!(error(s3(|f| f.store = "ftp".into())).starts_with("files.store: 'ftp'"));
+        assert_eq!(error(s3(|f| f.bucket.clear())), "files.bucket: required");
+        assert_eq!(
+            error(s3(
+                |f| f.secret_access_key = "env:MOTCUA_TEST_NO_SUCH_VAR".into()
+            )),
+            "files.secret_access_key: environment variable MOTCUA_TEST_NO_SUCH_VAR is not set"
+        );
+        let plain = error(s3(|f| f.endpoint = "http://s3.langson.gov.vn".into()));
+        assert!(plain.contains("must be an https:// URL"), "{plain}");
+        // Plain http only to a store on this machine.
+        assert!(matches!(
+            s3(|f| f.endpoint = "http://127.0.0.1:9000".into()),
+            Ok(FilesConfig::Objects(o)) if o.allow_http
+        ));
+        // A prefix that climbs out of its place is refused when the store opens.
+        let Ok(FilesConfig::Objects(o)) = s3(|f| f.prefix = "langson/../khac".into()) else {
+            panic!("prefix is checked by the store");
+        };
+        let e = motcua_store::objects::ObjectFiles::open(&o)
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("'..'"), "{e}");
+    }
+}
