@@ -276,7 +276,7 @@ impl Store {
             }
             let blob = self.open_blob(&sha).await?;
             let rel = format!("blobs/{}/{sha}", sha.get(..2).unwrap_or("00"));
-            entries.push(download(blob.reader, dest, rel).await?);
+            entries.push(download(blob.into_reader(), dest, rel).await?);
         }
         for p in packs {
             let reader = self.blobs().read_pack(p).await?;

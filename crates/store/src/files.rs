@@ -43,29 +43,64 @@ pub enum Files {
 pub struct Blob {
     /// Its length in bytes.
     pub size: u64,
-    /// Its bytes.
-    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+    source: Source,
+}
+
+/// Where a blob's bytes come from: a file on this disk, positioned at its first byte, or a
+/// stream from the object store.
+enum Source {
+    File(std::fs::File),
+    Stream(Pin<Box<dyn AsyncRead + Send>>),
 }
 
 impl Blob {
+    /// Its bytes, to serve.
+    pub fn into_reader(self) -> Pin<Box<dyn AsyncRead + Send>> {
+        match self.source {
+            Source::File(f) => Box::pin(tokio::io::AsyncReadExt::take(
+                tokio::fs::File::from_std(f),
+                self.size,
+            )),
+            Source::Stream(s) => s,
+        }
+    }
+
     /// Reads it all (for tests and small files).
-    pub async fn into_bytes(mut self) -> std::io::Result<Vec<u8>> {
+    pub async fn into_bytes(self) -> std::io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(usize::try_from(self.size).unwrap_or(0));
-        tokio::io::AsyncReadExt::read_to_end(&mut self.reader, &mut out).await?;
+        tokio::io::AsyncReadExt::read_to_end(&mut self.into_reader(), &mut out).await?;
         Ok(out)
     }
 
-    /// Its SHA-256 (hex) and the number of bytes read, hashed off the async threads.
+    /// Its SHA-256 (hex) and the number of bytes read: a file is read on a blocking thread in
+    /// one go, a stream hashed as its pieces arrive (a blocking bridge over a stream costs a
+    /// wake-up per small piece).
     pub async fn hash(self) -> std::io::Result<(String, u64)> {
-        let mut reader = tokio_util::io::SyncIoBridge::new(self.reader);
-        tokio::task::spawn_blocking(move || {
-            use sha2::Digest;
-            let mut h = sha2::Sha256::new();
-            let n = std::io::copy(&mut reader, &mut h)?;
-            Ok((hex::encode(h.finalize()), n))
-        })
-        .await
-        .map_err(std::io::Error::other)?
+        use sha2::Digest;
+        let size = self.size;
+        match self.source {
+            Source::File(f) => tokio::task::spawn_blocking(move || {
+                let mut h = sha2::Sha256::new();
+                let n = std::io::copy(&mut std::io::Read::take(f, size), &mut h)?;
+                Ok((hex::encode(h.finalize()), n))
+            })
+            .await
+            .map_err(std::io::Error::other)?,
+            Source::Stream(mut s) => {
+                let mut h = sha2::Sha256::new();
+                let mut buf = vec![0u8; 256 * 1024];
+                let mut n = 0u64;
+                loop {
+                    let got = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await?;
+                    if got == 0 {
+                        break;
+                    }
+                    h.update(&buf[..got]);
+                    n += got as u64;
+                }
+                Ok((hex::encode(h.finalize()), n))
+            }
+        }
     }
 }
 
@@ -207,27 +242,23 @@ impl Files {
         spot: Option<PackSpot>,
         size: u64,
     ) -> Result<Blob, StoreError> {
-        let reader: Pin<Box<dyn AsyncRead + Send>> = match self {
+        let source = match self {
             Files::DataDir(fs) => {
                 // Opening and seeking touch metadata only: no blocking hop.
-                let file = match spot {
+                Source::File(match spot {
                     Some(spot) => fs.open_packed(spot)?,
                     None => fs.open_blob(sha256)?,
-                };
-                Box::pin(tokio::io::AsyncReadExt::take(
-                    tokio::fs::File::from_std(file),
-                    size,
-                ))
+                })
             }
             Files::Objects { objects, .. } => {
                 let stream = objects.read(sha256, spot, size).await?;
-                Box::pin(tokio::io::AsyncReadExt::take(
+                Source::Stream(Box::pin(tokio::io::AsyncReadExt::take(
                     tokio_util::io::StreamReader::new(stream),
                     size,
-                ))
+                )))
             }
         };
-        Ok(Blob { size, reader })
+        Ok(Blob { size, source })
     }
 
     /// A whole pack, as stored (for backups).

@@ -310,7 +310,7 @@ pub(crate) async fn serve_attachment(
 ) -> Result<Response, WebError> {
     let blob = state.store.open_blob(&a.sha256).await?;
     let length = blob.size;
-    let stream = tokio_util::io::ReaderStream::new(blob.reader);
+    let stream = tokio_util::io::ReaderStream::new(blob.into_reader());
     let checked = FileKind::from_media_type(&a.media_type);
     let kind = checked.map_or("application/octet-stream", FileKind::media_type);
     // The name's extension is the checked type's, whatever the sender called it.
