@@ -6,24 +6,6 @@ use motcua_core::indicators::{Group, Period};
 use motcua_store::indicators::{IndexError, Scope};
 use motcua_store::{Store, StoreConfig};
 
-/// `2026-11` (a month), `2026-Q4` (a quarter) or `2026` (a year).
-pub fn parse_period(text: &str) -> Option<Period> {
-    let t = text.trim();
-    if let Some((y, q)) = t
-        .split_once(['-', '/'])
-        .filter(|(_, q)| q.starts_with(['Q', 'q']))
-    {
-        return Period::quarter(y.parse().ok()?, q[1..].parse().ok()?);
-    }
-    if let Some((y, m)) = t.split_once('-') {
-        return Period::month(y.parse().ok()?, m.parse().ok()?);
-    }
-    if t.len() == 4 {
-        return Period::year(t.parse().ok()?);
-    }
-    None
-}
-
 fn percent(p: Option<f64>) -> String {
     p.map_or_else(|| "—".to_owned(), |p| format!("{p:.1} %"))
 }
@@ -35,7 +17,7 @@ pub async fn run(
     scope: Scope,
     json: bool,
 ) -> Result<(), Failure> {
-    let p = parse_period(period).ok_or_else(|| {
+    let p = Period::parse(period).ok_or_else(|| {
         config_failure(format!(
             "period: '{period}' is not a month (2026-11), a quarter (2026-Q4) or a year (2026)"
         ))
@@ -130,19 +112,4 @@ pub async fn run(
     }
     println!("Tổng: {points:.2} điểm trên {out_of} điểm của các nhóm đã có dữ liệu");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_quarters_and_years_are_read_and_anything_else_is_not() {
-        assert_eq!(parse_period("2026-11"), Period::month(2026, 11));
-        assert_eq!(parse_period("2026-Q4"), Period::quarter(2026, 4));
-        assert_eq!(parse_period("2026"), Period::year(2026));
-        for bad in ["2026-13", "2026-Q5", "11/2026", "", "năm 2026"] {
-            assert_eq!(parse_period(bad), None, "{bad}");
-        }
-    }
 }

@@ -54,6 +54,7 @@ fn definitions() -> Vec<http::routes::RouteDef> {
         portal::procedures::routes(),
         portal::dossiers::routes(),
         portal::opt_out::routes(),
+        portal::statistics::routes(),
         portal::zalo_follow::routes(),
         http::health::routes(),
         api::routes(),

@@ -59,6 +59,34 @@ impl Period {
         })
     }
 
+    /// `2026-11` (a month), `2026-Q4` (a quarter) or `2026` (a year).
+    pub fn parse(text: &str) -> Option<Period> {
+        let t = text.trim();
+        if let Some((y, q)) = t
+            .split_once(['-', '/'])
+            .filter(|(_, q)| q.starts_with(['Q', 'q']))
+        {
+            return Period::quarter(y.parse().ok()?, q.get(1..)?.parse().ok()?);
+        }
+        if let Some((y, m)) = t.split_once('-') {
+            return Period::month(y.parse().ok()?, m.parse().ok()?);
+        }
+        if t.len() == 4 {
+            return Period::year(t.parse().ok()?);
+        }
+        None
+    }
+
+    /// The month before the one `now` is in (Vietnam time): the last complete month.
+    pub fn last_month(now: OffsetDateTime) -> Option<Period> {
+        let local = now.to_offset(VIETNAM);
+        let (y, m) = match u8::from(local.month()) {
+            1 => (local.year() - 1, 12),
+            m => (local.year(), m - 1),
+        };
+        Period::month(y, m)
+    }
+
     /// Whether `at` falls in it.
     pub fn contains(&self, at: OffsetDateTime) -> bool {
         self.start <= at && at < self.end

@@ -184,6 +184,29 @@ fn rates_become_points_as_the_portal_counts_them() {
 }
 
 #[test]
+fn periods_are_read_as_months_quarters_and_years_and_anything_else_is_not() {
+    assert_eq!(Period::parse("2026-11"), Period::month(2026, 11));
+    assert_eq!(Period::parse("2026-Q4"), Period::quarter(2026, 4));
+    assert_eq!(Period::parse("2026"), Period::year(2026));
+    for bad in [
+        "2026-13",
+        "2026-Q5",
+        "2026-Q",
+        "11/2026",
+        "",
+        "năm 2026",
+        "2026-\u{0}1",
+    ] {
+        assert_eq!(Period::parse(bad), None, "{bad}");
+    }
+    assert_eq!(Period::last_month(nov(1, 3)), Period::month(2026, 10));
+    assert_eq!(
+        Period::last_month(at(Month::January, 15, 9).replace_year(2027).expect("year")),
+        Period::month(2026, 12)
+    );
+}
+
+#[test]
 fn periods_are_vietnam_months_quarters_and_years() {
     let feb = Period::month(2028, 2).expect("February");
     assert_eq!(feb.end - feb.start, time::Duration::days(29), "a leap year");

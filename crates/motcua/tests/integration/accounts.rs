@@ -35,6 +35,8 @@ enum Rule {
 const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ("GET", "/", "/", Rule::Public),
     ("GET", "/agencies", "/agencies", Rule::Public),
+    ("GET", "/statistics", "/statistics", Rule::Public),
+    ("GET", "/statistics.csv", "/statistics.csv", Rule::Public),
     ("GET", "/admin-units", "/admin-units", Rule::Public),
     ("GET", "/static/app.css", "/static/app.css", Rule::Public),
     ("GET", "/healthz", "/healthz", Rule::Public),

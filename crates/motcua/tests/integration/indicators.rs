@@ -160,3 +160,80 @@ async fn the_index_recounts_the_histories_sqlite() {
 async fn the_index_recounts_the_histories_postgres() {
     the_index_recounts_the_histories(Db::Postgres).await;
 }
+
+/// The public page shows, for the last complete month, the figures its CSV gives, agency by
+/// agency; a period that cannot be read is refused in Vietnamese, and one before the data says
+/// there is none instead of showing zeros.
+async fn the_public_page_and_its_csv_agree(db: Db) {
+    let Some((data, store)) = demo_store(db).await else {
+        return;
+    };
+    store.close().await;
+    drop(store);
+    let app = crate::harness::TestApp::on(db, data).await;
+    let page = app.get("/statistics").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let at = html.find(r#"name="period" value=""#).unwrap() + r#"name="period" value=""#.len();
+    let period = html[at..].split('"').next().unwrap().to_owned();
+    let csv = app.get(&format!("/statistics.csv?period={period}")).await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let mut rows = ::csv::Reader::from_reader(text.as_bytes());
+    let mut n = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        n += 1;
+        let vi = |cell: &str| {
+            if cell.is_empty() {
+                "—".to_owned()
+            } else {
+                format!("{cell} %").replace('.', ",")
+            }
+        };
+        let line = html
+            .split("<tr data-agency=\"")
+            .find(|l| l.starts_with(&format!("{}\"", &row[1])))
+            .unwrap_or_else(|| panic!("{} is on the page", &row[2]));
+        let line = line.split("</tr>").next().unwrap();
+        assert!(line.contains(&format!(">{}</th>", &row[2])), "{line}");
+        assert!(line.contains(&format!(">{}</td>", &row[3])), "{line}");
+        for cell in [&row[4], &row[5], &row[6]] {
+            assert!(
+                line.contains(&format!(">{}</td>", vi(cell))),
+                "{cell}: {line}"
+            );
+        }
+    }
+    assert!(n >= 2, "the province and at least one agency: {text}");
+
+    let bad = app.get("/statistics?period=2026-13").await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("Kỳ thống kê không hợp lệ"));
+    let before = app
+        .get("/statistics?period=2001")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(before.contains("Chưa có dữ liệu cho kỳ này") && !before.contains("0,0 %"));
+    assert_eq!(app.get("/statistics.csv?period=2001").await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_public_page_and_its_csv_agree_sqlite() {
+    the_public_page_and_its_csv_agree(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_public_page_and_its_csv_agree_postgres() {
+    the_public_page_and_its_csv_agree(Db::Postgres).await;
+}

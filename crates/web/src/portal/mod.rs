@@ -3,6 +3,7 @@
 pub(crate) mod dossiers;
 pub(crate) mod opt_out;
 pub(crate) mod procedures;
+pub(crate) mod statistics;
 pub(crate) mod zalo_follow;
 
 use crate::http::error::WebError;
