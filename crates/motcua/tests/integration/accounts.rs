@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str, &str, Rule)] = &[
     ("GET", "/agencies", "/agencies", Rule::Public),
     ("GET", "/statistics", "/statistics", Rule::Public),
     ("GET", "/statistics.csv", "/statistics.csv", Rule::Public),
+    ("GET", "/statistics.json", "/statistics.json", Rule::Public),
     ("GET", "/admin-units", "/admin-units", Rule::Public),
     ("GET", "/static/app.css", "/static/app.css", Rule::Public),
     ("GET", "/healthz", "/healthz", Rule::Public),

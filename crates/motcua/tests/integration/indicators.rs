@@ -210,6 +210,34 @@ async fn the_public_page_and_its_csv_agree(db: Db) {
         }
     }
     assert!(n >= 2, "the province and at least one agency: {text}");
+    // The JSON open data says the same, with null where the CSV cell is empty.
+    let json: serde_json::Value = app
+        .get(&format!("/statistics.json?period={period}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lines = json["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), n);
+    let mut rows = ::csv::Reader::from_reader(text.as_bytes());
+    for (row, line) in rows.records().zip(lines) {
+        let row = row.unwrap();
+        assert_eq!(line["agency"], &row[2]);
+        assert_eq!(line["handled"].to_string(), &row[3]);
+        for (key, cell) in [("on_time_percent", &row[4]), ("online_percent", &row[5])] {
+            match line[key].as_f64() {
+                Some(v) => assert_eq!(format!("{v:.1}"), cell, "{key}"),
+                None => assert_eq!(cell, "", "{key}"),
+            }
+        }
+    }
+    let bad: serde_json::Value = app
+        .get("/statistics.json?period=2026-13")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad["error"], "bad_period");
 
     let bad = app.get("/statistics?period=2026-13").await;
     assert_eq!(bad.status(), 400);

@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Vec<RouteDef> {
     vec![
         get("/statistics", PUBLIC, page),
         get("/statistics.csv", PUBLIC, csv),
+        get("/statistics.json", PUBLIC, json),
     ]
 }
 
@@ -45,9 +46,10 @@ impl From<&Line> for Shown {
             on_time: vi_percent(l.on_time),
             online: vi_percent(l.online),
             full_online: vi_percent(l.full_online),
-            average_days: l
-                .average_days
-                .map_or_else(|| "—".to_owned(), |d| format!("{d:.1}").replace('.', ",")),
+            average_days: l.average_days.map_or_else(
+                || "—".to_owned(),
+                |d| format!("{:.1}", tenths(d)).replace('.', ","),
+            ),
         }
     }
 }
@@ -83,9 +85,18 @@ impl Line {
     }
 }
 
+/// Rounded to one decimal, half away from zero: the page, the CSV and the JSON all show this
+/// value (formatting alone rounds 56.25 down, and the three would disagree).
+fn tenths(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
 /// A percentage as Vietnamese write it ("97,6 %"), or a dash.
 fn vi_percent(p: Option<f64>) -> String {
-    p.map_or_else(|| "—".to_owned(), |p| format!("{p:.1} %").replace('.', ","))
+    p.map_or_else(
+        || "—".to_owned(),
+        |p| format!("{:.1} %", tenths(p)).replace('.', ","),
+    )
 }
 
 /// The period asked for (the last complete month when none is), or why it cannot be read.
@@ -179,6 +190,46 @@ async fn page(ctx: Ctx, Query(asked): Query<Asked>) -> Result<Response, WebError
     Ok(page.into_response())
 }
 
+/// The same figures as JSON (schema in `docs/indicators.md`): `null` where there is no data.
+async fn json(ctx: Ctx, Query(asked): Query<Asked>) -> Result<Response, WebError> {
+    let (period, p) = match period_of(&asked) {
+        Ok(x) => x,
+        Err(problem) => {
+            let body = serde_json::json!({"error": "bad_period", "message": problem});
+            return Ok((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+        }
+    };
+    let lines = match lines(&ctx, &p).await? {
+        Ok(lines) => lines,
+        Err(problem) => {
+            let body = serde_json::json!({"error": "no_data", "message": problem});
+            return Ok((StatusCode::NOT_FOUND, axum::Json(body)).into_response());
+        }
+    };
+    let round = |v: Option<f64>| v.map(tenths);
+    let lines: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "agency_code": (!l.code.is_empty()).then_some(&l.code),
+                "agency": l.name,
+                "handled": l.handled,
+                "on_time_percent": round(l.on_time),
+                "online_percent": round(l.online),
+                "full_online_percent": round(l.full_online),
+                "average_days": round(l.average_days),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "period": period,
+        "from": p.start.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "until": p.end.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "lines": lines,
+    });
+    Ok(axum::Json(body).into_response())
+}
+
 async fn csv(ctx: Ctx, Query(asked): Query<Asked>) -> Result<Response, WebError> {
     let (period, p) = match period_of(&asked) {
         Ok(x) => x,
@@ -189,7 +240,7 @@ async fn csv(ctx: Ctx, Query(asked): Query<Asked>) -> Result<Response, WebError>
         Err(problem) => return Ok((StatusCode::NOT_FOUND, problem).into_response()),
     };
     let mut w = csv::Writer::from_writer(Vec::new());
-    let num = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.1}"));
+    let num = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{:.1}", tenths(v)));
     let write = |w: &mut csv::Writer<Vec<u8>>, row: [String; 8]| {
         w.write_record(
             row.iter()
