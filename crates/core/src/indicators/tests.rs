@@ -259,6 +259,22 @@ impl History {
         self.state = after;
     }
 
+    /// Received complete at `at`, due at `due` (a three-working-day procedure).
+    fn received(&mut self, at: OffsetDateTime, due: OffsetDateTime) {
+        self.then(
+            at,
+            crate::dossier::status::Status::Received,
+            crate::dossier::Detail::Received {
+                time_limit: "3d".parse().expect("limit"),
+                workflow_version: 0,
+            },
+            |s| {
+                s.received_at = Some(at);
+                s.due_at = Some(due);
+            },
+        );
+    }
+
     fn facts(&self, channel: crate::dossier::status::Channel) -> Option<DossierFacts> {
         let steps: Vec<_> = self.events.iter().map(|(a, s, p)| (*a, *s, p)).collect();
         DossierFacts::from_history("1.001", OnlineMode::Full, channel, &steps).expect("folds")
@@ -273,18 +289,7 @@ fn a_stored_history_folds_into_the_facts_the_indicators_count() {
     h.then(nov(3, 8), Status::Submitted, Detail::Submitted, |s| {
         s.submitted_at = Some(nov(3, 8));
     });
-    h.then(
-        nov(3, 9),
-        Status::Received,
-        Detail::Received {
-            time_limit: "3d".parse().expect("limit"),
-            workflow_version: 0,
-        },
-        |s| {
-            s.received_at = Some(nov(3, 9));
-            s.due_at = Some(nov(6, 17));
-        },
-    );
+    h.received(nov(3, 9), nov(6, 17));
     h.then(
         nov(4, 9),
         Status::SupplementRequested,
@@ -358,18 +363,7 @@ fn a_stored_history_folds_into_the_facts_the_indicators_count() {
     assert_eq!(refused.facts(Channel::Online), None, "never received");
 
     let mut withdrawn = History::new();
-    withdrawn.then(
-        nov(3, 9),
-        Status::Received,
-        Detail::Received {
-            time_limit: "3d".parse().expect("limit"),
-            workflow_version: 0,
-        },
-        |s| {
-            s.received_at = Some(nov(3, 9));
-            s.due_at = Some(nov(6, 17));
-        },
-    );
+    withdrawn.received(nov(3, 9), nov(6, 17));
     withdrawn.then(nov(4, 9), Status::Withdrawn, Detail::Withdrawn, |s| {
         s.closed_at = Some(nov(4, 9));
     });

@@ -246,6 +246,25 @@ async fn the_public_page_and_its_csv_agree(db: Db) {
         .await
         .unwrap()
         .contains("Kỳ thống kê không hợp lệ"));
+    // Hostile text in the period is refused, and never echoed raw into the page.
+    let long = "9".repeat(5000);
+    for hostile in [
+        "%00",
+        "2026-11%0D%0ALocation:%20x",
+        "%3Cscript%3E",
+        long.as_str(),
+    ] {
+        let r = app.get(&format!("/statistics?period={hostile}")).await;
+        assert_eq!(r.status(), 400, "{hostile}");
+        let page = r.text().await.unwrap();
+        assert!(
+            !page.contains("<script>") && !page.contains('\0'),
+            "{hostile}"
+        );
+        let r = app.get(&format!("/statistics.csv?period={hostile}")).await;
+        assert_eq!(r.status(), 400, "{hostile}");
+        assert!(r.headers().get("location").is_none());
+    }
     let before = app
         .get("/statistics?period=2001")
         .await
